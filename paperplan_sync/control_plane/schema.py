@@ -1,0 +1,32 @@
+"""The SYNC base's schema and demo rows, kept as data (sync_base.json) apart from the code using them."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+TABLE_OVERVIEW = "Overview"
+TABLE_LOGS = "Logs"
+TABLE_REPORT_TYPES = "Report Types"
+TABLE_AUTOMATIONS = "Automations"
+TABLE_REPORTS = "Reports"
+
+
+@cache
+def load_base_schema() -> dict[str, Any]:
+    """The SYNC base: ``{"tables": [{"name", "fields": [{"name", "type", "options"?}], "demo_records": [...]}]}``.
+
+    The first field of each table is its primary field. In ``demo_records`` a ``multipleRecordLinks`` value
+    lists the *primary field values* of the linked records (resolved to record ids when seeding).
+    """
+    text = resources.files(__package__).joinpath("sync_base.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def table_schema(name: str) -> dict[str, Any]:
+    for table in load_base_schema()["tables"]:
+        if table["name"] == name:
+            return table
+    raise KeyError(f"no table {name!r} in the SYNC base schema")
