@@ -1,0 +1,96 @@
+"""`paperplan-sync local …`: the stand-ins that replace every external system on a laptop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from paperplan_sync.local.env import Ports
+
+app = typer.Typer(no_args_is_help=True, help="Local stand-ins for Airtable, MongoDB, SP-API, Ads and Slack.")
+
+STATE_HELP = "Directory for persisted state (omit: in memory)"
+FAULTS_HELP = "Enable /_test fault injection (tests only)"
+
+
+def _serve(app_, port: int) -> None:
+    from paperplan_sync.local.runner import serve_forever
+
+    typer.echo(f"listening on http://127.0.0.1:{port}")
+    serve_forever(app_, port)
+
+
+@app.command()
+def airtable(
+    port: int = typer.Option(Ports.airtable, help="Port on 127.0.0.1"),
+    state: Path | None = typer.Option(None, help=STATE_HELP),
+    base_id: str | None = typer.Option(None, help="Base id (default: $AIRTABLE_BASE_ID or the dev base)"),
+    api_key: str | None = typer.Option(None, help="Accepted key (default: $AIRTABLE_API_KEY or the dev key)"),
+    rate_limit: float = typer.Option(5.0, help="Requests per second per base"),
+    penalty: float = typer.Option(30.0, help="Seconds of 429s after the limit is exceeded"),
+    fault_injection: bool = typer.Option(False, "--fault-injection", hidden=True, help=FAULTS_HELP),
+) -> None:
+    """An Airtable-compatible server holding the SYNC base (seeded with demo rows when empty)."""
+    from paperplan_sync.local.airtable import build_app
+
+    _serve(build_app(state_dir=state, base_id=base_id, api_key=api_key, rate_limit_per_s=rate_limit,
+                     penalty_s=penalty, enable_fault_injection=fault_injection), port)
+
+
+@app.command()
+def mongo(
+    port: int = typer.Option(Ports.mongo, help="Port on 127.0.0.1"),
+    state: Path | None = typer.Option(None, help="Data directory (omit: a temporary one)"),
+) -> None:
+    """A MongoDB-wire-compatible server (SecantusDB, a development dependency)."""
+    from paperplan_sync.local.mongo import run_foreground
+
+    run_foreground(port, state)
+
+
+@app.command()
+def spapi(
+    port: int = typer.Option(Ports.spapi, help="Port on 127.0.0.1"),
+    state: Path | None = typer.Option(None, help="Accepted for symmetry; the data is generated"),
+    fault_injection: bool = typer.Option(False, "--fault-injection", hidden=True, help=FAULTS_HELP),
+) -> None:
+    """An Amazon SP-API Reports (and LWA token) compatible server with deterministic demo data."""
+    from paperplan_sync.local.spapi import build_app
+
+    _serve(build_app(enable_fault_injection=fault_injection), port)
+
+
+@app.command()
+def ads(
+    port: int = typer.Option(Ports.ads, help="Port on 127.0.0.1"),
+    state: Path | None = typer.Option(None, help="Accepted for symmetry; the data is generated"),
+    fault_injection: bool = typer.Option(False, "--fault-injection", hidden=True, help=FAULTS_HELP),
+) -> None:
+    """An Amazon Ads reporting v3 compatible server with deterministic demo data."""
+    from paperplan_sync.local.ads import build_app
+
+    _serve(build_app(enable_fault_injection=fault_injection), port)
+
+
+@app.command()
+def slack(
+    port: int = typer.Option(Ports.slack, help="Port on 127.0.0.1"),
+    state: Path | None = typer.Option(None, help="Accepted for symmetry; messages are kept in memory"),
+    fault_injection: bool = typer.Option(False, "--fault-injection", hidden=True, help=FAULTS_HELP),
+) -> None:
+    """A Slack Web API compatible server; see what was posted at http://127.0.0.1:PORT/."""
+    from paperplan_sync.local.slack import build_app
+
+    _serve(build_app(enable_fault_injection=fault_injection), port)
+
+
+@app.command()
+def up(
+    state: Path = typer.Option(Path(".local_state"), help="Where the stand-ins keep their state"),
+    dagster: bool = typer.Option(False, "--dagster", help="Also run `dagster dev` pointed at the stand-ins"),
+) -> None:
+    """Start every stand-in on its fixed loopback port and print the environment that uses them."""
+    from paperplan_sync.local.up import run_up
+
+    raise typer.Exit(run_up(state, with_dagster=dagster, echo=typer.echo))

@@ -1,0 +1,88 @@
+"""Read the configuration from Airtable when the code location loads, falling back to the cache.
+
+An Airtable outage, 5xx or 429 must never break the code location: the last good read is used and the
+configuration says so (``origin == "cache"``, ``unavailable_reason``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from datetime import UTC, datetime
+
+from paperplan_sync.config import cache
+from paperplan_sync.config.models import SyncConfig, ValidationProblem
+from paperplan_sync.config.parse import parse_tables
+from paperplan_sync.control_plane.airtable import AIRTABLE_DEFAULT_ENDPOINT, AirtableResource, AirtableUnavailable
+from paperplan_sync.control_plane.schema import TABLE_AUTOMATIONS, TABLE_REPORT_TYPES
+
+log = logging.getLogger(__name__)
+
+ENV_ENDPOINT, ENV_API_KEY, ENV_BASE_ID = "AIRTABLE_ENDPOINT_URL", "AIRTABLE_API_KEY", "AIRTABLE_BASE_ID"
+CONFIG_TABLES = (TABLE_REPORT_TYPES, TABLE_AUTOMATIONS)
+
+
+def airtable_from_env(**overrides) -> AirtableResource | None:
+    """An AirtableResource from the environment, or None when the key or base is not set."""
+    api_key, base_id = os.environ.get(ENV_API_KEY), os.environ.get(ENV_BASE_ID)
+    if not api_key or not base_id:
+        return None
+    endpoint = os.environ.get(ENV_ENDPOINT) or AIRTABLE_DEFAULT_ENDPOINT
+    return AirtableResource(api_key=api_key, base_id=base_id, endpoint_url=endpoint, **overrides)
+
+
+def config_reader(airtable: AirtableResource) -> AirtableResource:
+    """Loading must be quick: fail fast into the cache rather than wait out retries or a 30 s penalty."""
+    return airtable.model_copy(update={"attempts": 2, "timeout_s": 10.0, "max_wait_s": 3.0})
+
+
+def _fingerprint(tables: dict) -> str:
+    return hashlib.sha256(json.dumps(tables, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def build_config(tables: dict, *, origin: str, fetched_at: datetime, reason: str | None = None) -> SyncConfig:
+    report_types, automations, problems = parse_tables(tables.get(TABLE_REPORT_TYPES, []), tables.get(TABLE_AUTOMATIONS, []))
+    return SyncConfig(
+        report_types=tuple(report_types),
+        automations=tuple(automations),
+        problems=tuple(problems),
+        origin=origin,  # type: ignore[arg-type]
+        fetched_at=fetched_at,
+        unavailable_reason=reason,
+        fingerprint=_fingerprint(tables),
+    )
+
+
+def _fetch(airtable: AirtableResource) -> dict[str, list[dict]]:
+    try:
+        return {name: airtable.table(name).all() for name in CONFIG_TABLES}
+    except AirtableUnavailable:
+        raise
+    except Exception as exc:  # HTTPError 401/404/422, JSON errors: all mean "cannot read the config now"
+        raise AirtableUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+
+def load_config(airtable: AirtableResource | None = None) -> SyncConfig:
+    """The configuration from Airtable; on any failure, the last good one from the cache."""
+    airtable = airtable or airtable_from_env()
+    if airtable is None:
+        reason = f"{ENV_API_KEY} and {ENV_BASE_ID} must be set to read the configuration from Airtable"
+        return SyncConfig(origin="none", unavailable_reason=reason, problems=(ValidationProblem("(settings)", "-", None, ENV_API_KEY, reason),))
+
+    path = cache.cache_path(airtable.base_id)
+    try:
+        tables = _fetch(config_reader(airtable))
+    except AirtableUnavailable as exc:
+        cached = cache.load(path)
+        if cached is None:
+            log.error("Airtable unavailable (%s) and no cached configuration at %s: no report types loaded", exc, path)
+            return SyncConfig(origin="none", unavailable_reason=str(exc))
+        tables, fetched_at = cached
+        log.warning("Airtable unavailable (%s); using the configuration cached at %s", exc, fetched_at.isoformat())
+        return build_config(tables, origin="cache", fetched_at=fetched_at, reason=str(exc))
+
+    now = datetime.now(UTC)
+    cache.save(path, tables, now)
+    return build_config(tables, origin="airtable", fetched_at=now)

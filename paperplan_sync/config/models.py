@@ -1,0 +1,97 @@
+"""Typed configuration: report types and automations as the ops team edits them in Airtable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SourceName = Literal["amazon_sp", "amazon_ads"]
+Destination = Literal["MongoDB", "Airtable"]
+RunKind = Literal["Daily", "Weekly", "Interval"]
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+DEFAULT_TIMEZONE_OFFSET = -7.0  # the old Sync app's default (PDT)
+DEFAULT_START_DATE = date(2026, 1, 1)
+
+
+class ReportType(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    record_id: str
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    active: bool
+    source: SourceName = "amazon_sp"
+    report_type_id: str = Field(min_length=1)
+    real_time: bool = False
+    offset_days: int = Field(default=0, ge=0, le=365)
+    timezone_offset: float = Field(default=DEFAULT_TIMEZONE_OFFSET, ge=-12, le=14)
+    notify_on_fail: bool = False
+    repeat_days: int = Field(default=0, ge=0, le=90)
+    add_to_datapoints: bool = False
+    destinations: tuple[Destination, ...] = ("MongoDB",)
+    airtable_table: str | None = None
+    airtable_key_fields: tuple[str, ...] = ()
+    report_options: dict[str, str] = Field(default_factory=dict)
+    start_date: date = DEFAULT_START_DATE
+    description: str = ""
+
+    @property
+    def partitioned(self) -> bool:
+        return not self.real_time
+
+
+class Automation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    record_id: str
+    name: str = Field(min_length=1)
+    description: str = ""
+    run: RunKind
+    # Daily/Weekly: the time of day. Interval: the period (HH:MM), kept in ``every``.
+    at: time | None = None
+    every: timedelta | None = None
+    timezone_offset: float = Field(default=DEFAULT_TIMEZONE_OFFSET, ge=-12, le=14)
+    weekday: int | None = Field(default=None, ge=0, le=6)  # Monday = 0, for Weekly
+    disabled: bool = False
+    report_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ValidationProblem:
+    """One bad value in one Airtable row; the row is skipped, everything else keeps running."""
+
+    table: str
+    record_id: str
+    record_name: str | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        who = f"{self.record_id} ({self.record_name})" if self.record_name else self.record_id
+        return f"{self.table} {who}, field '{self.field}': {self.message}"
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    report_types: tuple[ReportType, ...] = ()
+    automations: tuple[Automation, ...] = ()
+    problems: tuple[ValidationProblem, ...] = ()
+    origin: Literal["airtable", "cache", "none"] = "none"
+    fetched_at: datetime | None = None
+    # Why Airtable itself could not be used, when origin is "cache" or "none".
+    unavailable_reason: str | None = None
+    fingerprint: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def active_report_types(self) -> tuple[ReportType, ...]:
+        return tuple(rt for rt in self.report_types if rt.active)
+
+    def report_type(self, name: str) -> ReportType:
+        for rt in self.report_types:
+            if rt.name == name:
+                return rt
+        raise KeyError(name)

@@ -1,0 +1,98 @@
+"""The Airtable client every part of the product uses: pyairtable, paced and retried for Airtable's limits.
+
+All requests of all the product's processes go through one shared limiter per base (see ratelimit.py).
+A 429 pauses the whole machine for Airtable's penalty window instead of hammering; transient 5xx and
+network errors are retried a bounded number of times with backoff.
+"""
+
+from __future__ import annotations
+
+import time
+
+import dagster as dg
+import requests
+from pydantic import PrivateAttr
+from pyairtable import Api, Table
+from requests.adapters import HTTPAdapter
+
+from paperplan_sync.control_plane.ratelimit import RateLimited, SharedRateLimiter
+from paperplan_sync.state import state_dir
+
+AIRTABLE_DEFAULT_ENDPOINT = "https://api.airtable.com"
+# Airtable allows 5/s per base; pacing slightly under it leaves room for clock jitter.
+DEFAULT_REQUESTS_PER_SECOND = 4.75
+AIRTABLE_PENALTY_S = 30.0
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+
+
+class AirtableUnavailable(Exception):
+    """Airtable could not be reached or kept failing; the caller falls back (cache, outbox)."""
+
+
+class _PacedAdapter(HTTPAdapter):
+    def __init__(self, limiter: SharedRateLimiter, *, penalty_s: float, attempts: int, max_wait_s: float | None):
+        super().__init__()
+        self.limiter, self.penalty_s, self.attempts, self.max_wait_s = limiter, penalty_s, attempts, max_wait_s
+
+    def send(self, request, **kwargs):  # type: ignore[override]
+        for attempt in range(1, self.attempts + 1):
+            last = attempt == self.attempts
+            try:
+                self.limiter.acquire(self.max_wait_s)
+            except RateLimited as exc:
+                raise AirtableUnavailable(f"Airtable is rate limiting this base ({exc})") from exc
+            try:
+                response = super().send(request, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if last:
+                    raise AirtableUnavailable(f"Airtable unreachable: {type(exc).__name__}") from exc
+                time.sleep(min(2 ** attempt * 0.25, 8))
+                continue
+            if response.status_code == 429:
+                self.limiter.penalize(self.penalty_s)
+            elif response.status_code in TRANSIENT_STATUSES:
+                time.sleep(min(2 ** attempt * 0.25, 8))
+            else:
+                return response
+            if last:
+                raise AirtableUnavailable(f"Airtable answered {response.status_code} {attempt} times")
+            response.close()
+        raise AssertionError("unreachable")
+
+
+class AirtableResource(dg.ConfigurableResource):
+    """The SYNC base. In production: ``AirtableResource(api_key=EnvVar("AIRTABLE_API_KEY"), ...)``."""
+
+    api_key: str
+    base_id: str
+    endpoint_url: str = AIRTABLE_DEFAULT_ENDPOINT
+    requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND
+    penalty_s: float = AIRTABLE_PENALTY_S
+    timeout_s: float = 30.0
+    attempts: int = 5
+    # None: wait as long as the shared limiter says. Set it to fail fast (e.g. while loading config).
+    max_wait_s: float | None = None
+
+    _api: Api | None = PrivateAttr(default=None)
+
+    @property
+    def limiter(self) -> SharedRateLimiter:
+        return SharedRateLimiter(state_dir() / f"airtable-{self.base_id}.slot", self.requests_per_second)
+
+    @property
+    def api(self) -> Api:
+        if self._api is None:
+            api = Api(self.api_key, timeout=(5, self.timeout_s), retry_strategy=None, endpoint_url=self.endpoint_url)
+            adapter = _PacedAdapter(
+                self.limiter, penalty_s=self.penalty_s, attempts=self.attempts, max_wait_s=self.max_wait_s
+            )
+            api.session.mount("http://", adapter)
+            api.session.mount("https://", adapter)
+            self._api = api
+        return self._api
+
+    def table(self, name: str) -> Table:
+        return self.api.table(self.base_id, name)
+
+    def __repr__(self) -> str:  # never show the key
+        return f"AirtableResource(base_id={self.base_id!r}, endpoint_url={self.endpoint_url!r})"

@@ -1,0 +1,48 @@
+"""Fixed loopback ports and development credentials of the stand-ins, and the environment that points
+the product at them. Nothing here is a secret: these values only open the local stand-ins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paperplan_sync.local.runner import LOOPBACK
+
+
+@dataclass(frozen=True)
+class Ports:
+    airtable: int = 8701
+    spapi: int = 8702
+    slack: int = 8703
+    ads: int = 8704
+    mongo: int = 27017
+    dagster: int = 3000
+
+
+def local_environment(ports: Ports = Ports(), host: str = LOOPBACK) -> dict[str, str]:
+    from paperplan_sync.local import ads, airtable, slack, spapi
+
+    base = f"http://{host}"
+    return {
+        "AIRTABLE_ENDPOINT_URL": f"{base}:{ports.airtable}",
+        "AIRTABLE_API_KEY": airtable.DEFAULT_API_KEY,
+        "AIRTABLE_BASE_ID": airtable.DEFAULT_BASE_ID,
+        "MONGODB_URI": f"mongodb://{host}:{ports.mongo}",
+        "MONGODB_DATABASE": "paperplan_sync",
+        "SPAPI_ENDPOINT": f"{base}:{ports.spapi}",
+        "SPAPI_LWA_ENDPOINT": f"{base}:{ports.spapi}/auth/o2/token",
+        "SPAPI_LWA_CLIENT_ID": spapi.DEV_CLIENT_ID,
+        "SPAPI_LWA_CLIENT_SECRET": spapi.DEV_CLIENT_SECRET,
+        "SPAPI_REFRESH_TOKEN": spapi.DEV_REFRESH_TOKEN,
+        "SPAPI_MARKETPLACE_IDS": "ATVPDKIKX0DER",
+        "ADS_ENDPOINT": f"{base}:{ports.ads}",
+        "ADS_LWA_ENDPOINT": f"{base}:{ports.ads}/auth/o2/token",
+        "ADS_LWA_CLIENT_ID": ads.DEV_CLIENT_ID,
+        "ADS_LWA_CLIENT_SECRET": ads.DEV_CLIENT_SECRET,
+        "ADS_REFRESH_TOKEN": ads.DEV_REFRESH_TOKEN,
+        "ADS_PROFILE_ID": ads.DEV_PROFILE_ID,
+        "SLACK_BASE_URL": f"{base}:{ports.slack}/api/",
+        "SLACK_BOT_TOKEN": slack.DEV_TOKEN,
+        "SLACK_CHANNEL": "#airtable",
+        "DAGSTER_WEBSERVER_URL": f"{base}:{ports.dagster}",
+        "PAPERPLAN_LOCAL_MODE": "1",
+    }

@@ -1,0 +1,69 @@
+"""Starlette app wiring the Slack API subset, the message inbox and (optionally) fault injection."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from paperplan_sync.local.slack.api import SlackApi
+from paperplan_sync.local.slack.store import Faults, MessageStore
+from paperplan_sync.local.slack.view import render_page
+
+DEV_TOKEN = "xoxb-local-development-token"
+
+
+def build_app(*, token: str | None = None, enable_fault_injection: bool = False) -> Starlette:
+    """A Slack-Web-API-compatible server; point slack_sdk at it with ``base_url=f"{url}/api/"``.
+
+    ``token`` is the only bot token accepted (default ``DEV_TOKEN``). Fault injection (``/_test/faults``)
+    exists only when enabled, so a `make dev` server can't be told to misbehave by accident.
+    """
+    store = MessageStore()
+    faults = Faults() if enable_fault_injection else None
+    api = SlackApi(store, faults, token or DEV_TOKEN)
+
+    async def messages(request: Request) -> Response:
+        if request.method == "DELETE":
+            store.clear()
+            return JSONResponse({"ok": True})
+        return JSONResponse(store.list(request.query_params.get("channel")))
+
+    async def index(request: Request) -> HTMLResponse:
+        return HTMLResponse(render_page(store.list()))
+
+    async def set_faults(request: Request) -> JSONResponse:
+        if faults is None:
+            return JSONResponse({"ok": False, "error": "fault injection is disabled"}, status_code=404)
+        if request.method == "GET":
+            return JSONResponse(faults.as_dict())
+        if request.method == "DELETE":
+            faults.set()
+            return JSONResponse(faults.as_dict())
+        try:
+            body = json.loads(await request.body() or b"{}")
+            status_429, retry_after = int(body.get("status_429", 0)), int(body.get("retry_after", 1))
+        except (ValueError, TypeError, AttributeError):
+            return JSONResponse({"ok": False, "error": "expected {status_429: int, retry_after: int}"}, 400)
+        if status_429 < 0 or retry_after < 0:
+            return JSONResponse({"ok": False, "error": "values must be >= 0"}, 400)
+        faults.set(status_429=status_429, retry_after=retry_after)
+        return JSONResponse(faults.as_dict())
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    routes = [
+        Route("/api/chat.postMessage", api.chat_post_message, methods=["POST"]),
+        Route("/api/auth.test", api.auth_test, methods=["GET", "POST"]),
+        Route("/api/conversations.list", api.conversations_list, methods=["GET", "POST"]),
+        Route("/api/{method:str}", api.unknown_method, methods=["GET", "POST"]),
+        Route("/messages", messages, methods=["GET", "DELETE"]),
+        Route("/_test/faults", set_faults, methods=["GET", "POST", "DELETE"]),
+        Route("/healthz", health, methods=["GET"]),
+        Route("/", index, methods=["GET"]),
+    ]
+    return Starlette(routes=routes)
