@@ -1,11 +1,18 @@
-"""Build the Definitions from a loaded configuration and a set of resources."""
+"""Build the Definitions from a loaded configuration and a set of resources (tests pass their own)."""
 
 from __future__ import annotations
 
 import dagster as dg
 
+from paperplan_sync.automation.alerts import build_alert_sensors
+from paperplan_sync.automation.scheduler import build_scheduler_sensor
 from paperplan_sync.config.models import SyncConfig
+from paperplan_sync.reports.factory import build_report_assets
 
 
 def build_definitions(config: SyncConfig, resources: dict[str, object]) -> dg.Definitions:
-    return dg.Definitions(resources=resources)
+    return dg.Definitions(
+        assets=build_report_assets(config),
+        sensors=[build_scheduler_sensor(config), *build_alert_sensors(config)],
+        resources=resources,
+    )

@@ -27,7 +27,8 @@ class ReportType(BaseModel):
     report_type_id: str = Field(min_length=1)
     real_time: bool = False
     offset_days: int = Field(default=0, ge=0, le=365)
-    timezone_offset: float = Field(default=DEFAULT_TIMEZONE_OFFSET, ge=-12, le=14)
+    # Whole hours: a daily partition needs a named zone (Etc/GMT+7 is UTC-7).
+    timezone_offset: int = Field(default=-7, ge=-12, le=14)
     notify_on_fail: bool = False
     repeat_days: int = Field(default=0, ge=0, le=90)
     add_to_datapoints: bool = False

@@ -32,7 +32,7 @@ def _block_html(block: dict[str, Any]) -> str:
 def render_page(messages: list[dict[str, Any]]) -> str:
     items = []
     for m in reversed(messages):
-        body = "".join(_block_html(b) for b in m.get("blocks") or []) or f"<div class='sec'>{escape(m['text'])}</div>"
+        body = "".join(_block_html(b) for b in m.get("blocks") or [])
         items.append(
             "<li>"
             f"<div class='meta'>{escape(m['channel'])} · {escape(m['received_at'])} · ts {escape(m['ts'])}</div>"

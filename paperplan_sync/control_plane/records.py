@@ -1,0 +1,67 @@
+"""What the product writes to the SYNC base, as Airtable field dicts (pure; the outbox sends them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from paperplan_sync.control_plane.schema import TABLE_LOGS, TABLE_OVERVIEW, TABLE_REPORTS
+
+REPORT_KEY_FIELDS = ("Report Type", "Date")
+FAIL_REASON_MAX = 500
+
+
+def airtable_time(moment: datetime | None = None) -> str:
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def report_success(
+    *, report_name: str, report_date: str, real_time: bool, load_id: str, rows: int, quarantined: int,
+    api_report_id: str, run_url: str | None, repeat_done: bool, now: datetime | None = None,
+) -> dict:
+    fields = {
+        "Name": f"{report_name} {report_date}",
+        "Report Type": report_name,
+        "Date": report_date,
+        "Real-time": real_time,
+        "Last Updated": airtable_time(now),
+        "Mongo Id": load_id,
+        "Rows": rows,
+        "Quarantined Rows": quarantined,
+        "API Report Id": api_report_id,
+        "Fail": False,
+        "Fail Reason": "",
+        "Dagster Run": run_url or "",
+    }
+    if repeat_done:
+        fields["Update Repeated"] = airtable_time(now)
+    return fields
+
+
+def report_failure(*, report_name: str, report_date: str, real_time: bool, reason: str, run_url: str | None) -> dict:
+    """Marks Fail. Last Updated / Mongo Id keep what the last good load wrote (the runbook reads them)."""
+    return {
+        "Name": f"{report_name} {report_date}",
+        "Report Type": report_name,
+        "Date": report_date,
+        "Real-time": real_time,
+        "Fail": True,
+        "Fail Reason": reason[:FAIL_REASON_MAX],
+        "Dagster Run": run_url or "",
+    }
+
+
+def log_record(summary: str, *, level: str = "INFO", event: str = "", report_type: str = "", details: str = "",
+               run_id: str = "", now: datetime | None = None) -> dict:
+    fields = {"Summary": summary[:250], "Timestamp": airtable_time(now), "Level": level, "Event": event}
+    for name, value in (("Report Type", report_type), ("Details", details), ("Run Id", run_id)):
+        if value:
+            fields[name] = value
+    return fields
+
+
+def heartbeat_record(now: datetime | None = None, alive: bool = True) -> dict:
+    return {"Name": "Sync application", "Alive": 1 if alive else 0, "Timestamp": airtable_time(now)}
+
+
+TABLES = {"reports": TABLE_REPORTS, "logs": TABLE_LOGS, "overview": TABLE_OVERVIEW}

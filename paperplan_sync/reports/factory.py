@@ -1,0 +1,145 @@
+"""One software-defined asset per active report type in the Airtable configuration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from paperplan_sync.config.models import ReportType, SyncConfig
+from paperplan_sync.control_plane import records
+from paperplan_sync.control_plane.writer import AirtableWriter
+from paperplan_sync.reports.checks import CHECK_SPECS, check_results
+from paperplan_sync.reports.load import DayResult, load_day
+from paperplan_sync.reports.partitions import day_key, local_today, parse_day, partitions_for, repeat_window_closed
+from paperplan_sync.sources.base import ReportFailed
+
+# Transient errors (throttling, 5xx, timeouts) are retried inside the run, so Slack hears only of real failures.
+RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+# A backfill groups days into few runs; each day is still requested and stored as its own report.
+BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=31)
+SOURCE_KINDS = {"amazon_sp": "amazon", "amazon_ads": "amazon"}
+
+
+def asset_key(report_type: ReportType) -> dg.AssetKey:
+    return dg.AssetKey([report_type.source, report_type.name])
+
+
+def build_report_assets(config: SyncConfig) -> list[dg.AssetsDefinition]:
+    return [build_report_asset(rt) for rt in config.active_report_types]
+
+
+def build_report_asset(report_type: ReportType) -> dg.AssetsDefinition:
+    key = asset_key(report_type)
+    partitions = partitions_for(report_type)
+    kinds = {SOURCE_KINDS.get(report_type.source, report_type.source), "mongodb"}
+    if "Airtable" in report_type.destinations:
+        kinds.add("airtable")
+
+    @dg.asset(
+        key=key,
+        group_name=report_type.source,
+        description=_description(report_type),
+        partitions_def=partitions,
+        backfill_policy=BACKFILL_POLICY if partitions else None,
+        kinds=kinds,
+        tags={"paperplan/source": report_type.source, "paperplan/kind": "snapshot" if report_type.real_time else "daily"},
+        metadata={
+            "report_type_id": report_type.report_type_id,
+            "airtable_record_id": report_type.record_id,
+            "offset_days": report_type.offset_days,
+            "repeat_days": report_type.repeat_days,
+            "notify_on_fail": report_type.notify_on_fail,
+        },
+        check_specs=[dg.AssetCheckSpec(name, asset=key, description=text) for name, text in CHECK_SPECS.items()],
+        retry_policy=RETRY_POLICY,
+        required_resource_keys={report_type.source, "mongo", "airtable"},
+        op_tags={"paperplan/api": report_type.source},
+    )
+    def report_asset(context: dg.AssetExecutionContext):
+        return materialize_report(context, report_type)
+
+    return report_asset
+
+
+def _description(report_type: ReportType) -> str:
+    kind = "Snapshot of current state" if report_type.real_time else (
+        f"Daily report; a run pulls today minus {report_type.offset_days} day(s) (UTC{report_type.timezone_offset:+d})"
+        + (f" and re-pulls the {report_type.repeat_days} days before it" if report_type.repeat_days else ""))
+    text = report_type.description or report_type.name
+    return f"{text}\n\n{kind}. API report type `{report_type.report_type_id}` from `{report_type.source}`."
+
+
+def materialize_report(context: dg.AssetExecutionContext, report_type: ReportType):
+    source = getattr(context.resources, report_type.source)
+    db = context.resources.mongo.db()
+    writer = AirtableWriter(db, context.resources.airtable)
+    run_url = _run_url(context.run.run_id)
+    now = datetime.now(UTC)
+    days = [parse_day(k) for k in context.partition_keys] if report_type.partitioned else [None]
+
+    done: list[DayResult] = []
+    failed: list[tuple[str, Exception]] = []
+    for day in days:
+        label = day_key(day) if day else day_key(local_today(report_type, now))
+        try:
+            result = load_day(report_type, day, source=source, db=db, run_id=context.run.run_id)
+        except Exception as exc:  # one bad day must not stop the others in a backfill
+            context.log.error(f"{report_type.name} {label} failed: {exc}")
+            failed.append((label, exc))
+            continue
+        done.append(result)
+        context.log.info(f"{report_type.name} {label}: {result.rows} rows, {result.quarantined} quarantined, load {result.load_id}")
+        writer.report(records.report_success(
+            report_name=report_type.name, report_date=label, real_time=report_type.real_time, load_id=result.load_id,
+            rows=result.rows, quarantined=result.quarantined, api_report_id=result.api_report_id, run_url=run_url,
+            repeat_done=day is not None and repeat_window_closed(report_type, day, now), now=now))
+        if "Airtable" in report_type.destinations:
+            writer.mirror(report=report_type.name, report_date=result.report_date, table=report_type.airtable_table,
+                          key_fields=report_type.airtable_key_fields)
+
+    flushed = writer.flush()
+    if flushed.stopped_by:
+        context.log.warning(f"Airtable unavailable, {len(done)} Reports update(s) kept in the outbox: {flushed.stopped_by}")
+
+    if failed:
+        for result in done:  # the days that did load still count as materialized
+            context.log_event(dg.AssetMaterialization(asset_key=context.asset_key, partition=result.report_date,
+                                                      metadata=_metadata(report_type, [result], context)))
+        summary = "; ".join(f"{label}: {exc}" for label, exc in failed)
+        retryable = not all(isinstance(exc, ReportFailed) for _, exc in failed)
+        raise dg.Failure(description=f"Report {report_type.name} failed for {len(failed)} day(s): {summary}",
+                         metadata={"failed_days": [label for label, _ in failed]}, allow_retries=retryable)
+
+    return dg.MaterializeResult(metadata=_metadata(report_type, done, context), check_results=check_results(done))
+
+
+def _metadata(report_type: ReportType, results: list[DayResult], context) -> dict:
+    last = results[-1]
+    meta: dict = {
+        "rows": dg.MetadataValue.int(sum(r.rows for r in results)),
+        "quarantined_rows": dg.MetadataValue.int(sum(r.quarantined for r in results)),
+        "columns": dg.MetadataValue.json(last.columns),
+        "collection": report_type.name,
+        "load_id": last.load_id,
+        "api_report_id": last.api_report_id,
+        "airtable_reports": dg.MetadataValue.url(_airtable_reports_url(context)),
+    }
+    if len(results) > 1:
+        table = "| Date | Rows | Quarantined | Load id |\n|---|---|---|---|\n" + "\n".join(
+            f"| {r.report_date} | {r.rows} | {r.quarantined} | {r.load_id} |" for r in results)
+        meta["days"] = dg.MetadataValue.md(table)
+    return meta
+
+
+def _run_url(run_id: str) -> str:
+    import os
+
+    return f"{os.environ.get('DAGSTER_WEBSERVER_URL', 'http://127.0.0.1:3000').rstrip('/')}/runs/{run_id}"
+
+
+def _airtable_reports_url(context) -> str:
+    airtable = context.resources.airtable
+    if "api.airtable.com" in airtable.endpoint_url:
+        return f"https://airtable.com/{airtable.base_id}"
+    return f"{airtable.endpoint_url.rstrip('/')}/v0/{airtable.base_id}/Reports"

@@ -1,0 +1,63 @@
+"""Which day a report is about: daily partitions in the report type's timezone, offsets and re-pulls."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import dagster as dg
+
+from paperplan_sync.config.models import ReportType
+from paperplan_sync.sources.base import utc_offset_tz
+
+PARTITION_FORMAT = "%Y-%m-%d"
+
+
+def tz_name(offset_hours: int) -> str:
+    """IANA name of a whole-hour offset. The tz database inverts the sign: UTC-7 is Etc/GMT+7."""
+    if offset_hours == 0:
+        return "UTC"
+    return f"Etc/GMT{-offset_hours:+d}"
+
+
+def partitions_for(report_type: ReportType) -> dg.DailyPartitionsDefinition | None:
+    """Daily partitions keyed by the report's data date; real-time types are unpartitioned snapshots.
+
+    With Offset 0 the scheduled run targets today itself, so today's (still open) day must exist as a
+    partition: end_offset=1. Otherwise the last partition is yesterday, the last complete day.
+    """
+    if report_type.real_time:
+        return None
+    return dg.DailyPartitionsDefinition(
+        start_date=report_type.start_date.strftime(PARTITION_FORMAT),
+        timezone=tz_name(report_type.timezone_offset),
+        end_offset=1 if report_type.offset_days == 0 else 0,
+    )
+
+
+def local_today(report_type: ReportType, now: datetime) -> date:
+    return now.astimezone(utc_offset_tz(report_type.timezone_offset)).date()
+
+
+def target_day(report_type: ReportType, now: datetime) -> date:
+    """The day a run at ``now`` pulls: today (in the type's timezone) minus Offset."""
+    return local_today(report_type, now) - timedelta(days=report_type.offset_days)
+
+
+def scheduled_days(report_type: ReportType, now: datetime) -> list[date]:
+    """The target day plus the Repeat-after-N-days window before it, oldest first, never before the start."""
+    target = target_day(report_type, now)
+    days = [target - timedelta(days=n) for n in range(report_type.repeat_days, -1, -1)]
+    return [d for d in days if d >= report_type.start_date]
+
+
+def repeat_window_closed(report_type: ReportType, day: date, now: datetime) -> bool:
+    """True when a load of ``day`` at ``now`` is its last scheduled re-pull ("Update Repeated")."""
+    return target_day(report_type, now) - day >= timedelta(days=report_type.repeat_days)
+
+
+def day_key(day: date) -> str:
+    return day.strftime(PARTITION_FORMAT)
+
+
+def parse_day(key: str) -> date:
+    return datetime.strptime(key, PARTITION_FORMAT).date()

@@ -1,0 +1,123 @@
+"""Pure, per-report-type knowledge: which columns identify a row, and which rows become datapoints.
+
+Keyed by the API's Report Type Id, so a new report type in Airtable only needs an entry here when it
+wants a duplicate-key check or datapoints.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from paperplan_sync.sources.base import Row
+
+ORDERS_BY_DATE = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
+ORDERS_BY_UPDATE = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
+FBA_INVENTORY = "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"
+MERCHANT_LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"
+SALES_AND_TRAFFIC = "GET_SALES_AND_TRAFFIC_REPORT"
+ADS_SP_CAMPAIGNS = "spCampaigns"
+
+# Columns that identify one row of a report; a repeat is an error (the data would double count).
+ROW_KEYS: dict[str, tuple[str, ...]] = {
+    ORDERS_BY_DATE: ("amazon-order-id", "sku"),
+    ORDERS_BY_UPDATE: ("amazon-order-id", "sku"),
+    FBA_INVENTORY: ("sku",),
+    MERCHANT_LISTINGS: ("seller-sku",),
+    SALES_AND_TRAFFIC: ("record_type", "date", "childAsin"),
+    ADS_SP_CAMPAIGNS: ("date", "campaignId"),
+}
+
+
+def to_number(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class DatapointMapping:
+    """Rows -> datapoints ``(date, key, metric, value)``, summed per key and metric over a report."""
+
+    key_field: str
+    metrics: dict[str, str]  # metric name -> row column
+    keep: Callable[[Row], bool] = field(default=lambda row: True)
+
+
+DATAPOINTS: dict[str, DatapointMapping] = {
+    ORDERS_BY_DATE: DatapointMapping(
+        key_field="sku",
+        metrics={"units_ordered": "quantity", "ordered_revenue": "item-price"},
+        keep=lambda row: row.get("order-status") != "Cancelled",
+    ),
+    FBA_INVENTORY: DatapointMapping(
+        key_field="sku",
+        metrics={"fulfillable_quantity": "afn-fulfillable-quantity", "inbound_quantity": "afn-inbound-shipped-quantity",
+                 "total_quantity": "afn-total-quantity"},
+    ),
+    SALES_AND_TRAFFIC: DatapointMapping(
+        key_field="childAsin",
+        metrics={"units_ordered": "unitsOrdered", "ordered_revenue": "orderedProductSales",
+                 "sessions": "sessions", "page_views": "pageViews"},
+        keep=lambda row: row.get("record_type") == "asin",
+    ),
+    ADS_SP_CAMPAIGNS: DatapointMapping(
+        key_field="campaignId", metrics={"ad_cost": "cost", "ad_sales_7d": "sales7d", "ad_clicks": "clicks"}
+    ),
+}
+
+
+class DatapointAccumulator:
+    """Sums a report's rows into datapoints while the rows stream past."""
+
+    def __init__(self, mapping: DatapointMapping):
+        self.mapping = mapping
+        self.totals: dict[tuple[str, str], float] = defaultdict(float)
+
+    def add(self, rows: Iterable[Row]) -> None:
+        key_field, metrics, keep = self.mapping.key_field, self.mapping.metrics, self.mapping.keep
+        for row in rows:
+            key = row.get(key_field)
+            if not key or not keep(row):
+                continue
+            for metric, column in metrics.items():
+                value = to_number(row.get(column))
+                if value is not None:
+                    self.totals[(str(key), metric)] += value
+
+    def datapoints(self, *, report: str, day: str, load_id: str) -> list[dict]:
+        return [
+            {"report": report, "date": day, "key": key, "metric": metric, "value": round(value, 6), "load_id": load_id}
+            for (key, metric), value in sorted(self.totals.items())
+        ]
+
+
+class DuplicateKeyCounter:
+    """Counts rows whose key columns repeat an earlier row's (keeps a few examples for the check)."""
+
+    def __init__(self, key_fields: tuple[str, ...], examples: int = 5):
+        self.key_fields, self.max_examples = key_fields, examples
+        self.seen: set[tuple] = set()
+        self.duplicates = 0
+        self.examples: list[tuple] = []
+
+    def add(self, rows: Iterable[Row]) -> None:
+        if not self.key_fields:
+            return
+        for row in rows:
+            key = tuple(row.get(f) for f in self.key_fields)
+            if key in self.seen:
+                self.duplicates += 1
+                if len(self.examples) < self.max_examples:
+                    self.examples.append(key)
+            else:
+                self.seen.add(key)
