@@ -1,0 +1,103 @@
+"""Scheduling decisions with a pinned clock: what runs when, which days, and never twice per tick."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from paperplan_sync.automation.plan import automation_summary, config_changes, plan_tick
+from paperplan_sync.automation.timing import fire_times
+from paperplan_sync.config.models import Automation, ReportType, SyncConfig
+
+SALES = ReportType(record_id="rec1", name="sales_report", active=True, report_type_id="ORDERS", offset_days=1,
+                   repeat_days=21, start_date=date(2026, 1, 1))
+INVENTORY = ReportType(record_id="rec2", name="fba_inventory", active=True, report_type_id="INV", real_time=True)
+RETIRED = ReportType(record_id="rec3", name="returns_report", active=False, report_type_id="RET")
+
+
+def daily(**kw) -> Automation:
+    return Automation(**{"record_id": "auto1", "name": "Daily reports", "run": "Daily", "at": time(6, 0),
+                         "report_types": ("sales_report", "fba_inventory"), **kw})
+
+
+def config(*automations) -> SyncConfig:
+    return SyncConfig(report_types=(SALES, INVENTORY, RETIRED), automations=automations, origin="airtable")
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_daily_fires_once_at_its_local_time():
+    # 06:00 at GMT-7 is 13:00 UTC.
+    assert fire_times(daily(), utc(2026, 11, 26, 12, 59), utc(2026, 11, 26, 13, 0)) == [utc(2026, 11, 26, 13, 0)]
+    assert fire_times(daily(), utc(2026, 11, 26, 13, 0), utc(2026, 11, 26, 13, 1)) == []
+
+
+def test_weekly_fires_only_on_its_weekday_and_interval_from_local_midnight():
+    weekly = daily(run="Weekly", weekday=0)  # Monday
+    week = fire_times(weekly, utc(2026, 11, 23), utc(2026, 11, 30, 23))
+    assert [m.astimezone(UTC).date() for m in week] == [date(2026, 11, 23), date(2026, 11, 30)]
+    every_two_hours = daily(run="Interval", at=None, every=timedelta(hours=2))
+    assert len(fire_times(every_two_hours, utc(2026, 11, 26, 7), utc(2026, 11, 27, 7))) == 12
+
+
+def test_disabled_automations_launch_nothing():
+    plan = plan_tick(config(daily(disabled=True)), after=utc(2026, 11, 26, 12), now=utc(2026, 11, 26, 14), loaded={"sales_report", "fba_inventory"})
+    assert plan.launches == []
+
+
+def test_a_run_targets_today_minus_offset_and_repulls_the_repeat_window_in_one_run():
+    plan = plan_tick(config(daily()), after=utc(2026, 11, 26, 12), now=utc(2026, 11, 26, 13, 0, 30), loaded={"sales_report", "fba_inventory"})
+
+    sales = [l for l in plan.launches if l.report == "sales_report"]
+    assert len(sales) == 1
+    # Local date at 13:00 UTC is 2026-11-26 (GMT-7); Offset 1 -> 11-25; 21 days of re-pulls before it.
+    assert sales[0].days[-1] == "2026-11-25" and sales[0].days[0] == "2026-11-04" and len(sales[0].days) == 22
+    [snapshot] = [l for l in plan.launches if l.report == "fba_inventory"]
+    assert snapshot.days == ()
+
+
+def test_failed_reports_unchecked_in_airtable_rerun_at_the_next_scheduled_time():
+    plan = plan_tick(config(daily()), after=utc(2026, 11, 26, 12), now=utc(2026, 11, 26, 13, 1),
+                     loaded={"sales_report", "fba_inventory"}, retry_days={"sales_report": [date(2026, 10, 1), date(2026, 11, 20)]})
+
+    sales = [l for l in plan.launches if l.report == "sales_report"]
+    # 11-20 is inside the re-pull window already; 10-01 gets its own run.
+    assert [l.days for l in sales if "re-run" in l.reason] == [("2026-10-01",)]
+
+
+def test_no_partition_is_launched_twice_for_the_same_tick():
+    twin = daily(record_id="auto2", name="Also daily")
+    plan = plan_tick(config(daily(), twin), after=utc(2026, 11, 26, 12), now=utc(2026, 11, 26, 13, 1), loaded={"sales_report", "fba_inventory"})
+
+    assert len(plan.launches) == 2
+    assert len({l.run_key for l in plan.launches}) == 2
+
+
+def test_inactive_or_not_yet_loaded_types_are_logged_not_run():
+    auto = daily(report_types=("returns_report", "sales_report"))
+    plan = plan_tick(config(auto), after=utc(2026, 11, 26, 12), now=utc(2026, 11, 26, 13, 1), loaded={"fba_inventory"})
+
+    assert plan.launches == []
+    assert {line[2] for line in plan.log_lines} == {
+        "'Daily reports': returns_report is Inactive, not run",
+        "'Daily reports': sales_report is not loaded yet (code location reload pending)",
+    }
+
+
+def test_after_downtime_only_the_latest_missed_time_runs():
+    every_hour = daily(run="Interval", at=None, every=timedelta(hours=1), report_types=("fba_inventory",))
+    plan = plan_tick(config(every_hour), after=utc(2026, 11, 26, 0), now=utc(2026, 11, 26, 10, 30), loaded={"fba_inventory"})
+    assert len(plan.launches) == 1
+
+
+def test_config_changes_read_like_sentences():
+    before = {"auto1": automation_summary(daily())}
+    after = {"auto1": automation_summary(daily(at=time(7, 15), disabled=True)),
+             "auto9": automation_summary(daily(record_id="auto9", name="Night", at=time(1, 0)))}
+
+    assert config_changes(before, after) == [
+        "Automation 'Daily reports' changed: When daily at 06:00 GMT-7 -> daily at 07:15 GMT-7; Disable off -> on",
+        "Automation 'Night' added: daily at 01:00 GMT-7, runs sales_report, fba_inventory",
+    ]
+    assert config_changes(after, {}) == ["Automation 'Daily reports' removed", "Automation 'Night' removed"]
