@@ -55,6 +55,7 @@ def build_report_asset(report_type: ReportType) -> dg.AssetsDefinition:
         retry_policy=RETRY_POLICY,
         required_resource_keys={report_type.source, "mongo", "airtable"},
         op_tags={"paperplan/api": report_type.source},
+        pool=report_type.source,  # per-API concurrency across runs (deploy/dagster.yaml: concurrency.pools)
     )
     def report_asset(context: dg.AssetExecutionContext):
         return materialize_report(context, report_type)

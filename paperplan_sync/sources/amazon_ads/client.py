@@ -1,0 +1,400 @@
+"""``AmazonAdsReportsResource``: the Amazon Ads reporting v3 client (request -> poll -> download -> rows).
+
+The resource owns auth (LWA token cached until shortly before expiry, refreshed once on a 401), retries
+(429 honouring Retry-After, 5xx and network errors with capped backoff, a bounded number of times) and
+timeouts (per HTTP call and for the whole wait). Everything else in the product only sees ``ReportSource``.
+
+Days are the advertiser profile's days: Ads reports are cut in the profile's own timezone, so
+``ReportRequest.tz`` is not sent (and need not match). Ads has no real-time/snapshot reports: a request
+without ``day`` raises ValueError. For multi-day pulls use ``request_report_range`` (at most 31 days).
+``ReportRequest.options`` may override columns / groupBy / timeUnit / adProduct / filters: see report_config.
+The document is parsed incrementally while it downloads (see parsing.py), never loaded whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+
+import dagster as dg
+import httpx
+from pydantic import Field, PrivateAttr
+
+from paperplan_sync.sources.amazon_ads.errors import (
+    AdsApiError,
+    AdsAuthError,
+    AdsDownloadError,
+    AdsUnavailable,
+)
+from paperplan_sync.sources.amazon_ads.lwa import LwaTokenProvider
+from paperplan_sync.sources.amazon_ads.parsing import gunzip_if_needed, iter_json_array, row_chunks, utf8_text
+from paperplan_sync.sources.amazon_ads.report_config import (
+    build_create_body,
+    duplicate_report_id,
+    report_mismatch,
+    resolve_configuration,
+)
+from paperplan_sync.sources.amazon_ads.settings import (
+    CREATE_CONTENT_TYPE,
+    DEFAULT_ENDPOINT,
+    DEFAULT_LWA_ENDPOINT,
+    ENV_CLIENT_ID,
+    ENV_CLIENT_SECRET,
+    ENV_ENDPOINT,
+    ENV_LWA_ENDPOINT,
+    ENV_PROFILE_ID,
+    ENV_REFRESH_TOKEN,
+    HEADER_CLIENT_ID,
+    HEADER_SCOPE,
+    REPORTS_PATH,
+    STATUS_COMPLETED,
+    STATUS_FAILED,
+)
+from paperplan_sync.sources.base import ReadyReport, ReportFailed, ReportRequest, ReportSource, ReportTimeout, RowStream
+
+_INIT_LOCK = threading.Lock()  # lazy creation of the per-resource HTTP client / token cache
+_S3_FIELD_RE = re.compile(r"<(Code|Message)>([^<]{0,200})</\1>")
+
+
+def _log():
+    return dg.get_dagster_logger("amazon_ads")
+
+
+class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
+    """Amazon Ads reporting v3 (Sponsored Products reports such as ``spCampaigns``) for one profile.
+
+    Production: ``AmazonAdsReportsResource.from_env()`` (secrets through ``dagster.EnvVar``).
+    """
+
+    source_name: ClassVar[str] = "amazon_ads"
+
+    client_id: str = Field(repr=False, description=f"LWA client id (${ENV_CLIENT_ID})")
+    client_secret: str = Field(repr=False, description=f"LWA client secret (${ENV_CLIENT_SECRET})")
+    refresh_token: str = Field(repr=False, description=f"LWA refresh token of the advertiser (${ENV_REFRESH_TOKEN})")
+    profile_id: str = Field(description=f"Ads profile id sent as the API scope (${ENV_PROFILE_ID})")
+    endpoint: str = Field(default=DEFAULT_ENDPOINT, description=f"Ads API base URL (${ENV_ENDPOINT})")
+    lwa_endpoint: str = Field(default=DEFAULT_LWA_ENDPOINT, description=f"LWA token URL (${ENV_LWA_ENDPOINT})")
+    # Reports usually take minutes; Amazon documents up to 3 hours at busy times.
+    poll_timeout_s: float = Field(default=3 * 3600.0, description="Give up waiting for a report after this long")
+    poll_initial_s: float = Field(default=15.0, description="First wait between status polls (doubles)")
+    poll_max_s: float = Field(default=120.0, description="Longest wait between status polls")
+    max_retries: int = Field(default=5, description="Retries of one call on 429 / 5xx / network errors")
+    chunk_rows: int = Field(default=5000, description="Rows per chunk yielded by report_rows")
+    http_timeout_s: float = Field(default=60.0, description="Timeout of one HTTP call")
+    retry_base_s: float = Field(default=1.0, description="First backoff after a 5xx / network error (doubles)")
+    retry_max_s: float = Field(default=60.0, description="Cap on any single retry wait, Retry-After included")
+
+    _http: httpx.Client | None = PrivateAttr(default=None)
+    _lwa: LwaTokenProvider | None = PrivateAttr(default=None)
+
+    # --- construction / lifecycle -------------------------------------------------------------
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> AmazonAdsReportsResource:
+        """Production wiring: secrets resolved by Dagster at run time, endpoints overridable for local mode."""
+        fields: dict[str, Any] = {
+            "client_id": dg.EnvVar(ENV_CLIENT_ID),
+            "client_secret": dg.EnvVar(ENV_CLIENT_SECRET),
+            "refresh_token": dg.EnvVar(ENV_REFRESH_TOKEN),
+            "profile_id": dg.EnvVar(ENV_PROFILE_ID),
+            "endpoint": os.environ.get(ENV_ENDPOINT) or DEFAULT_ENDPOINT,
+            "lwa_endpoint": os.environ.get(ENV_LWA_ENDPOINT) or DEFAULT_LWA_ENDPOINT,
+        }
+        return cls(**{**fields, **overrides})
+
+    def __repr__(self) -> str:  # never show credentials
+        return f"AmazonAdsReportsResource(profile_id={self.profile_id!r}, endpoint={self.endpoint!r})"
+
+    __str__ = __repr__
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def _client(self) -> httpx.Client:
+        if self._http is None:
+            with _INIT_LOCK:
+                if self._http is None:
+                    # No default headers: the presigned download must go out without our credentials.
+                    self._http = httpx.Client(timeout=self.http_timeout_s, follow_redirects=True)
+        return self._http
+
+    def _tokens(self) -> LwaTokenProvider:
+        if self._lwa is None:
+            with _INIT_LOCK:
+                if self._lwa is None:
+                    self._lwa = LwaTokenProvider(
+                        endpoint=self.lwa_endpoint,
+                        client_id=self.client_id,
+                        client_secret=self.client_secret,
+                        refresh_token=self.refresh_token,
+                        send=self._send,
+                    )
+        return self._lwa
+
+    @property
+    def token_grants(self) -> int:
+        """How many LWA exchanges this resource made (the token is cached in between)."""
+        return self._lwa.grants if self._lwa else 0
+
+    # --- ReportSource ---------------------------------------------------------------------------
+
+    def request_report(self, request: ReportRequest) -> str:
+        """Create the report for ``request.day`` (startDate = endDate = that day); reuse a 425 duplicate."""
+        if request.day is None:
+            raise ValueError(
+                "Amazon Ads has no real-time (snapshot) reports: ReportRequest.day is required "
+                f"(report type {request.report_type_id!r})"
+            )
+        return self.request_report_range(request, request.day, request.day)
+
+    def request_report_range(self, request: ReportRequest, start: date, end: date) -> str:
+        """Create one report over ``start..end`` (inclusive, at most 31 days; ``request.day`` is ignored)."""
+        body = build_create_body(request, start, end)  # raises ValueError beyond 31 days
+        what = f"create Ads report {request.report_type_id} {start}..{end}"
+        resp = self._api(
+            "POST", REPORTS_PATH, what=what, content=json.dumps(body).encode(),
+            headers={"Content-Type": CREATE_CONTENT_TYPE},
+        )
+        if resp.status_code in (200, 201, 202):
+            report_id = _json(resp).get("reportId")
+            if not report_id:
+                raise AdsApiError(f"{what}: answer without reportId", status=resp.status_code)
+            _log().info(f"{what}: report {report_id}")
+            return str(report_id)
+        if resp.status_code == 425:
+            # An identical request is still pending (often our own earlier attempt that timed out or was
+            # retried): Amazon names it only in the message. Reuse it once we've checked it's the same.
+            existing_id = duplicate_report_id(resp.text)
+            if existing_id:
+                self._check_duplicate(existing_id, body, what)
+                _log().info(f"{what}: duplicate of pending report {existing_id}, reusing it")
+                return existing_id
+        raise AdsApiError(f"{what}: HTTP {resp.status_code} {self._snippet(resp.text)}", status=resp.status_code)
+
+    def wait_for_report(self, api_report_id: str) -> ReadyReport:
+        """Poll with capped exponential backoff until COMPLETED / FAILED or ``poll_timeout_s`` passes."""
+        deadline = time.monotonic() + self.poll_timeout_s
+        delay = max(self.poll_initial_s, 0.0)
+        while True:
+            report = self._get_report(api_report_id)
+            status = str(report.get("status") or "")
+            if status == STATUS_COMPLETED:
+                # An empty report can come back without a url: that is zero rows, not an error.
+                return ReadyReport(api_report_id=api_report_id, status="DONE", extra=_ready_extra(report))
+            if status == STATUS_FAILED:
+                reason = report.get("failureReason") or "no failureReason given"
+                raise ReportFailed(f"Ads report {api_report_id} FAILED: {reason}", api_report_id=api_report_id)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ReportTimeout(
+                    f"Ads report {api_report_id} not finished after {self.poll_timeout_s:g}s (last status {status})",
+                    api_report_id=api_report_id,
+                )
+            time.sleep(min(delay, remaining))
+            delay = min(max(delay * 2, 0.05), self.poll_max_s)
+
+    def report_rows(self, report: ReadyReport, request: ReportRequest) -> RowStream:
+        """Stream-download the document (no auth headers), gunzip and parse its JSON array incrementally.
+
+        Non-object elements are quarantined with their 1-based array position as ``line``.
+        """
+        columns = list(resolve_configuration(request)["columns"])
+        url = report.extra.get("url")
+        if not url:
+            return RowStream(iter(()), columns=columns)
+        box: list[RowStream] = []
+        stream = RowStream(self._iter_chunks(report, str(url), box), columns=columns)
+        box.append(stream)  # the generator only starts once iterated, after this
+        return stream
+
+    def fetch_range(self, request: ReportRequest, start: date, end: date) -> tuple[ReadyReport, RowStream]:
+        """``fetch`` over ``start..end`` (at most 31 days) instead of one day."""
+        report = self.wait_for_report(self.request_report_range(request, start, end))
+        return report, self.report_rows(report, request)
+
+    # --- report helpers -------------------------------------------------------------------------
+
+    def _get_report(self, report_id: str) -> dict[str, Any]:
+        what = f"poll Ads report {report_id}"
+        resp = self._api("GET", f"{REPORTS_PATH}/{report_id}", what=what)
+        if resp.status_code == 200:
+            return _json(resp)
+        if resp.status_code == 404:
+            raise ReportFailed(f"Ads report {report_id} not found", api_report_id=report_id)
+        raise AdsApiError(f"{what}: HTTP {resp.status_code} {self._snippet(resp.text)}", status=resp.status_code)
+
+    def _check_duplicate(self, report_id: str, body: dict[str, Any], what: str) -> None:
+        mismatch = report_mismatch(self._get_report(report_id), body)
+        if mismatch:
+            raise AdsApiError(
+                f"{what}: Amazon answered 425 (duplicate of {report_id}) but that report has a different "
+                f"{mismatch}; retry after it finishes",
+                status=425,
+            )
+
+    def _iter_chunks(self, report: ReadyReport, url: str, box: list[RowStream]) -> Iterator[list[dict[str, Any]]]:
+        stream = box[0]
+        known = set(stream.columns)
+
+        def seen_column(name: str) -> None:
+            if name not in known:
+                known.add(name)
+                stream.columns.append(name)
+
+        with self._open_download(report.api_report_id, url) as resp:
+            try:
+                elements = iter_json_array(utf8_text(gunzip_if_needed(resp.iter_bytes())))
+                yield from row_chunks(
+                    elements, chunk_rows=max(1, self.chunk_rows),
+                    quarantine=stream.quarantined.append, seen_column=seen_column,
+                )
+            except httpx.TransportError as exc:
+                raise AdsDownloadError(
+                    f"connection lost while downloading Ads report {report.api_report_id}: {type(exc).__name__}"
+                ) from None
+
+    @contextmanager
+    def _open_download(self, report_id: str, url: str) -> Iterator[httpx.Response]:
+        what = f"download Ads report {report_id}"
+        resp = self._send("GET", url, what=what, stream=True)
+        if resp.status_code in (401, 403):
+            # Presigned URLs expire (S3 answers 403 "Request has expired"); a status GET signs a fresh one.
+            detail = _s3_error(resp)
+            resp.close()
+            fresh = self._get_report(report_id).get("url")
+            if not fresh:
+                raise AdsDownloadError(f"{what}: HTTP 403 {detail} and no fresh URL was issued")
+            _log().info(f"{what}: URL refused ({detail}), retrying with a freshly signed one")
+            resp = self._send("GET", str(fresh), what=what, stream=True)
+        try:
+            if resp.status_code != 200:
+                raise AdsDownloadError(f"{what}: HTTP {resp.status_code} {_s3_error(resp)}".rstrip())
+            yield resp
+        finally:
+            resp.close()
+
+    # --- HTTP: auth + retries -------------------------------------------------------------------
+
+    def _api(self, method: str, path: str, *, what: str, headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
+        """An authenticated Ads call. A 401 refreshes the token once (it may be revoked or expired early)."""
+        tokens = self._tokens()
+        for _ in range(2):
+            token = tokens.token()
+            all_headers = {
+                HEADER_CLIENT_ID: self.client_id,
+                HEADER_SCOPE: str(self.profile_id),
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                **(headers or {}),
+            }
+            resp = self._send(method, self.endpoint.rstrip("/") + path, what=what, headers=all_headers, **kw)
+            if resp.status_code != 401:
+                return resp
+            tokens.invalidate(token)
+            _log().warning(f"{what}: HTTP 401, refreshing the LWA token once")
+        raise AdsAuthError(f"{what}: Ads API answered 401 with a fresh LWA token ({self._snippet(resp.text)})")
+
+    def _send(self, method: str, url: str, *, what: str, stream: bool = False, **kw: Any) -> httpx.Response:
+        """One HTTP call with bounded retries of 429 (Retry-After) / 5xx / network errors.
+
+        Retrying a create is safe: a duplicate that Amazon already accepted comes back as 425 and is reused.
+        """
+        http = self._client()
+        attempts = max(0, self.max_retries) + 1
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                resp = http.send(http.build_request(method, url, **kw), stream=stream)
+            except httpx.TransportError as exc:
+                # Never chain the httpx error: its text can carry a presigned URL.
+                if last:
+                    raise AdsUnavailable(f"{what}: {type(exc).__name__} after {attempts} attempts") from None
+                wait = self._backoff(attempt)
+                _log().warning(f"{what}: {type(exc).__name__}, retry {attempt + 1}/{attempts - 1} in {wait:.2f}s")
+                time.sleep(wait)
+                continue
+            if resp.status_code != 429 and resp.status_code < 500:
+                return resp
+            if stream:
+                resp.close()
+            if last:
+                raise AdsUnavailable(f"{what}: HTTP {resp.status_code} after {attempts} attempts")
+            wait = _retry_after(resp)
+            wait = self._backoff(attempt) if wait is None else min(wait, self.retry_max_s)
+            _log().warning(f"{what}: HTTP {resp.status_code}, retry {attempt + 1}/{attempts - 1} in {wait:.2f}s")
+            time.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(self.retry_base_s * 2**attempt, self.retry_max_s)
+        return base + random.uniform(0, base / 4)  # jitter: parallel runs don't retry in lockstep
+
+    def _snippet(self, text: str, limit: int = 300) -> str:
+        """A short, secret-free piece of a response body for an error message."""
+        text = (text or "")[:limit]
+        for secret in (self.client_secret, self.refresh_token):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+
+def _json(resp: httpx.Response) -> dict[str, Any]:
+    try:
+        payload = resp.json()
+    except ValueError:
+        raise AdsApiError(f"expected JSON, got {resp.headers.get('content-type')!r}", status=resp.status_code) from None
+    if not isinstance(payload, dict):
+        raise AdsApiError("expected a JSON object", status=resp.status_code)
+    return payload
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _s3_error(resp: httpx.Response) -> str:
+    """Code/Message of an S3-style XML error, read from a (possibly streamed) response."""
+    try:
+        text = resp.read()[:2000].decode("utf-8", "replace")
+    except httpx.HTTPError:
+        return ""
+    fields = dict(_S3_FIELD_RE.findall(text))
+    return " ".join(v for v in (fields.get("Code"), fields.get("Message")) if v)
+
+
+def _ready_extra(report: dict[str, Any]) -> dict[str, Any]:
+    configuration = report.get("configuration") or {}
+    return {
+        "url": report.get("url"),
+        "urlExpiresAt": report.get("urlExpiresAt"),
+        "fileSize": report.get("fileSize"),
+        "startDate": report.get("startDate"),
+        "endDate": report.get("endDate"),
+        "reportTypeId": configuration.get("reportTypeId"),
+        "timeUnit": configuration.get("timeUnit"),
+        "generatedAt": report.get("generatedAt"),
+    }
