@@ -54,3 +54,47 @@ def watchdog(
     if outcome.posted:
         typer.echo(f"posted to Slack: {outcome.posted}")
     raise typer.Exit(0 if outcome.health.ok else 1)
+
+
+def backfill(
+    failed: bool = typer.Option(..., "--failed", help="Backfill the partitions whose last run failed"),
+    report: str | None = typer.Option(None, help="Only this report type (e.g. sales_report)"),
+    since: str | None = typer.Option(None, help="Only days on or after this date (YYYY-MM-DD)"),
+    webserver: str | None = typer.Option(None, help=WEBSERVER_HELP),
+    follow: bool = typer.Option(True, help="Follow the backfill with a progress bar until it is done"),
+) -> None:
+    """Relaunch failed report partitions through Dagster (as the UI's "Materialize failed" does)."""
+    import time
+    from datetime import date
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from paperplan_sync.automation.backfill import backfill_progress, failed_partitions, launch_backfill
+
+    url = _webserver(webserver)
+    targets = failed_partitions(url, report, date.fromisoformat(since) if since else None)
+    console = Console()
+    if not targets:
+        console.print("[green]No failed partitions.[/]")
+        raise typer.Exit(0)
+    launched = {}
+    for path, days in targets.items():
+        launched[path] = launch_backfill(url, path, days)
+        console.print(f"{'/'.join(path)}: backfill {launched[path]} of {len(days)} day(s) ({days[0]} … {days[-1]})  {url}/runs/b/{launched[path]}")
+    if not follow:
+        raise typer.Exit(0)
+    failed_total = 0
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+        tasks = {path: bar.add_task("/".join(path), total=len(targets[path])) for path in launched}
+        pending = dict(launched)
+        while pending:
+            for path, backfill_id in list(pending.items()):
+                progress = backfill_progress(url, backfill_id)
+                bar.update(tasks[path], completed=progress.materialized + progress.failed,
+                           description=f"{'/'.join(path)} [{progress.status.lower()}]")
+                if progress.done:
+                    failed_total += progress.failed
+                    del pending[path]
+            time.sleep(1)
+    console.print("[green]Backfill complete.[/]" if not failed_total else f"[red]{failed_total} partition(s) failed again.[/]")
+    raise typer.Exit(0 if not failed_total else 1)

@@ -1,0 +1,67 @@
+"""Records/s for writing records through the product's Airtable write path, against Airtable's limits.
+
+The path is the one every product write takes: queued durably in the MongoDB outbox, then sent by
+AirtableWriter.flush() in batches of 10 under the shared limiter. The local Airtable enforces Airtable's
+5 requests/s per base with its 30 s penalty, so one 429 would cost 30 s and show in the figure.
+
+    .venv/bin/python benchmarks/airtable_writes.py [--records 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+import httpx
+from pymongo import MongoClient
+
+from paperplan_sync.control_plane.airtable import AirtableResource
+from paperplan_sync.control_plane.records import log_record
+from paperplan_sync.control_plane.writer import AirtableWriter
+from paperplan_sync.local.airtable import build_app
+from paperplan_sync.local.mongo import MongoStandIn
+from paperplan_sync.local.runner import ServerThread
+
+AIRTABLE_RATE, RECORDS_PER_REQUEST = 5, 10
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=500)
+    args = parser.parse_args()
+    os.environ["PAPERPLAN_STATE_DIR"] = tempfile.mkdtemp(prefix="bench-state-")
+
+    app = build_app(seed=True, rate_limit_per_s=AIRTABLE_RATE, penalty_s=30.0, enable_fault_injection=True)
+    with ServerThread(app) as server, MongoStandIn() as mongo:
+        from paperplan_sync.local.airtable import DEFAULT_API_KEY, DEFAULT_BASE_ID
+
+        airtable = AirtableResource(api_key=DEFAULT_API_KEY, base_id=DEFAULT_BASE_ID, endpoint_url=server.url)
+        db = MongoClient(mongo.uri)["bench_airtable_writes"]
+        writer = AirtableWriter(db, airtable)
+        time.sleep(1.1)  # start with the server's bucket full, as a product that has been idle would
+
+        started = time.perf_counter()
+        for i in range(args.records):
+            writer.log(log_record(f"benchmark record {i}", event="benchmark"))
+        result = writer.flush(limit=args.records + 10)
+        elapsed = time.perf_counter() - started
+
+        landed = sum(1 for r in airtable.table("Logs").all(fields=["Event"]) if r["fields"].get("Event") == "benchmark")
+        stats = httpx.get(f"{server.url}/_test/stats").json()
+
+    ceiling = AIRTABLE_RATE * RECORDS_PER_REQUEST
+    rate = result.sent / elapsed
+    print(f"Airtable writes: {args.records} records via outbox -> AirtableWriter.flush (limit {AIRTABLE_RATE} req/s, 30 s penalty)")
+    print(f"  elapsed            {elapsed:8.2f} s")
+    print(f"  throughput         {rate:8.1f} records/s")
+    print(f"  ceiling            {ceiling:8.1f} records/s  ({AIRTABLE_RATE} req/s x {RECORDS_PER_REQUEST} records)")
+    print(f"  ratio to ceiling   {rate / ceiling:8.2f}x   (target >= 0.90)")
+    print(f"  records lost       {args.records - landed:8d}     (target 0)")
+    print(f"  429s received      {stats['rate_limited']:>8}     (target 0)")
+    print(f"  server stats       {stats}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Backfilling failed partitions the way the UI does it: through the webserver's GraphQL API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import requests
+
+ASSETS_QUERY = """
+{ assetNodes { assetKey { path } isPartitioned
+    assetPartitionStatuses { __typename ... on TimePartitionStatuses { ranges { status startKey endKey } } } } }
+"""
+LAUNCH = """
+mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
+  __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message }
+  ... on InvalidStepError { invalidStepKey } ... on UnauthorizedError { message } } }
+"""
+STATUS = """
+query($id: String!) { partitionBackfillOrError(backfillId: $id) { __typename ... on PartitionBackfill { status
+  assetBackfillData { assetBackfillStatuses { ... on AssetPartitionsStatusCounts {
+    numPartitionsTargeted numPartitionsInProgress numPartitionsMaterialized numPartitionsFailed } } } } } }
+"""
+DONE_STATUSES = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED", "CANCELLED"}
+
+
+class GraphQLError(Exception):
+    pass
+
+
+@dataclass
+class Progress:
+    status: str
+    targeted: int
+    materialized: int
+    failed: int
+    in_progress: int
+
+    @property
+    def done(self) -> bool:
+        return self.status in DONE_STATUSES
+
+
+def graphql(webserver_url: str, query: str, variables: dict | None = None, timeout: float = 60) -> dict:
+    response = requests.post(f"{webserver_url.rstrip('/')}/graphql", json={"query": query, "variables": variables or {}}, timeout=timeout)
+    response.raise_for_status()
+    payload = response.json()
+    if payload.get("errors"):
+        raise GraphQLError("; ".join(e.get("message", "?") for e in payload["errors"]))
+    return payload["data"]
+
+
+def _days(start: str, end: str) -> list[str]:
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+def failed_partitions(webserver_url: str, report: str | None = None, since: date | None = None) -> dict[tuple[str, ...], list[str]]:
+    """Failed partitions per report asset (key path), optionally one report and/or from a date on."""
+    out: dict[tuple[str, ...], list[str]] = {}
+    for node in graphql(webserver_url, ASSETS_QUERY)["assetNodes"]:
+        path = tuple(node["assetKey"]["path"])
+        statuses = node.get("assetPartitionStatuses") or {}
+        if not node["isPartitioned"] or (report and path[-1] != report) or statuses.get("__typename") != "TimePartitionStatuses":
+            continue
+        days = [d for r in statuses["ranges"] if r["status"] == "FAILED" for d in _days(r["startKey"], r["endKey"])]
+        days = [d for d in days if since is None or d >= since.isoformat()]
+        if days:
+            out[path] = days
+    return out
+
+
+def launch_backfill(webserver_url: str, path: tuple[str, ...], partitions: list[str]) -> str:
+    params = {"assetSelection": [{"path": list(path)}], "partitionNames": partitions}
+    result = graphql(webserver_url, LAUNCH, {"params": params})["launchPartitionBackfill"]
+    if result["__typename"] != "LaunchBackfillSuccess":
+        raise GraphQLError(f"{result['__typename']}: {result.get('message') or result}")
+    return result["backfillId"]
+
+
+def backfill_progress(webserver_url: str, backfill_id: str) -> Progress:
+    data = graphql(webserver_url, STATUS, {"id": backfill_id})["partitionBackfillOrError"]
+    counts = (data.get("assetBackfillData") or {}).get("assetBackfillStatuses") or []
+    total = lambda name: sum(c.get(name) or 0 for c in counts)  # noqa: E731
+    return Progress(data.get("status", "?"), total("numPartitionsTargeted"), total("numPartitionsMaterialized"),
+                    total("numPartitionsFailed"), total("numPartitionsInProgress"))

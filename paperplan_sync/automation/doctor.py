@@ -1,0 +1,109 @@
+"""`paperplan-sync doctor`: every setting and connection, each with a fix. Never shows a secret."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from paperplan_sync.control_plane.schema import load_base_schema
+
+REQUIRED_ENV = {
+    "Airtable": ("AIRTABLE_API_KEY", "AIRTABLE_BASE_ID"),
+    "MongoDB": ("MONGODB_URI",),
+    "SP-API": ("SPAPI_LWA_CLIENT_ID", "SPAPI_LWA_CLIENT_SECRET", "SPAPI_REFRESH_TOKEN"),
+    "Amazon Ads": ("ADS_LWA_CLIENT_ID", "ADS_LWA_CLIENT_SECRET", "ADS_REFRESH_TOKEN", "ADS_PROFILE_ID"),
+    "Slack": ("SLACK_BOT_TOKEN",),
+    "Dagster": ("DAGSTER_HOME",),
+}
+
+
+@dataclass
+class Finding:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _safe(name: str, fix: str, check: Callable[[], str]) -> Finding:
+    try:
+        return Finding(name, True, check())
+    except Exception as exc:  # every failure becomes a row; the message is ours or the server's, no secrets
+        return Finding(name, False, f"{type(exc).__name__}: {str(exc)[:200]}", fix)
+
+
+def check_environment() -> list[Finding]:
+    findings = []
+    for system, names in REQUIRED_ENV.items():
+        missing = [n for n in names if not os.environ.get(n)]
+        findings.append(Finding(f"settings: {system}", not missing, "all set" if not missing else f"missing {', '.join(missing)}",
+                                f"set {', '.join(missing)} in the environment (see README: Environment variables)" if missing else ""))
+    return findings
+
+
+def schema_differences(airtable) -> list[str]:
+    existing = {t.name: {f.name: f.type for f in t.fields} for t in airtable.api.base(airtable.base_id).schema().tables}
+    problems = []
+    for table in load_base_schema()["tables"]:
+        have = existing.get(table["name"])
+        if have is None:
+            problems.append(f"table {table['name']} missing")
+            continue
+        for field in table["fields"]:
+            if field["name"] not in have:
+                problems.append(f"{table['name']}.{field['name']} missing")
+            elif have[field["name"]] != field["type"]:
+                problems.append(f"{table['name']}.{field['name']} is {have[field['name']]}, expected {field['type']}")
+    return problems
+
+
+def run_doctor(resources: dict[str, object]) -> list[Finding]:
+    """``resources``: plain (resolved) resource objects keyed like the deployment's."""
+    findings = check_environment()
+    airtable, mongo, slack = resources.get("airtable"), resources.get("mongo"), resources.get("slack")
+
+    def airtable_check() -> str:
+        problems = schema_differences(airtable)
+        if problems:
+            raise ValueError("; ".join(problems[:6]) + (" …" if len(problems) > 6 else ""))
+        return f"base {airtable.base_id}: every SYNC table and field present"
+
+    def config_check() -> str:
+        from paperplan_sync.config.loader import load_config
+
+        config = load_config(airtable)
+        if config.problems:
+            raise ValueError(f"{len(config.problems)} row(s) skipped, first: {config.problems[0]}")
+        return f"{len(config.active_report_types)} active report type(s), {len(config.automations)} automation(s)"
+
+    def mongo_check() -> str:
+        db = mongo.db()
+        db.command("ping")
+        inserted = db["_doctor"].insert_one({"check": "write"}).inserted_id
+        db["_doctor"].delete_one({"_id": inserted})
+        return f"database {db.name}: reachable and writable"
+
+    def slack_check() -> str:
+        who = slack.auth_test()
+        return f"token valid for team {who.get('team')} as {who.get('user')}; alerts go to {slack.channel}"
+
+    def dagster_check() -> str:
+        import dagster as dg
+
+        instance = dg.DagsterInstance.get()
+        return f"instance at {instance.root_directory}, run storage {type(instance.run_storage).__name__}"
+
+    if airtable is not None:
+        findings.append(_safe("Airtable base", "run `paperplan-sync init-airtable`, or check AIRTABLE_BASE_ID / the key's scopes", airtable_check))
+        findings.append(_safe("configuration", "fix the named row in Airtable (see `paperplan-sync config show`)", config_check))
+    if mongo is not None:
+        findings.append(_safe("MongoDB", "check MONGODB_URI (user, password, network access) and that the server runs", mongo_check))
+    if slack is not None:
+        findings.append(_safe("Slack", "check SLACK_BOT_TOKEN and that the app is installed and invited to the channel", slack_check))
+    for key, label in (("amazon_sp", "SP-API"), ("amazon_ads", "Amazon Ads")):
+        source = resources.get(key)
+        if source is not None:
+            findings.append(_safe(f"{label} credentials", f"check the {label} LWA client id/secret and refresh token", source.check_access))
+    findings.append(_safe("Dagster instance", "set DAGSTER_HOME to a directory with dagster.yaml (deploy/dagster.yaml in production)", dagster_check))
+    return findings
