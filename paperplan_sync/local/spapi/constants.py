@@ -1,0 +1,48 @@
+"""Constants of the local SP-API stand-in (deliberately not imported from the client: an independent copy of
+Amazon's published values, so a wrong constant on one side shows up as a failing test)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+# Dev credentials the stand-in accepts (never real ones).
+DEV_CLIENT_ID = "amzn1.application-oa2-client.paperplan-dev"
+DEV_CLIENT_SECRET = "paperplan-dev-client-secret"
+DEV_REFRESH_TOKEN = "Atzr|paperplan-dev-refresh-token"
+
+ACCOUNT_OPENED = date(2024, 1, 1)  # windows entirely before this have no data -> CANCELLED
+DEFAULT_PROCESSING_DELAY_S = 0.3
+DEFAULT_DOCUMENT_TTL_S = 300.0  # presigned document URLs expire after 5 minutes, like Amazon's
+DEFAULT_TOKEN_TTL_S = 3600  # LWA access tokens live one hour
+REPORT_RETENTION_DAYS = 90
+
+API = "/reports/2021-06-30"
+
+# (rate requests/second, burst) per operation, from reports_2021-06-30.json.
+USAGE_PLANS: dict[str, tuple[float, int]] = {
+    "createReport": (0.0167, 15),
+    "getReports": (0.0222, 10),
+    "getReport": (2.0, 15),
+    "cancelReport": (0.0222, 10),
+    "getReportDocument": (0.0167, 15),
+}
+
+ORDERS_BY_DATE = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
+ORDERS_BY_UPDATE = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
+FBA_INVENTORY = "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"
+MERCHANT_LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"
+SALES_AND_TRAFFIC = "GET_SALES_AND_TRAFFIC_REPORT"
+SUPPORTED_REPORT_TYPES = frozenset({ORDERS_BY_DATE, ORDERS_BY_UPDATE, FBA_INVENTORY, MERCHANT_LISTINGS, SALES_AND_TRAFFIC})
+SNAPSHOT_REPORT_TYPES = frozenset({FBA_INVENTORY, MERCHANT_LISTINGS})  # data times ignored
+
+# Flat-file encodings: Amazon NA serves most flat files as windows-1252; inventory here is UTF-8 so both
+# decoding paths of the client get exercised.
+DOCUMENT_ENCODING = {ORDERS_BY_DATE: "cp1252", ORDERS_BY_UPDATE: "cp1252", MERCHANT_LISTINGS: "cp1252",
+                     FBA_INVENTORY: "utf-8", SALES_AND_TRAFFIC: "utf-8"}
+
+MAX_STATUS_DAYS = 21  # an order settles (Shipped / Cancelled) at most this many days after purchase
+
+ERR_DENIED = "Access to requested resource is denied."
+DETAIL_EXPIRED = "The access token you provided has expired."
+DETAIL_INVALID = "The access token you provided is revoked, malformed or invalid."
+DETAIL_MISSING = "Access token is missing in the request header."

@@ -1,0 +1,314 @@
+"""``AmazonSPReportsResource``: the Reports API 2021-06-30 behind the ``ReportSource`` contract.
+
+The resource owns everything about talking to Amazon -- LWA auth, usage-plan pacing, retries, timeouts,
+reuse of in-flight reports, polling, streaming download and parsing -- so assets only say *what* to pull.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, time as dtime
+from typing import Any, ClassVar
+
+import dagster as dg
+import httpx
+from pydantic import Field, PrivateAttr
+
+from paperplan_sync.sources.base import (
+    ReadyReport,
+    ReportFailed,
+    ReportRequest,
+    ReportSource,
+    ReportTimeout,
+    Row,
+    RowStream,
+)
+
+from . import settings as s
+from .auth import LWATokenProvider
+from .errors import ReportDocumentError, SPAPIError
+from .parsing import bound_stream, gunzip, parse_flat_file, parse_json_document
+from .prefetch import prefetch
+from .ratelimit import backoff_delay
+from .transport import SPAPITransport
+
+
+def day_window(request: ReportRequest) -> tuple[str, str] | None:
+    """00:00:00 - 23:59:59 of the request's day in its timezone, ISO 8601 with the offset; None = snapshot.
+
+    Amazon sums every day a window touches, so the window must be exactly one local day."""
+    if request.day is None:
+        return None
+    start = datetime.combine(request.day, dtime(0, 0, 0), tzinfo=request.tz)
+    end = datetime.combine(request.day, dtime(23, 59, 59), tzinfo=request.tz)
+    return start.isoformat(), end.isoformat()
+
+
+def _instant(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
+    """Selling Partner API Reports (2021-06-30). Configure secrets with ``dagster.EnvVar`` (see settings)."""
+
+    source_name: ClassVar[str] = "amazon_sp"
+
+    lwa_client_id: str = Field(repr=False, description=f"LWA client id ({s.ENV_LWA_CLIENT_ID}).")
+    lwa_client_secret: str = Field(repr=False, description=f"LWA client secret ({s.ENV_LWA_CLIENT_SECRET}).")
+    refresh_token: str = Field(repr=False, description=f"LWA refresh token ({s.ENV_REFRESH_TOKEN}).")
+    endpoint: str = Field(default=s.DEFAULT_ENDPOINT, description=f"SP-API regional endpoint ({s.ENV_ENDPOINT}).")
+    lwa_endpoint: str = Field(default=s.DEFAULT_LWA_ENDPOINT, description=f"LWA token URL ({s.ENV_LWA_ENDPOINT}).")
+    marketplace_ids: str = Field(
+        default=s.DEFAULT_MARKETPLACE_IDS, description=f"Comma-separated marketplace ids ({s.ENV_MARKETPLACE_IDS})."
+    )
+    poll_timeout_s: float = Field(default=3600.0, description="Give up waiting for a report after this long.")
+    poll_initial_s: float = Field(default=5.0, description="First getReport poll interval.")
+    poll_max_s: float = Field(default=60.0, description="Cap of the growing poll interval.")
+    max_retries: int = Field(default=5, description="Retries of a call after 5xx / network errors.")
+    max_throttle_retries: int = Field(default=20, description="Retries of a call answered 429.")
+    retry_backoff_s: float = Field(default=1.0, description="First retry delay (doubles, with jitter).")
+    retry_backoff_max_s: float = Field(default=30.0, description="Cap of the retry delay.")
+    chunk_rows: int = Field(default=5000, description="Rows per chunk yielded by report_rows.")
+    rate_limit_scale: float = Field(
+        default=1.0, description="Multiplier of Amazon's documented rates (1.0 in production; high in tests)."
+    )
+    http_timeout_s: float = Field(default=s.HTTP_TIMEOUT_S, description="Read timeout of one HTTP call.")
+
+    _http: httpx.Client | None = PrivateAttr(default=None)
+    _transport: SPAPITransport | None = PrivateAttr(default=None)
+    _init_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    # --- plumbing --------------------------------------------------------------------------------------
+
+    @property
+    def marketplaces(self) -> list[str]:
+        return [m.strip() for m in self.marketplace_ids.split(",") if m.strip()]
+
+    @property
+    def _log(self):
+        return dg.get_dagster_logger("amazon_sp")
+
+    def _client(self) -> httpx.Client:
+        with self._init_lock:  # the download runs in a worker thread: create the client exactly once
+            return self._client_locked()
+
+    def _client_locked(self) -> httpx.Client:
+        if self._http is None:
+            timeout = httpx.Timeout(self.http_timeout_s, connect=s.HTTP_CONNECT_TIMEOUT_S)
+            self._http = httpx.Client(timeout=timeout, headers={"User-Agent": s.USER_AGENT})
+        return self._http
+
+    @property
+    def api(self) -> SPAPITransport:
+        with self._init_lock:
+            return self._api_locked()
+
+    def _api_locked(self) -> SPAPITransport:
+        if self._transport is None:
+            tokens = LWATokenProvider(
+                self._client_locked(),
+                lwa_endpoint=self.lwa_endpoint,
+                client_id=self.lwa_client_id,
+                client_secret=self.lwa_client_secret,
+                refresh_token=self.refresh_token,
+                max_retries=self.max_retries,
+                backoff_s=self.retry_backoff_s,
+                backoff_max_s=self.retry_backoff_max_s,
+            )
+            self._transport = SPAPITransport(
+                self._client_locked(),
+                tokens,
+                endpoint=self.endpoint,
+                rate_limit_scale=self.rate_limit_scale,
+                max_retries=self.max_retries,
+                max_throttle_retries=self.max_throttle_retries,
+                backoff_s=self.retry_backoff_s,
+                backoff_max_s=self.retry_backoff_max_s,
+                log=self._log,
+            )
+        return self._transport
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._init_lock:
+            if self._http is not None:
+                self._http.close()
+            self._http = self._transport = None
+
+    # --- the raw operations (also handy for ad-hoc use and the sandbox) -----------------------------------
+
+    def create_report(self, body: dict[str, Any]) -> str:
+        """createReport; not retried on 5xx/network errors by itself (see ``request_report``)."""
+        resp = self.api.call(s.OP_CREATE_REPORT, "POST", s.PATH_REPORTS, json=body, retry_transient=False)
+        return str(resp["reportId"])
+
+    def get_report(self, report_id: str) -> dict[str, Any]:
+        return self.api.call(s.OP_GET_REPORT, "GET", s.PATH_REPORT.format(report_id=report_id))
+
+    def cancel_report(self, report_id: str) -> None:
+        self.api.call(s.OP_CANCEL_REPORT, "DELETE", s.PATH_REPORT.format(report_id=report_id))
+
+    def get_report_document(self, document_id: str) -> dict[str, Any]:
+        return self.api.call(s.OP_GET_REPORT_DOCUMENT, "GET", s.PATH_DOCUMENT.format(document_id=document_id))
+
+    def iter_reports(
+        self, report_types: list[str], *, processing_statuses: list[str] | None = None,
+        max_pages: int = s.REUSE_LOOKUP_MAX_PAGES,
+    ) -> Iterator[dict[str, Any]]:
+        """getReports, following nextToken (which must be sent alone) for at most ``max_pages`` pages."""
+        params: dict[str, Any] = {"reportTypes": ",".join(report_types), "pageSize": s.REUSE_PAGE_SIZE}
+        if processing_statuses:
+            params["processingStatuses"] = ",".join(processing_statuses)
+        for _ in range(max_pages):
+            page = self.api.call(s.OP_GET_REPORTS, "GET", s.PATH_REPORTS, params=params)
+            yield from page.get("reports") or []
+            token = page.get("nextToken")
+            if not token:
+                return
+            params = {"nextToken": token}
+
+    # --- ReportSource ------------------------------------------------------------------------------------
+
+    def _create_body(self, request: ReportRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {"reportType": request.report_type_id, "marketplaceIds": self.marketplaces}
+        window = day_window(request)
+        if window:
+            body["dataStartTime"], body["dataEndTime"] = window
+        if request.options:
+            body["reportOptions"] = dict(request.options)
+        return body
+
+    def find_in_flight(self, request: ReportRequest) -> str | None:
+        """An IN_QUEUE / IN_PROGRESS report of the same type, window and marketplaces, if any.
+
+        getReports does not return reportOptions, so options are not compared: a report type is always
+        requested with the same options in this product."""
+        window = day_window(request)
+        want = (_instant(window[0]), _instant(window[1])) if window else None
+        markets = set(self.marketplaces)
+        for rep in self.iter_reports([request.report_type_id], processing_statuses=list(s.IN_FLIGHT_STATUSES)):
+            if rep.get("processingStatus") not in s.IN_FLIGHT_STATUSES:
+                continue
+            if rep.get("marketplaceIds") and set(rep["marketplaceIds"]) != markets:
+                continue
+            if want is None or (_instant(rep.get("dataStartTime")), _instant(rep.get("dataEndTime"))) == want:
+                return str(rep["reportId"])
+        return None
+
+    def request_report(self, request: ReportRequest) -> str:
+        """Reuse an identical in-flight report, else createReport. A failed create is retried only after
+        checking again for an in-flight one: a POST that timed out may well have been accepted."""
+        body = self._create_body(request)
+        attempt = 0
+        while True:
+            existing = self.find_in_flight(request)
+            if existing:
+                self._log.info("reusing in-flight %s report %s", request.report_type_id, existing)
+                return existing
+            try:
+                report_id = self.create_report(body)
+            except SPAPIError as exc:
+                transient = exc.status is None or exc.status in s.RETRYABLE_STATUS
+                if not transient or attempt >= self.max_retries:
+                    raise
+                attempt += 1
+                time.sleep(backoff_delay(attempt - 1, self.retry_backoff_s, self.retry_backoff_max_s))
+                continue
+            self._log.info("created %s report %s %s", request.report_type_id, report_id,
+                           body.get("dataStartTime", "(snapshot)"))
+            return report_id
+
+    def wait_for_report(self, api_report_id: str) -> ReadyReport:
+        deadline = time.monotonic() + self.poll_timeout_s
+        interval = self.poll_initial_s
+        while True:
+            rep = self.get_report(api_report_id)
+            status = rep.get("processingStatus")
+            extra = {k: rep[k] for k in ("reportType", "dataStartTime", "dataEndTime", "createdTime") if k in rep}
+            if status == s.STATUS_DONE:
+                return ReadyReport(api_report_id, "DONE", rep.get("reportDocumentId"), extra)
+            if status == s.STATUS_CANCELLED:  # no data for the window: an empty report, not a failure
+                return ReadyReport(api_report_id, "CANCELLED", None, extra)
+            if status == s.STATUS_FATAL:
+                raise ReportFailed(self._fatal_message(api_report_id, rep), api_report_id=api_report_id)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ReportTimeout(
+                    f"report {api_report_id} still {status} after {self.poll_timeout_s:g}s",
+                    api_report_id=api_report_id,
+                )
+            time.sleep(min(interval, remaining))
+            interval = min(self.poll_max_s, interval * 1.5)
+
+    def _fatal_message(self, report_id: str, rep: dict[str, Any]) -> str:
+        msg = f"report {report_id} ({rep.get('reportType', '?')}) finished FATAL"
+        doc_id = rep.get("reportDocumentId")
+        if not doc_id:
+            return msg + " (no error document)"
+        try:
+            text = b"".join(self._document_bytes(doc_id)).decode("utf-8", errors="replace").strip()
+        except (SPAPIError, ReportDocumentError) as exc:
+            return msg + f" (error document {doc_id} unreadable: {exc})"
+        return msg + ": " + text[: s.ERROR_DOCUMENT_MAX_CHARS]
+
+    def _document_bytes(self, document_id: str) -> Iterator[bytes]:
+        """Stream a document's (decompressed) bytes from its presigned URL -- with no auth header.
+
+        A 403 before any byte (the URL expired) gets one fresh URL through getReportDocument; 5xx and network
+        errors before any byte are retried with backoff. Once bytes have flowed, a broken stream is an error:
+        a download cannot resume mid-way without risking duplicated or missing rows."""
+        doc = self.get_report_document(document_id)
+        refreshed, failures = False, 0
+        while True:
+            started = False
+            try:
+                with self._client().stream("GET", doc["url"]) as resp:
+                    if resp.status_code == 403 and not refreshed:
+                        self._log.info("document %s URL refused (expired?); asking for a fresh one", document_id)
+                        refreshed = True
+                        doc = self.get_report_document(document_id)
+                        continue
+                    if resp.status_code in s.RETRYABLE_STATUS and failures < self.max_retries:
+                        failures += 1
+                        time.sleep(backoff_delay(failures - 1, self.retry_backoff_s, self.retry_backoff_max_s))
+                        continue
+                    if resp.status_code != 200:
+                        resp.read()
+                        code = "AccessDenied" if "AccessDenied" in resp.text else resp.reason_phrase
+                        raise ReportDocumentError(
+                            f"download of report document {document_id} failed: HTTP {resp.status_code} {code}"
+                        )
+                    raw = resp.iter_raw(s.DOWNLOAD_READ_BYTES)
+                    source = gunzip(raw) if doc.get("compressionAlgorithm") == s.COMPRESSION_GZIP else raw
+                    for block in source:
+                        started = True
+                        yield block
+                    return
+            except httpx.TransportError as exc:
+                if started or failures >= self.max_retries:
+                    raise ReportDocumentError(
+                        f"download of report document {document_id} broke off: {type(exc).__name__}"
+                    ) from exc
+                failures += 1
+                time.sleep(backoff_delay(failures - 1, self.retry_backoff_s, self.retry_backoff_max_s))
+
+    def report_rows(self, report: ReadyReport, request: ReportRequest) -> RowStream:
+        if report.status == "CANCELLED" or not report.document_id:
+            return RowStream.empty()
+        report_type = report.extra.get("reportType") or request.report_type_id
+        parse = parse_json_document if report_type in s.JSON_REPORT_TYPES else parse_flat_file
+        doc_id, chunk_rows = report.document_id, self.chunk_rows
+
+        def chunks(stream: RowStream) -> Iterator[list[Row]]:
+            yield from parse(prefetch(self._document_bytes(doc_id), name=f"download:{doc_id}"), stream, chunk_rows)
+
+        return bound_stream(chunks)

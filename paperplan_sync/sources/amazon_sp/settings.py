@@ -1,0 +1,83 @@
+"""Constants of the Selling Partner API Reports 2021-06-30 client: endpoints, usage plans, statuses, env vars.
+
+Kept apart from the logic so a reviewer can check them against Amazon's published model
+(selling-partner-api-models, models/reports-api-model/reports_2021-06-30.json) in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --- Environment variables (wired with dagster.EnvVar by the definitions module) -------------------------
+ENV_LWA_CLIENT_ID = "SPAPI_LWA_CLIENT_ID"
+ENV_LWA_CLIENT_SECRET = "SPAPI_LWA_CLIENT_SECRET"
+ENV_REFRESH_TOKEN = "SPAPI_REFRESH_TOKEN"
+ENV_ENDPOINT = "SPAPI_ENDPOINT"
+ENV_LWA_ENDPOINT = "SPAPI_LWA_ENDPOINT"
+ENV_MARKETPLACE_IDS = "SPAPI_MARKETPLACE_IDS"  # comma-separated, e.g. "ATVPDKIKX0DER,A2EUQ1WTGCTBG2"
+
+# --- Endpoints ----------------------------------------------------------------------------------------
+DEFAULT_ENDPOINT = "https://sellingpartnerapi-na.amazon.com"
+DEFAULT_LWA_ENDPOINT = "https://api.amazon.com/auth/o2/token"
+DEFAULT_MARKETPLACE_IDS = "ATVPDKIKX0DER"  # amazon.com (US)
+
+API_PREFIX = "/reports/2021-06-30"
+PATH_REPORTS = f"{API_PREFIX}/reports"
+PATH_REPORT = f"{API_PREFIX}/reports/{{report_id}}"
+PATH_DOCUMENT = f"{API_PREFIX}/documents/{{document_id}}"
+
+ACCESS_TOKEN_HEADER = "x-amz-access-token"
+RATE_LIMIT_HEADER = "x-amzn-RateLimit-Limit"
+REQUEST_ID_HEADER = "x-amzn-RequestId"
+
+# --- Usage plans (requests/second, burst), from the operation descriptions in the model --------------------
+OP_CREATE_REPORT = "createReport"
+OP_GET_REPORT = "getReport"
+OP_GET_REPORTS = "getReports"
+OP_CANCEL_REPORT = "cancelReport"
+OP_GET_REPORT_DOCUMENT = "getReportDocument"
+
+
+@dataclass(frozen=True)
+class UsagePlan:
+    rate: float  # requests per second (token refill)
+    burst: int  # bucket size
+
+
+USAGE_PLANS: dict[str, UsagePlan] = {
+    OP_CREATE_REPORT: UsagePlan(0.0167, 15),
+    OP_GET_REPORT: UsagePlan(2.0, 15),
+    OP_GET_REPORTS: UsagePlan(0.0222, 10),
+    OP_CANCEL_REPORT: UsagePlan(0.0222, 10),
+    OP_GET_REPORT_DOCUMENT: UsagePlan(0.0167, 15),
+}
+
+# --- Processing statuses ------------------------------------------------------------------------------
+STATUS_IN_QUEUE = "IN_QUEUE"
+STATUS_IN_PROGRESS = "IN_PROGRESS"
+STATUS_DONE = "DONE"
+STATUS_CANCELLED = "CANCELLED"
+STATUS_FATAL = "FATAL"
+IN_FLIGHT_STATUSES = (STATUS_IN_QUEUE, STATUS_IN_PROGRESS)
+TERMINAL_STATUSES = (STATUS_DONE, STATUS_CANCELLED, STATUS_FATAL)
+
+COMPRESSION_GZIP = "GZIP"
+
+# --- Report types whose documents are JSON rather than tab-separated flat files ---------------------------
+REPORT_SALES_AND_TRAFFIC = "GET_SALES_AND_TRAFFIC_REPORT"
+JSON_REPORT_TYPES = frozenset({REPORT_SALES_AND_TRAFFIC})
+# JSON sections flattened into rows, with the `record_type` value each gets.
+SALES_AND_TRAFFIC_SECTIONS = {"salesAndTrafficByDate": "by_date", "salesAndTrafficByAsin": "by_asin"}
+
+# --- Client behaviour --------------------------------------------------------------------------------
+TOKEN_REFRESH_MARGIN_S = 60.0  # refresh the LWA token this long before it expires
+RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+THROTTLE_WAIT_MIN_S = 0.01
+THROTTLE_WAIT_MAX_S = 120.0  # bound on a single 429 wait, whatever the header says
+REUSE_LOOKUP_MAX_PAGES = 5  # getReports pages scanned for an in-flight duplicate (rate 0.0222/s: keep small)
+REUSE_PAGE_SIZE = 100
+DOWNLOAD_READ_BYTES = 1 << 18  # network read size for report documents
+ERROR_DOCUMENT_MAX_CHARS = 4000  # FATAL error text kept in the exception message
+HTTP_TIMEOUT_S = 60.0
+HTTP_CONNECT_TIMEOUT_S = 10.0
+USER_AGENT = "paperplan-sync/0.1 (Language=Python)"
