@@ -7,12 +7,14 @@ import dagster as dg
 from paperplan_sync.automation.alerts import build_alert_sensors
 from paperplan_sync.automation.scheduler import build_scheduler_sensor
 from paperplan_sync.config.models import SyncConfig
-from paperplan_sync.reports.factory import build_report_assets
+from paperplan_sync.reports.factory import build_report_assets, build_report_jobs
 
 
 def build_definitions(config: SyncConfig, resources: dict[str, object]) -> dg.Definitions:
+    jobs = build_report_jobs(config)
     return dg.Definitions(
         assets=build_report_assets(config),
-        sensors=[build_scheduler_sensor(config), *build_alert_sensors(config)],
+        jobs=list(jobs.values()),
+        sensors=[build_scheduler_sensor(config, jobs), *build_alert_sensors(config)],
         resources=resources,
     )

@@ -35,6 +35,9 @@ def production_resources() -> dict[str, object]:
             endpoint=_env("SPAPI_ENDPOINT", "https://sellingpartnerapi-na.amazon.com"),
             lwa_endpoint=_env("SPAPI_LWA_ENDPOINT", "https://api.amazon.com/auth/o2/token"),
             marketplace_ids=_env("SPAPI_MARKETPLACE_IDS", "ATVPDKIKX0DER"),
+            # Tuning knobs; production keeps the defaults (Amazon's rates, 5 s first poll).
+            rate_limit_scale=float(_env("SPAPI_RATE_LIMIT_SCALE", "1")),
+            poll_initial_s=float(_env("SPAPI_POLL_INITIAL_S", "5")),
         ),
         "amazon_ads": AmazonAdsReportsResource(
             client_id=dg.EnvVar("ADS_LWA_CLIENT_ID"),
@@ -43,6 +46,7 @@ def production_resources() -> dict[str, object]:
             profile_id=dg.EnvVar("ADS_PROFILE_ID"),
             endpoint=_env("ADS_ENDPOINT", "https://advertising-api.amazon.com"),
             lwa_endpoint=_env("ADS_LWA_ENDPOINT", "https://api.amazon.com/auth/o2/token"),
+            poll_initial_s=float(_env("ADS_POLL_INITIAL_S", "15")),
         ),
         "slack": SlackResource.from_env(),
     }

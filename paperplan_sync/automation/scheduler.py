@@ -10,6 +10,7 @@ import json
 from datetime import UTC, date, datetime
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 import requests
 from pyairtable.formulas import AND, BLANK, EQ, NOT, OR, Field
 
@@ -22,7 +23,6 @@ from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.airtable import AirtableResource, AirtableUnavailable
 from paperplan_sync.control_plane.schema import TABLE_REPORTS
 from paperplan_sync.control_plane.writer import AirtableWriter
-from paperplan_sync.reports.factory import asset_key
 from paperplan_sync.reports.partitions import parse_day, partitions_for, repeat_window_closed
 from paperplan_sync.storage.mongo import MongoResource
 
@@ -33,14 +33,13 @@ def asset_signature(config: SyncConfig) -> str:
     fields = ("name", "source", "report_type_id", "real_time", "offset_days", "timezone_offset", "start_date", "description")
     return json.dumps(sorted([[str(getattr(rt, f)) for f in fields] for rt in config.active_report_types]))
 
-def run_request(launch: Launch, source: str) -> dg.RunRequest:
-    tags = {"paperplan/report": launch.report, "paperplan/reason": launch.reason[:200], "paperplan/api": source}
-    key = dg.AssetKey([source, launch.report])
+def run_request(launch: Launch, job_name: str) -> dg.RunRequest:
+    tags = {"paperplan/reason": launch.reason[:200]}
     if len(launch.days) == 1:
-        return dg.RunRequest(run_key=launch.run_key, asset_selection=[key], partition_key=launch.days[0], tags=tags)
+        return dg.RunRequest(run_key=launch.run_key, job_name=job_name, partition_key=launch.days[0], tags=tags)
     if launch.days:  # one run for the whole re-pull window: each day is still its own report
         tags |= {RANGE_START: launch.days[0], RANGE_END: launch.days[-1]}
-    return dg.RunRequest(run_key=launch.run_key, asset_selection=[key], tags=tags)
+    return dg.RunRequest(run_key=launch.run_key, job_name=job_name, tags=tags)
 
 def retry_days(airtable: AirtableResource, config: SyncConfig, names: set[str], now: datetime) -> dict[str, list[date]]:
     """Days whose Reports record has Fail unchecked but is incomplete (the runbook's three scenarios)."""
@@ -70,7 +69,7 @@ def request_reload(webserver_url: str) -> str:
     except Exception as exc:  # best effort: the next reload (or restart) picks the change up anyway
         return f"reload request failed: {type(exc).__name__}"
 
-def build_scheduler_sensor(loaded_config: SyncConfig) -> dg.SensorDefinition:
+def build_scheduler_sensor(loaded_config: SyncConfig, jobs: dict[str, UnresolvedAssetJobDefinition]) -> dg.SensorDefinition:
     loaded = {rt.name: rt for rt in loaded_config.active_report_types}
     loaded_signature = asset_signature(loaded_config)
 
@@ -79,7 +78,7 @@ def build_scheduler_sensor(loaded_config: SyncConfig) -> dg.SensorDefinition:
         description="Reads Automations and Report Types from Airtable every minute, logs changes, launches due reports.",
         minimum_interval_seconds=settings.CONFIG_POLL_S,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        target=dg.AssetSelection.all(),
+        jobs=list(jobs.values()) or None,
     )
     def airtable_automations(context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource, slack: SlackResource):
         now = datetime.now(UTC)
@@ -127,7 +126,7 @@ def build_scheduler_sensor(loaded_config: SyncConfig) -> dg.SensorDefinition:
         state.update(after=now.isoformat(), automations=summaries if config.origin == "airtable" else state.get("automations", summaries),
                      problems=sorted(str(p) for p in config.problems) if config.origin == "airtable" else state.get("problems", []))
         return dg.SensorResult(
-            run_requests=[run_request(launch, loaded[launch.report].source) for launch in plan.launches],
+            run_requests=[run_request(launch, jobs[launch.report].name) for launch in plan.launches],
             cursor=json.dumps(state),
         )
 

@@ -53,12 +53,13 @@ def mongo(
 def spapi(
     port: int = typer.Option(Ports.spapi, help="Port on 127.0.0.1"),
     state: Path | None = typer.Option(None, help="Accepted for symmetry; the data is generated"),
+    rate_limit_scale: float = typer.Option(1.0, help="Multiple of Amazon's documented rates (`local up` uses 100)"),
     fault_injection: bool = typer.Option(False, "--fault-injection", hidden=True, help=FAULTS_HELP),
 ) -> None:
     """An Amazon SP-API Reports (and LWA token) compatible server with deterministic demo data."""
     from paperplan_sync.local.spapi import build_app
 
-    _serve(build_app(enable_fault_injection=fault_injection), port)
+    _serve(build_app(rate_limit_scale=rate_limit_scale, enable_fault_injection=fault_injection), port)
 
 
 @app.command()

@@ -3,12 +3,16 @@
 So an Airtable outage never fails a data load and never loses a write: entries wait in the outbox
 and a later flush (the next load, or the outbox sensor) sends them. Consecutive entries for the same
 table are sent together, 10 records a request, under the shared 5 requests/s limit.
+
+An outage only pauses the queue, which keeps its order. A write Airtable *refuses* (e.g. a renamed
+field) is kept, backs off and is retried, without holding up the writes behind it.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from pymongo.database import Database
 from requests import HTTPError
@@ -22,6 +26,8 @@ from paperplan_sync.storage import outbox
 log = logging.getLogger(__name__)
 
 BATCH = 10  # Airtable's records-per-request limit
+REFUSED = "refused: "
+_EVERYTHING = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -60,12 +66,13 @@ class AirtableWriter:
         self.upsert(TABLE_OVERVIEW, fields, ("Name",), coalesce_key=f"{TABLE_OVERVIEW}:heartbeat")
 
     # -- send ----------------------------------------------------------------------------------
-    def flush(self, limit: int = 500) -> FlushResult:
+    def flush(self, limit: int = 500, *, now: datetime | None = None) -> FlushResult:
         result = FlushResult()
         if self.airtable is None:
             result.stopped_by = "Airtable is not configured"
             return result
-        entries = outbox.pending(self.db, limit=limit)
+        now = now or datetime.now(UTC)
+        entries = [e for e in outbox.pending(self.db, limit=limit, now=_EVERYTHING) if not _backing_off(e, now)]
         for batch in _batches(entries):
             ids = [e["_id"] for e in batch]
             try:
@@ -77,7 +84,7 @@ class AirtableWriter:
                 break  # keep order: nothing after this batch is sent before it
             except (HTTPError, ValueError) as exc:
                 # A rejected write (e.g. a renamed field): record why, keep it, do not block the rest.
-                message = _error_text(exc)
+                message = REFUSED + _error_text(exc)
                 for entry_id in ids:
                     outbox.mark_failed_attempt(self.db, entry_id, message)
                 result.failed += len(ids)
@@ -124,6 +131,13 @@ def _batches(entries: list[dict]):
             keys.add(key)
     if batch:
         yield batch
+
+
+def _backing_off(entry: dict, now: datetime) -> bool:
+    if not str(entry.get("last_error") or "").startswith(REFUSED):
+        return False
+    due = entry["next_attempt_at"]
+    return (due if due.tzinfo else due.replace(tzinfo=UTC)) > now
 
 
 def _error_text(exc: Exception) -> str:

@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from paperplan_sync.local.env import Ports, local_environment
+from paperplan_sync.local.env import LOCAL_RATE_LIMIT_SCALE, Ports, local_environment
 from paperplan_sync.local.runner import LOOPBACK, wait_for_port
 
 STAND_INS = ("mongo", "airtable", "spapi", "ads", "slack")
@@ -48,7 +48,8 @@ class Supervisor:
 
 
 def _stand_in_argv(name: str, port: int, state: Path) -> list[str]:
-    return [sys.executable, "-m", "paperplan_sync.cli", "local", name, "--port", str(port), "--state", str(state / name)]
+    argv = [sys.executable, "-m", "paperplan_sync.cli", "local", name, "--port", str(port), "--state", str(state / name)]
+    return argv + (["--rate-limit-scale", str(LOCAL_RATE_LIMIT_SCALE)] if name == "spapi" else [])
 
 
 def dagster_home(default: str = ".dagster_home") -> Path:

@@ -8,7 +8,7 @@ from pymongo.database import Database
 
 from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync.reports.transforms import to_number
-from paperplan_sync.storage import loads
+from paperplan_sync.storage.rows import LATEST, current_rows
 
 BATCH = 10
 _CONVERT = {
@@ -36,7 +36,7 @@ def mirror_rows(db: Database, airtable: AirtableResource, *, report: str, report
     if missing:
         raise ValueError(f"Airtable table {table!r} has no key field(s) {missing}: add them or fix 'Airtable Key Fields'")
     sent = 0
-    for batch in _chunks(loads.current_rows(db, report, report_date), BATCH):
+    for batch in _chunks(current_rows(db, report, report_date or LATEST), BATCH):
         records = [{"fields": _airtable_fields(row, field_types)} for row in batch]
         target.batch_upsert(records, key_fields=key_fields, typecast=True)
         sent += len(records)

@@ -1,16 +1,16 @@
 """One software-defined asset per active report type in the Airtable configuration."""
 
-from __future__ import annotations
-
-from datetime import UTC, datetime
+# No `from __future__ import annotations`: Dagster inspects the asset function's context annotation.
+from datetime import UTC, date, datetime
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from paperplan_sync.config.models import ReportType, SyncConfig
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.writer import AirtableWriter
 from paperplan_sync.reports.checks import CHECK_SPECS, check_results
-from paperplan_sync.reports.load import DayResult, load_day
+from paperplan_sync.reports.load import DayResult, load_day, request_for
 from paperplan_sync.reports.partitions import day_key, local_today, parse_day, partitions_for, repeat_window_closed
 from paperplan_sync.sources.base import ReportFailed
 
@@ -27,6 +27,23 @@ def asset_key(report_type: ReportType) -> dg.AssetKey:
 
 def build_report_assets(config: SyncConfig) -> list[dg.AssetsDefinition]:
     return [build_report_asset(rt) for rt in config.active_report_types]
+
+
+def report_job_name(report_type: ReportType) -> str:
+    return f"{report_type.name}_job"  # op names are already source__name
+
+
+def build_report_jobs(config: SyncConfig) -> dict[str, UnresolvedAssetJobDefinition]:
+    """One job per report type: what the scheduler launches (each has its own partitions)."""
+    return {
+        rt.name: dg.define_asset_job(
+            report_job_name(rt),
+            selection=dg.AssetSelection.assets(asset_key(rt)),
+            description=f"Pull {rt.name} ({rt.report_type_id}) into MongoDB and Airtable.",
+            tags={"paperplan/api": rt.source, "paperplan/report": rt.name},
+        )
+        for rt in config.active_report_types
+    }
 
 
 def build_report_asset(report_type: ReportType) -> dg.AssetsDefinition:
@@ -81,18 +98,30 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
 
     done: list[DayResult] = []
     failed: list[tuple[str, Exception]] = []
+
+    def label(day: date | None) -> str:  # a snapshot is labelled with its local day
+        return day_key(day or local_today(report_type, now))
+
+    # Ask for every day first: the API prepares them in parallel while we wait for and load the first.
+    requested: dict[date | None, str] = {}
     for day in days:
-        label = day_key(day) if day else day_key(local_today(report_type, now))
         try:
-            result = load_day(report_type, day, source=source, db=db, run_id=context.run.run_id)
+            requested[day] = source.request_report(request_for(report_type, day))
         except Exception as exc:  # one bad day must not stop the others in a backfill
-            context.log.error(f"{report_type.name} {label} failed: {exc}")
-            failed.append((label, exc))
+            context.log.error(f"{report_type.name} {label(day)} could not be requested: {exc}")
+            failed.append((label(day), exc))
+
+    for day, api_report_id in requested.items():
+        try:
+            result = load_day(report_type, day, source=source, db=db, run_id=context.run.run_id, api_report_id=api_report_id)
+        except Exception as exc:
+            context.log.error(f"{report_type.name} {label(day)} failed: {exc}")
+            failed.append((label(day), exc))
             continue
         done.append(result)
-        context.log.info(f"{report_type.name} {label}: {result.rows} rows, {result.quarantined} quarantined, load {result.load_id}")
+        context.log.info(f"{report_type.name} {label(day)}: {result.rows} rows, {result.quarantined} quarantined, load {result.load_id}")
         writer.report(records.report_success(
-            report_name=report_type.name, report_date=label, real_time=report_type.real_time, load_id=result.load_id,
+            report_name=report_type.name, report_date=label(day), real_time=report_type.real_time, load_id=result.load_id,
             rows=result.rows, quarantined=result.quarantined, api_report_id=result.api_report_id, run_url=run_url,
             repeat_done=day is not None and repeat_window_closed(report_type, day, now), now=now))
         if "Airtable" in report_type.destinations:
@@ -107,10 +136,10 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
         for result in done:  # the days that did load still count as materialized
             context.log_event(dg.AssetMaterialization(asset_key=context.asset_key, partition=result.report_date,
                                                       metadata=_metadata(report_type, [result], context)))
-        summary = "; ".join(f"{label}: {exc}" for label, exc in failed)
+        summary = "; ".join(f"{day}: {exc}" for day, exc in failed)
         retryable = not all(isinstance(exc, ReportFailed) for _, exc in failed)
         raise dg.Failure(description=f"Report {report_type.name} failed for {len(failed)} day(s): {summary}",
-                         metadata={"failed_days": [label for label, _ in failed]}, allow_retries=retryable)
+                         metadata={"failed_days": [day for day, _ in failed]}, allow_retries=retryable)
 
     return dg.MaterializeResult(metadata=_metadata(report_type, done, context), check_results=check_results(done))
 

@@ -47,15 +47,19 @@ def request_for(report_type: ReportType, day: date | None) -> ReportRequest:
 
 
 def load_day(
-    report_type: ReportType, day: date | None, *, source: ReportSource, db: Database, run_id: str | None
+    report_type: ReportType, day: date | None, *, source: ReportSource, db: Database, run_id: str | None,
+    api_report_id: str | None = None,
 ) -> DayResult:
+    """``api_report_id``: a report already requested for this day (a backfill requests every day first)."""
     request = request_for(report_type, day)
-    api_report_id = source.request_report(request)
+    api_report_id = api_report_id or source.request_report(request)
     ready = source.wait_for_report(api_report_id)
     cancelled = ready.status == "CANCELLED"
 
     previous = loads.previous_successful_load(db, report_type.name)
-    load = loads.start_load(db, report_name=report_type.name, report_date=day, api_report_id=api_report_id, run_id=run_id)
+    snapshot_day = None if day else local_today(report_type, datetime.now(UTC))  # history is kept per local day
+    load = loads.start_load(db, report_name=report_type.name, report_date=day, api_report_id=api_report_id,
+                            run_id=run_id, snapshot_day=snapshot_day)
     duplicates = DuplicateKeyCounter(ROW_KEYS.get(report_type.report_type_id, ()))
     mapping = DATAPOINTS.get(report_type.report_type_id) if report_type.add_to_datapoints else None
     accumulator = DatapointAccumulator(mapping) if mapping else None
@@ -93,8 +97,7 @@ def load_day(
         before, now = set(previous["columns"]), set(stream.columns)
         result.columns_added, result.columns_removed = sorted(now - before), sorted(before - now)
     if accumulator:
-        snapshot_day = result.report_date or day_key(local_today(report_type, datetime.now(UTC)))
-        points = accumulator.datapoints(report=report_type.name, day=snapshot_day, load_id=load.load_id)
+        points = accumulator.datapoints(report=report_type.name, day=load.report_date, load_id=load.load_id)
         datapoint_store.upsert_datapoints(db, points)
         result.datapoints = len(points)
     return result

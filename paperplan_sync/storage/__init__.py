@@ -1,1 +1,18 @@
-"""storage"""
+"""MongoDB storage: the resource, the atomic report write path, datapoints and the Airtable outbox.
+
+- ``mongo``: ``MongoResource`` (a Dagster resource; one cached client per process).
+- ``loads``: ``start_load`` / ``write_rows`` / ``commit_load`` / ``fail_load`` and load metadata.
+- ``rows``: row collections (one per report type) and consistent reads (``current_rows``).
+- ``datapoints``: ``upsert_datapoints``.
+- ``outbox``: durable queue of Airtable writes.
+"""
+
+from paperplan_sync.storage.loads import (ReportLoad, commit_load, current_load, fail_load, previous_successful_load,
+                                          start_load, write_rows)
+from paperplan_sync.storage.mongo import MongoResource
+from paperplan_sync.storage.rows import collection_name, count_current_rows, current_rows
+
+__all__ = [
+    "MongoResource", "ReportLoad", "collection_name", "commit_load", "count_current_rows", "current_load",
+    "current_rows", "fail_load", "previous_successful_load", "start_load", "write_rows",
+]

@@ -133,10 +133,11 @@ def orders_on(seed: int, day: date) -> tuple[OrderItem, ...]:
             delay = timedelta(hours=min(24 * MAX_STATUS_DAYS - 1, rng.expovariate(1 / 30.0) + 2))
         city = rng.choice(_CITIES)
         business = rng.random() < 0.08
-        for _ in range(1 if rng.random() < 0.75 else rng.randint(2, 3)):
+        # One line per distinct SKU in an order, as Amazon's order reports have it.
+        for product in rng.sample(products, 1 if rng.random() < 0.75 else rng.randint(2, 3)):
             items.append(OrderItem(
                 order_id=order_id, merchant_order_id=f"PP{day:%y%m%d}{k:04d}", purchased=purchased,
-                product=rng.choice(products), quantity=1 if rng.random() < 0.85 else rng.randint(2, 4),
+                product=product, quantity=1 if rng.random() < 0.85 else rng.randint(2, 4),
                 city=city, final_status="Cancelled" if cancelled else "Shipped",
                 settles_at=purchased + delay, business=business,
             ))

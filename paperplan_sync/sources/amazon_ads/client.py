@@ -145,6 +145,11 @@ class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
                     )
         return self._lwa
 
+    def check_access(self) -> str:
+        """Exchange the refresh token (for `paperplan-sync doctor`); raises AdsAuthError when refused."""
+        self._tokens().token()
+        return f"LWA token exchange OK at {self.lwa_endpoint}; profile {self.profile_id}"
+
     @property
     def token_grants(self) -> int:
         """How many LWA exchanges this resource made (the token is cached in between)."""

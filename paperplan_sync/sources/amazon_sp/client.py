@@ -138,6 +138,11 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self.close()
 
+    def check_access(self) -> str:
+        """Exchange the refresh token (for `paperplan-sync doctor`); raises LWAAuthError when refused."""
+        self.api.tokens.token()
+        return f"LWA token exchange OK at {self.lwa_endpoint}; marketplaces {', '.join(self.marketplaces)}"
+
     def close(self) -> None:
         with self._init_lock:
             if self._http is not None:

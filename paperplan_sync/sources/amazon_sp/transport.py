@@ -63,6 +63,11 @@ class SPAPITransport:
         self._backoff_s, self._backoff_max_s = backoff_s, backoff_max_s
         self._log = log
 
+
+    @property
+    def tokens(self) -> LWATokenProvider:
+        return self._tokens
+
     def _throttle_wait(self, operation: str, resp: httpx.Response) -> float:
         """Amazon tells us the applied rate in x-amzn-RateLimit-Limit: one token comes back after 1/rate s."""
         try:

@@ -1,0 +1,105 @@
+"""The whole product on loopback for scripts (benchmarks): every stand-in plus a real `dagster dev`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from paperplan_sync.local.env import LOCAL_RATE_LIMIT_SCALE
+from paperplan_sync.local.runner import ServerThread, free_port
+
+INSTANCE_YAML = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    webserver_url: str
+    home: Path
+
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        response = requests.post(f"{self.webserver_url}/graphql", json={"query": query, "variables": variables or {}}, timeout=120)
+        response.raise_for_status()
+        body = response.json()
+        if body.get("errors"):
+            raise RuntimeError(body["errors"])
+        return body["data"]
+
+
+def stand_in_environment(*, airtable_url: str, mongo_uri: str, spapi_url: str, ads_url: str, slack_url: str) -> dict[str, str]:
+    from paperplan_sync.local import ads, airtable, slack, spapi
+
+    return {
+        "AIRTABLE_ENDPOINT_URL": airtable_url, "AIRTABLE_API_KEY": airtable.DEFAULT_API_KEY, "AIRTABLE_BASE_ID": airtable.DEFAULT_BASE_ID,
+        "MONGODB_URI": mongo_uri, "MONGODB_DATABASE": f"paperplan_{uuid.uuid4().hex[:8]}",
+        "SPAPI_ENDPOINT": spapi_url, "SPAPI_LWA_ENDPOINT": f"{spapi_url}/auth/o2/token",
+        "SPAPI_LWA_CLIENT_ID": spapi.DEV_CLIENT_ID, "SPAPI_LWA_CLIENT_SECRET": spapi.DEV_CLIENT_SECRET, "SPAPI_REFRESH_TOKEN": spapi.DEV_REFRESH_TOKEN,
+        "ADS_ENDPOINT": ads_url, "ADS_LWA_ENDPOINT": f"{ads_url}/auth/o2/token", "ADS_LWA_CLIENT_ID": ads.DEV_CLIENT_ID,
+        "ADS_LWA_CLIENT_SECRET": ads.DEV_CLIENT_SECRET, "ADS_REFRESH_TOKEN": ads.DEV_REFRESH_TOKEN, "ADS_PROFILE_ID": ads.DEV_PROFILE_ID,
+        "SLACK_BASE_URL": f"{slack_url}/api/", "SLACK_BOT_TOKEN": slack.DEV_TOKEN, "SLACK_CHANNEL": "#airtable",
+        "SPAPI_RATE_LIMIT_SCALE": str(LOCAL_RATE_LIMIT_SCALE), "SPAPI_POLL_INITIAL_S": "0.5", "ADS_POLL_INITIAL_S": "0.5",
+    }
+
+
+@contextmanager
+def dagster_dev(env: dict[str, str], *, home: Path | None = None, timeout: float = 180):
+    """`dagster dev` in its own process group, yielding once the code location has loaded."""
+    home = home or Path(tempfile.mkdtemp(prefix="paperplan-dagster-"))
+    (home / "dagster.yaml").write_text(INSTANCE_YAML)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    full_env = {**os.environ, **env, "DAGSTER_HOME": str(home), "PAPERPLAN_STATE_DIR": str(home / "state"), "DAGSTER_WEBSERVER_URL": url}
+    log = open(home / "dagster_dev.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "dagster"), "dev", "-m", "paperplan_sync.definitions",
+                             "-h", "127.0.0.1", "-p", str(port)], env=full_env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True, cwd=home)
+    stack = Stack(full_env, url, home)
+    try:
+        deadline = time.monotonic() + timeout
+        while not _loaded(stack):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"dagster dev did not come up: {(home / 'dagster_dev.log').read_text()[-2000:]}")
+            time.sleep(1)
+        yield stack
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def _loaded(stack: Stack) -> bool:
+    try:
+        data = stack.graphql("{ workspaceOrError { ... on Workspace { locationEntries { loadStatus } } } }")
+    except (requests.RequestException, RuntimeError, ValueError):
+        return False
+    entries = data["workspaceOrError"].get("locationEntries", [])
+    return bool(entries) and all(e["loadStatus"] == "LOADED" for e in entries)
+
+
+@contextmanager
+def stand_ins(*, spapi_kwargs: dict | None = None, airtable_kwargs: dict | None = None):
+    """Every stand-in on free loopback ports (MongoDB as its own process); yields their environment."""
+    from paperplan_sync.local import ads, airtable, slack, spapi
+    from paperplan_sync.local.mongo import MongoStandIn
+
+    with ExitStack() as stack:
+        at = stack.enter_context(ServerThread(airtable.build_app(**{"rate_limit_per_s": 0, **(airtable_kwargs or {})})))
+        sp = stack.enter_context(ServerThread(spapi.build_app(**{"rate_limit_scale": LOCAL_RATE_LIMIT_SCALE, **(spapi_kwargs or {})})))
+        ad = stack.enter_context(ServerThread(ads.build_app()))
+        sl = stack.enter_context(ServerThread(slack.build_app()))
+        mongo = stack.enter_context(MongoStandIn())
+        yield stand_in_environment(airtable_url=at.url, mongo_uri=mongo.uri, spapi_url=sp.url, ads_url=ad.url, slack_url=sl.url)

@@ -1,0 +1,113 @@
+"""A durable outbox for Airtable writes: enqueue in MongoDB, flush when Airtable answers.
+
+Semantics (the flusher, written elsewhere, relies on these):
+- Order: ``pending()`` returns due entries in enqueue order (a global sequence number, not the clock).
+  An entry backing off after a failure does not hold back later entries.
+- Coalescing: ``enqueue(..., key=k)`` supersedes OLDER pending entries with the same (kind, key): only the
+  newest survives and it takes its place at the END of the queue (it was enqueued last). The payload of a
+  keyed entry must therefore be complete on its own (e.g. an upsert of all fields of one Reports row).
+  Entries are never edited in place, so a flusher that already read an older entry and sends it races
+  with nothing: it marks that entry done, the newer one is still pending and is sent next.
+- ``mark_done`` moves pending entries to done (kept for ``DONE_TTL``, then removed by a TTL index);
+  ``mark_failed_attempt`` counts the attempt, records the error and pushes ``next_attempt_at`` back
+  exponentially (30 s, 1 min, 2 min ... capped at 1 h). Entries are never dropped for failing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+from pymongo.database import Database
+
+from paperplan_sync.storage.common import ensure_index, utcnow
+
+OUTBOX = "outbox"
+COUNTERS = "counters"
+PENDING, DONE, SUPERSEDED = "pending", "done", "superseded"
+
+BACKOFF_BASE = timedelta(seconds=30)  # Airtable's own penalty after a 429 is 30 s
+BACKOFF_MAX = timedelta(hours=1)
+DONE_TTL = timedelta(days=30)
+
+
+def ensure_indexes(db: Database) -> None:
+    ensure_index(db[OUTBOX], [("seq", 1)], "seq", unique=True)
+    ensure_index(db[OUTBOX], [("status", 1), ("seq", 1)], "status_seq")
+    ensure_index(db[OUTBOX], [("kind", 1), ("key", 1), ("status", 1), ("seq", 1)], "kind_key_status_seq")
+    ensure_index(db[OUTBOX], [("done_at", 1)], "done_ttl", expireAfterSeconds=int(DONE_TTL.total_seconds()))
+
+
+def _next_seq(db: Database) -> int:
+    doc = db[COUNTERS].find_one_and_update({"_id": OUTBOX}, {"$inc": {"seq": 1}}, upsert=True,
+                                           return_document=ReturnDocument.AFTER)
+    return doc["seq"]
+
+
+def enqueue(db: Database, kind: str, payload: dict[str, Any], key: str | None = None) -> str:
+    """Store one write to do; returns its id. With ``key``, older pending (kind, key) entries are superseded."""
+    now = utcnow()
+    oid = ObjectId()
+    seq = _next_seq(db)
+    db[OUTBOX].insert_one({"_id": oid, "seq": seq, "kind": kind, "key": key, "payload": payload,
+                           "status": PENDING, "attempts": 0, "last_error": None, "next_attempt_at": now,
+                           "created_at": now, "updated_at": now, "done_at": None, "superseded_by": None})
+    if key is not None:
+        # After the insert: a flusher in between sees both and sends them in order, which is harmless.
+        db[OUTBOX].update_many({"kind": kind, "key": key, "status": PENDING, "seq": {"$lt": seq}},
+                               {"$set": {"status": SUPERSEDED, "superseded_by": str(oid), "updated_at": now}})
+    return str(oid)
+
+
+def pending(db: Database, limit: int = 100, *, now: datetime | None = None,
+            kinds: list[str] | None = None) -> list[dict[str, Any]]:
+    """Due pending entries (``next_attempt_at <= now``), oldest enqueue first."""
+    query: dict[str, Any] = {"status": PENDING, "next_attempt_at": {"$lte": now or utcnow()}}
+    if kinds is not None:
+        query["kind"] = {"$in": kinds}
+    docs = list(db[OUTBOX].find(query).sort("seq", 1).limit(limit))
+    for d in docs:
+        d["id"] = str(d["_id"])
+    return docs
+
+
+def mark_done(db: Database, ids: list[str | ObjectId]) -> int:
+    """Pending -> done. Returns how many changed (already done or superseded entries are left as they are)."""
+    now = utcnow()
+    result = db[OUTBOX].update_many({"_id": {"$in": [ObjectId(i) for i in ids]}, "status": PENDING},
+                                    {"$set": {"status": DONE, "done_at": now, "updated_at": now}})
+    return result.modified_count
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next try after ``attempts`` failed ones: 30 s, 1 min, 2 min, ... at most 1 h."""
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+
+
+def mark_failed_attempt(db: Database, id: str | ObjectId, error: str, *, retry_after: timedelta | None = None,
+                        now: datetime | None = None) -> dict[str, Any] | None:
+    """Count a failed attempt and schedule the next one (never sooner than ``retry_after``, e.g. a 429's
+    wait). Returns the updated entry, or None if unknown."""
+    now = now or utcnow()
+    doc = db[OUTBOX].find_one_and_update({"_id": ObjectId(id)},
+                                         {"$inc": {"attempts": 1},
+                                          "$set": {"last_error": error, "updated_at": now}},
+                                         return_document=ReturnDocument.AFTER)
+    if doc is None:
+        return None
+    delay = max(backoff(doc["attempts"]), retry_after or timedelta(0))
+    doc["next_attempt_at"] = now + delay
+    db[OUTBOX].update_one({"_id": doc["_id"]}, {"$set": {"next_attempt_at": doc["next_attempt_at"]}})
+    doc["id"] = str(doc["_id"])
+    return doc
+
+
+def get(db: Database, id: str | ObjectId) -> dict[str, Any] | None:
+    return db[OUTBOX].find_one({"_id": ObjectId(id)})
+
+
+def counts(db: Database) -> dict[str, int]:
+    """Entries per status, e.g. {"pending": 3, "done": 120}: for health checks and alerts."""
+    return {d["_id"]: d["n"] for d in db[OUTBOX].aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}])}

@@ -1,0 +1,116 @@
+"""The product under a real Dagster daemon: Airtable edits take effect, failures reach Slack once,
+unchecking Fail re-runs a report, the heartbeat beats, and the watchdog notices when it stops."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psutil
+import pytest
+
+from paperplan_sync.automation.slack import SlackResource
+from paperplan_sync.automation.watchdog import run_watchdog
+from paperplan_sync.control_plane.airtable import AirtableResource
+from paperplan_sync.local.slack import DEV_TOKEN
+from paperplan_sync_tests.fixtures.dagster_dev import wait_until
+
+pytestmark = pytest.mark.e2e
+GMT_MINUS_7 = timedelta(hours=-7)
+
+
+@pytest.fixture(scope="module")
+def base(airtable_server) -> AirtableResource:
+    airtable_server.reset()
+    return AirtableResource(api_key=airtable_server.api_key, base_id=airtable_server.base_id,
+                            endpoint_url=airtable_server.url, requests_per_second=100)
+
+
+def soon_in_gmt_minus_7(minutes: int = 1) -> str:
+    """A Time for an automation that fires at the start of a minute that has not begun yet."""
+    return (datetime.now(UTC) + GMT_MINUS_7 + timedelta(minutes=minutes, seconds=40)).strftime("%H:%M")
+
+
+def slack_texts(slack_server) -> list[str]:
+    import requests
+
+    return [m["text"] for m in requests.get(f"{slack_server.url}/messages", timeout=10).json()]
+
+
+def logs(base: AirtableResource) -> list[str]:
+    return [r["fields"].get("Summary", "") for r in base.table("Logs").all()]
+
+
+def test_an_airtable_edit_runs_reports_and_a_failure_alerts_once(base, dagster_dev, spapi_server, slack_server):
+    import requests
+
+    requests.delete(f"{slack_server.url}/messages", timeout=10)
+    requests.post(f"{spapi_server.url}/_test/faults", json={"fatal": True, "report_type": "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"}, timeout=10)
+    automations = base.table("Automations")
+    listings_id = base.table("Report Types").first(formula="{Name}='merchant_listings'")["id"]
+    inventory_id = base.table("Report Types").first(formula="{Name}='fba_inventory'")["id"]
+    weekly = automations.first(formula="{Name}='Weekly listings'")
+    edited_at = datetime.now(UTC)
+    automations.update(weekly["id"], {"Run": "Daily", "Time": soon_in_gmt_minus_7(), "Report Types": [listings_id, inventory_id]})
+
+    # The edit lands in Logs within 2 minutes, and the runs it schedules happen.
+    wait_until(lambda: any("Automation 'Weekly listings' changed" in s for s in logs(base)), 120, 3, "the change in Logs")
+    listings = wait_until(lambda: [r for r in dagster_dev.runs("merchant_listings") if r["status"] == "SUCCESS"], 180, 3, "merchant_listings to run")
+    assert listings
+    failed = wait_until(lambda: [r for r in dagster_dev.runs("fba_inventory") if r["status"] == "FAILURE"], 180, 3, "fba_inventory to fail")
+    assert datetime.now(UTC) - edited_at < timedelta(minutes=4)
+
+    # Exactly one Slack message for the failed report, and Fail set on its Reports record.
+    alerts = wait_until(lambda: [t for t in slack_texts(slack_server) if t.startswith("Report fba_inventory failed")], 60, 2, "the Slack alert")
+    record = wait_until(lambda: base.table("Reports").first(formula="AND({Report Type}='fba_inventory', {Fail})"), 60, 2, "Fail in Reports")
+    assert "FATAL" in record["fields"].get("Fail Reason", "").upper() or record["fields"].get("Fail Reason")
+    wait_until(lambda: len(dagster_dev.runs("fba_inventory")) >= len(failed), 1)
+    assert len([t for t in slack_texts(slack_server) if t.startswith("Report fba_inventory failed")]) == len(alerts) == 1
+    requests.delete(f"{spapi_server.url}/_test/faults", timeout=10)
+
+
+def test_unchecking_fail_reruns_the_report_at_the_next_scheduled_time(base, dagster_dev):
+    # The operator's view: a failed report whose Fail they unchecked (Last Updated and Mongo Id empty).
+    base.table("Reports").create({"Name": "sales_report 2026-09-15", "Report Type": "sales_report", "Date": "2026-09-15", "Fail": False})
+    daily = base.table("Automations").first(formula="{Name}='Daily reports'")
+    base.table("Automations").update(daily["id"], {"Time": soon_in_gmt_minus_7()})
+
+    def rerun_done():
+        record = base.table("Reports").first(formula="AND({Report Type}='sales_report', {Date}=DATETIME_PARSE('2026-09-15'))")
+        return record if record["fields"].get("Mongo Id") else None
+
+    record = wait_until(rerun_done, 240, 3, "the unchecked report to be re-run")
+    assert record["fields"].get("Last Updated") and not record["fields"].get("Fail")
+    assert any(r["status"] == "SUCCESS" and {"key": "dagster/partition", "value": "2026-09-15"} in r["tags"]
+               for r in dagster_dev.runs("sales_report"))
+
+
+def test_health_heartbeat_and_the_watchdog_when_the_daemon_stops(base, dagster_dev, slack_server):
+    import requests
+
+    beat = wait_until(lambda: base.table("Overview").first(formula="{Name}='Sync application'")["fields"].get("Timestamp"), 60, 2, "a heartbeat")
+    assert base.table("Overview").first()["fields"].get("Alive") == 1
+    health = subprocess.run([str(Path(sys.executable).parent / "paperplan-sync"), "health", "--webserver", dagster_dev.url],
+                            env=dagster_dev.env, capture_output=True, text=True, timeout=60)
+    assert health.returncode == 0, health.stdout
+
+    slack = SlackResource(token=DEV_TOKEN, base_url=f"{slack_server.url}/api/")
+    requests.delete(f"{slack_server.url}/messages", timeout=10)
+    os.environ["PAPERPLAN_STATE_DIR"] = dagster_dev.env["PAPERPLAN_STATE_DIR"]
+    assert run_watchdog(airtable=base, slack=slack, webserver_url=dagster_dev.url, max_heartbeat_age=timedelta(seconds=40)).posted is None
+
+    for proc in psutil.Process(dagster_dev.proc.pid).children(recursive=True):
+        if "dagster-daemon" in " ".join(proc.cmdline()) or "dagster._daemon" in " ".join(proc.cmdline()):
+            proc.send_signal(signal.SIGKILL)
+    outcome = wait_until(lambda: run_watchdog(airtable=base, slack=slack, webserver_url=dagster_dev.url,
+                                              max_heartbeat_age=timedelta(seconds=40)).posted, 120, 5, "the offline alert")
+    assert outcome == "offline"
+    assert [t for t in slack_texts(slack_server) if t.startswith("Sync application offline")] and beat
+    # Only once per outage.
+    assert run_watchdog(airtable=base, slack=slack, webserver_url=dagster_dev.url, max_heartbeat_age=timedelta(seconds=40)).posted is None
+    assert len([t for t in slack_texts(slack_server) if t.startswith("Sync application offline")]) == 1
+    assert base.table("Overview").first()["fields"].get("Alive", 0) == 0
