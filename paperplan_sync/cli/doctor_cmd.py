@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack, contextmanager
+
 import typer
 from rich.console import Console
 from rich.table import Table
 
 
-def resolved_resources() -> dict[str, object]:
+@contextmanager
+def resolved_resources():
     """The deployment's resources with their EnvVars read now; one whose settings are missing is left out
     (the settings rows already say which variable to set)."""
     from paperplan_sync.resources import production_resources
 
-    out = {}
-    for key, resource in production_resources().items():
-        try:
-            out[key] = resource.process_config_and_initialize()
-        except Exception:
-            continue
-    return out
+    with ExitStack() as stack:
+        out = {}
+        for key, resource in production_resources().items():
+            try:
+                out[key] = stack.enter_context(resource.process_config_and_initialize_cm())
+            except Exception:
+                continue
+        yield out
 
 
 def doctor() -> None:
@@ -26,8 +30,8 @@ def doctor() -> None:
     from paperplan_sync.automation.doctor import run_doctor
 
     console = Console()
-    with console.status("Checking settings and connections…"):
-        findings = run_doctor(resolved_resources())
+    with console.status("Checking settings and connections…"), resolved_resources() as resources:
+        findings = run_doctor(resources)
     table = Table("Check", "Status", "Detail", "Fix", title="paperplan-sync doctor")
     for f in findings:
         table.add_row(f.name, "[green]OK[/]" if f.ok else "[red]PROBLEM[/]", f.detail, f.fix)
