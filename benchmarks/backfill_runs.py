@@ -15,13 +15,9 @@ import time
 from datetime import date, timedelta
 
 from paperplan_sync.automation.backfill import backfill_progress, launch_backfill
-from paperplan_sync.local.stack import dagster_dev, stand_ins
+from paperplan_sync.local.stack import dagster_dev, launch_partition_run, stand_ins
 
 ASSET = ("amazon_sp", "sales_report")
-LAUNCH_RUN = """
-mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
-  ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }
-"""
 RUN_STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
 DONE = {"SUCCESS", "FAILURE", "CANCELED"}
 
@@ -41,15 +37,7 @@ def time_backfill(stack, days: list[str]) -> float:
 
 def time_separate_runs(stack, days: list[str]) -> float:
     started = time.perf_counter()
-    run_ids = []
-    for day in days:
-        params = {"selector": {"repositoryLocationName": "paperplan_sync", "repositoryName": "__repository__",
-                               "jobName": "__ASSET_JOB", "assetSelection": [{"path": list(ASSET)}]},
-                  "executionMetadata": {"tags": [{"key": "dagster/partition", "value": day}]}}
-        result = stack.graphql(LAUNCH_RUN, {"p": params})["launchRun"]
-        assert result["__typename"] == "LaunchRunSuccess", result
-        run_ids.append(result["run"]["runId"])
-    pending = set(run_ids)
+    pending = {launch_partition_run(stack, ASSET, day) for day in days}
     while pending:
         for run_id in list(pending):
             status = stack.graphql(RUN_STATUS, {"id": run_id})["runOrError"]["status"]

@@ -14,7 +14,7 @@ def build_definitions(config: SyncConfig, resources: dict[str, object]) -> dg.De
     jobs = build_report_jobs(config)
     return dg.Definitions(
         assets=build_report_assets(config),
-        jobs=list(jobs.values()),
+        jobs=list({job.name: job for job in jobs.values()}.values()),
         sensors=[build_scheduler_sensor(config, jobs), *build_alert_sensors(config)],
         resources=resources,
     )

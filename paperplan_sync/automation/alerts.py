@@ -14,7 +14,7 @@ from paperplan_sync.config.models import ReportType, SyncConfig
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync.control_plane.writer import AirtableWriter
-from paperplan_sync.reports.factory import asset_key, report_job_name
+from paperplan_sync.reports.factory import asset_key
 from paperplan_sync.reports.partitions import day_key, local_today, partitions_for
 from paperplan_sync.storage.mongo import MongoResource
 
@@ -49,17 +49,13 @@ def failure_reason(instance: dg.DagsterInstance, run_id: str, fallback: str) -> 
     return fallback[:REASON_MAX]
 
 
-def failed_report_types(run: dg.DagsterRun, by_key: dict[dg.AssetKey, ReportType], by_job: dict[str, ReportType]):
-    """The report types a run materializes: its job's (scheduled runs) or its asset selection (UI runs)."""
-    if run.job_name in by_job:
-        rt = by_job[run.job_name]
-        return [(asset_key(rt), rt)]
+def failed_report_types(run: dg.DagsterRun, by_key: dict[dg.AssetKey, ReportType]):
+    """The report types a run materializes (scheduled and UI runs both carry their asset selection)."""
     return [(key, by_key[key]) for key in run.asset_selection or () if key in by_key]
 
 
 def build_alert_sensors(config: SyncConfig) -> list[dg.SensorDefinition]:
     by_key = {asset_key(rt): rt for rt in config.active_report_types}
-    by_job = {report_job_name(rt): rt for rt in config.active_report_types}
 
     @dg.run_failure_sensor(
         name="report_failure_alerts",
@@ -71,7 +67,7 @@ def build_alert_sensors(config: SyncConfig) -> list[dg.SensorDefinition]:
         writer = AirtableWriter(mongo.db(), airtable)
         reason = failure_reason(context.instance, run.run_id, context.failure_event.message or "run failed")
         run_url = slack.run_url(run.run_id)
-        for key, rt in failed_report_types(run, by_key, by_job):
+        for key, rt in failed_report_types(run, by_key):
             done = materialized_days(context.instance, run.run_id, key)
             days = [d for d in targeted_days(run, rt) if d not in done] or [day_key(local_today(rt, datetime.now(UTC)))]
             for day in days:

@@ -33,13 +33,15 @@ def asset_signature(config: SyncConfig) -> str:
     fields = ("name", "source", "report_type_id", "real_time", "offset_days", "timezone_offset", "start_date", "description")
     return json.dumps(sorted([[str(getattr(rt, f)) for f in fields] for rt in config.active_report_types]))
 
-def run_request(launch: Launch, job_name: str) -> dg.RunRequest:
-    tags = {"paperplan/reason": launch.reason[:200]}
+def run_request(launch: Launch, job_name: str, source: str) -> dg.RunRequest:
+    tags = {"paperplan/report": launch.report, "paperplan/api": source, "paperplan/reason": launch.reason[:200]}
+    selection = [dg.AssetKey([source, launch.report])]
     if len(launch.days) == 1:
-        return dg.RunRequest(run_key=launch.run_key, job_name=job_name, partition_key=launch.days[0], tags=tags)
+        return dg.RunRequest(run_key=launch.run_key, job_name=job_name, asset_selection=selection,
+                             partition_key=launch.days[0], tags=tags)
     if launch.days:  # one run for the whole re-pull window: each day is still its own report
         tags |= {RANGE_START: launch.days[0], RANGE_END: launch.days[-1]}
-    return dg.RunRequest(run_key=launch.run_key, job_name=job_name, tags=tags)
+    return dg.RunRequest(run_key=launch.run_key, job_name=job_name, asset_selection=selection, tags=tags)
 
 def retry_days(airtable: AirtableResource, config: SyncConfig, names: set[str], now: datetime) -> dict[str, list[date]]:
     """Days whose Reports record has Fail unchecked but is incomplete (the runbook's three scenarios)."""
@@ -78,7 +80,7 @@ def build_scheduler_sensor(loaded_config: SyncConfig, jobs: dict[str, Unresolved
         description="Reads Automations and Report Types from Airtable every minute, logs changes, launches due reports.",
         minimum_interval_seconds=settings.CONFIG_POLL_S,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        jobs=list(jobs.values()) or None,
+        jobs=list({job.name: job for job in jobs.values()}.values()) or None,
     )
     def airtable_automations(context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource, slack: SlackResource):
         now = datetime.now(UTC)
@@ -126,7 +128,7 @@ def build_scheduler_sensor(loaded_config: SyncConfig, jobs: dict[str, Unresolved
         state.update(after=now.isoformat(), automations=summaries if config.origin == "airtable" else state.get("automations", summaries),
                      problems=sorted(str(p) for p in config.problems) if config.origin == "airtable" else state.get("problems", []))
         return dg.SensorResult(
-            run_requests=[run_request(launch, jobs[launch.report].name) for launch in plan.launches],
+            run_requests=[run_request(launch, jobs[launch.report].name, loaded[launch.report].source) for launch in plan.launches],
             cursor=json.dumps(state),
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 from typing import Any
 
 from pydantic import ValidationError

@@ -18,6 +18,7 @@ import requests
 from paperplan_sync.local.env import LOCAL_RATE_LIMIT_SCALE
 from paperplan_sync.local.runner import ServerThread, free_port
 
+WORKSPACE = Path(__file__).resolve().parents[2] / "workspace.yaml"  # names the location paperplan_sync
 INSTANCE_YAML = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
 
 
@@ -36,6 +37,23 @@ class Stack:
         return body["data"]
 
 
+LAUNCH_RUN = """
+mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
+  ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }
+"""
+
+
+def launch_partition_run(stack: Stack, asset_path: tuple[str, ...], partition: str) -> str:
+    """One run of one partition of one asset, launched as the UI's "Materialize" does. Returns its run id."""
+    params = {"selector": {"repositoryLocationName": "paperplan_sync", "repositoryName": "__repository__",
+                           "jobName": "__ASSET_JOB", "assetSelection": [{"path": list(asset_path)}]},
+              "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]}}
+    result = stack.graphql(LAUNCH_RUN, {"p": params})["launchRun"]
+    if result["__typename"] != "LaunchRunSuccess":
+        raise RuntimeError(f"launchRun: {result}")
+    return result["run"]["runId"]
+
+
 def stand_in_environment(*, airtable_url: str, mongo_uri: str, spapi_url: str, ads_url: str, slack_url: str) -> dict[str, str]:
     from paperplan_sync.local import ads, airtable, slack, spapi
 
@@ -52,15 +70,18 @@ def stand_in_environment(*, airtable_url: str, mongo_uri: str, spapi_url: str, a
 
 
 @contextmanager
-def dagster_dev(env: dict[str, str], *, home: Path | None = None, timeout: float = 180):
-    """`dagster dev` in its own process group, yielding once the code location has loaded."""
+def dagster_dev(env: dict[str, str], *, home: Path | None = None, timeout: float = 180, instance_yaml: str | None = None):
+    """`dagster dev` in its own process group, yielding once the code location has loaded.
+
+    ``instance_yaml`` replaces the minimal dagster.yaml (e.g. the text of deploy/dagster.yaml).
+    """
     home = home or Path(tempfile.mkdtemp(prefix="paperplan-dagster-"))
-    (home / "dagster.yaml").write_text(INSTANCE_YAML)
+    (home / "dagster.yaml").write_text(INSTANCE_YAML if instance_yaml is None else instance_yaml)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     full_env = {**os.environ, **env, "DAGSTER_HOME": str(home), "PAPERPLAN_STATE_DIR": str(home / "state"), "DAGSTER_WEBSERVER_URL": url}
     log = open(home / "dagster_dev.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "dagster"), "dev", "-m", "paperplan_sync.definitions",
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(WORKSPACE),
                              "-h", "127.0.0.1", "-p", str(port)], env=full_env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True, cwd=home)
     stack = Stack(full_env, url, home)

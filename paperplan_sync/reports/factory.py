@@ -30,20 +30,30 @@ def build_report_assets(config: SyncConfig) -> list[dg.AssetsDefinition]:
 
 
 def report_job_name(report_type: ReportType) -> str:
-    return f"{report_type.name}_job"  # op names are already source__name
+    """Report types with the same source and partitioning share a job (a run selects one asset of it):
+    a few jobs instead of one per type keeps the code location quick to load with hundreds of types."""
+    if report_type.real_time:
+        return f"{report_type.source}__snapshots"
+    tz = f"utc{report_type.timezone_offset:+d}".replace("+", "plus").replace("-", "minus")
+    end = "_today" if report_type.offset_days == 0 else ""
+    return f"{report_type.source}__daily_from_{report_type.start_date:%Y%m%d}_{tz}{end}"
 
 
 def build_report_jobs(config: SyncConfig) -> dict[str, UnresolvedAssetJobDefinition]:
-    """One job per report type: what the scheduler launches (each has its own partitions)."""
-    return {
-        rt.name: dg.define_asset_job(
-            report_job_name(rt),
-            selection=dg.AssetSelection.assets(asset_key(rt)),
-            description=f"Pull {rt.name} ({rt.report_type_id}) into MongoDB and Airtable.",
-            tags={"paperplan/api": rt.source, "paperplan/report": rt.name},
+    """What the scheduler launches, keyed by report type name (several names may share one job)."""
+    groups: dict[str, list[ReportType]] = {}
+    for rt in config.active_report_types:
+        groups.setdefault(report_job_name(rt), []).append(rt)
+    jobs = {
+        name: dg.define_asset_job(
+            name,
+            selection=dg.AssetSelection.assets(*(asset_key(rt) for rt in types)),
+            description="Report types: " + ", ".join(rt.name for rt in types),
+            tags={"paperplan/api": types[0].source},
         )
-        for rt in config.active_report_types
+        for name, types in groups.items()
     }
+    return {rt.name: jobs[report_job_name(rt)] for rt in config.active_report_types}
 
 
 def build_report_asset(report_type: ReportType) -> dg.AssetsDefinition:

@@ -10,17 +10,19 @@ The first write opens a transaction that claims the day (upserts its ``report_cu
 the day's old rows, then receives every chunk with the final stamps; ``commit_load`` adds the quarantine
 and the metadata and commits. Readers see the old rows until the commit and the new ones after it, never
 a mix; an exception, ``fail_load`` or a crash aborts the transaction and leaves the old rows in place.
-Every row is written exactly once, which is what the throughput target needs. Measured on SecantusDB with
-50,000 rows of 20 string fields (``benchmarks/mongo_write_strategies.py``): this mode runs at ~0.95x a plain
-``insert_many`` into a collection with the same index, while the alternatives that write each row twice
-were ~0.35x (stage with a pending stamp, then flip it with ``update_many`` in a short transaction) and
-~0.4x (staging collection, then copy in a transaction).
+Every row is written exactly once, which is what the throughput target needs. Measured on SecantusDB
+(``benchmarks/mongo_write_strategies.py``, 50,000 rows of 20 string fields): see the numbers there; this
+mode is the only one near a plain ``insert_many`` into a collection with the same index, the alternatives
+writing each row twice (pending stamp + ``update_many`` flip; staging collection + copy) run at about a
+third of it.
 
 Limits of one transaction, and what covers them:
-- MongoDB aborts a transaction older than ``transactionLifetimeLimitSeconds`` (60 s by default) and
-  large transactions pressure the WiredTiger cache. Load time (download included) must stay well inside
-  that: at SecantusDB's ~5,000 indexed rows/s that is ~250k rows, far more on a real mongod. A report
-  type whose previous load exceeded ``LARGE_LOAD_ROWS`` automatically uses "staged" mode instead.
+- MongoDB aborts a transaction older than ``transactionLifetimeLimitSeconds`` (60 s by default; download
+  time counts) and one whose dirty data outgrows the WiredTiger cache share (TransactionTooLargeForCache;
+  ~75 MB on a 2 GB Atlas M10, rows + index + oplog being ~2-3x the rows' BSON size). So a report type whose
+  last load exceeded ``LARGE_LOAD_ROWS`` rows or ``LARGE_LOAD_BYTES`` estimated bytes, or failed on such a
+  limit, is loaded in "staged" mode instead: a first oversized load fails once with a clear error and the
+  next attempt (Dagster retry or next run) is staged.
 - A transaction cannot be replayed from a consumed stream, so a transient error mid-stream fails the
   load (the previous rows stay; Dagster's retry re-runs it). Opening the transaction, before any row is
   consumed, IS retried: that is where a concurrent load of the same day shows up (both claim the same
@@ -49,6 +51,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
+import bson
 from bson import ObjectId
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.client_session import ClientSession
@@ -68,11 +71,18 @@ QUARANTINE = "quarantine"
 
 BATCH_ROWS = 1000  # rows per insert_many: big enough to amortise round trips, far below 16 MB / 48 MB limits
 QUARANTINE_SAMPLE = 100
-LARGE_LOAD_ROWS = 200_000  # previous load above this -> "staged" mode (keeps transactions short)
+ROW_SIZE_SAMPLE = 20
+STAMP_BYTES = 70  # _id, _report_date, _load_id
+# Above either (for the type's last load) -> "staged" mode. A transaction's dirty data must stay well under
+# MongoDB's transactionTooLargeForCacheThreshold (0.75 x 20% of the WiredTiger cache: ~75 MB on a 2 GB Atlas
+# M10) and its 60 s lifetime; rows + index + oplog take ~2-3x the rows' BSON size.
+LARGE_LOAD_ROWS = 100_000
+LARGE_LOAD_BYTES = 32 * 1024 * 1024
 ABANDONED_AFTER = timedelta(hours=6)  # a "running" load this old belongs to a dead process
 BEGIN_WAIT_S = 120.0  # a concurrent load of the same day holds its transaction for at most ~60 s
 MAJORITY = WriteConcern("majority")
 # Codes meaning "the transaction outlived or outgrew the server's limits".
+TXN_LIMIT_HINT = "outlived or outgrew one transaction"
 TXN_LIMIT_CODES = {251: "NoSuchTransaction", 257: "TransactionTooLarge",
                    290: "TransactionExceededLifetimeLimitSeconds", 388: "TransactionTooLargeForCache"}
 
@@ -105,6 +115,7 @@ class ReportLoad:
     mode: Mode
     atomic: bool  # False only on a server without transactions
     rows: int = 0
+    row_bytes: float = 0.0  # average BSON size of a row, sampled from the first batch
     status: Status = Status.RUNNING
     _session: ClientSession | None = field(default=None, repr=False)
 
@@ -148,7 +159,7 @@ def start_load(db: Database, *, report_name: str, report_date: date | str | None
     db.get_collection(LOADS, write_concern=MAJORITY).insert_one({
         "_id": load_id, "report_name": report_name, "collection": collection, "report_date": day,
         "snapshot": snapshot, "targets": load.targets, "api_report_id": api_report_id, "run_id": run_id,
-        "status": Status.RUNNING.value, "mode": chosen.value, "atomic": atomic, "rows": 0,
+        "status": Status.RUNNING.value, "mode": chosen.value, "atomic": atomic, "rows": 0, "approx_bytes": 0,
         "quarantined_rows": 0, "quarantine_sample": [], "columns": [], "detail": None,
         "started_at": utcnow(), "finished_at": None, "error": None,
     })
@@ -156,11 +167,17 @@ def start_load(db: Database, *, report_name: str, report_date: date | str | None
 
 
 def _choose_mode(db: Database, report_name: str, atomic: bool) -> Mode:
+    """Transaction unless the server has none, or the type's last finished load was (or failed for being)
+    too big for one: a first huge load fails once with a clear error, the next attempt is staged."""
     if not atomic:
         return Mode.STAGED
-    previous = previous_successful_load(db, report_name)
-    big = previous is not None and (previous.get("rows") or 0) > LARGE_LOAD_ROWS
-    return Mode.STAGED if big else Mode.TRANSACTION
+    last = db[LOADS].find_one({"report_name": report_name, "status": {"$ne": Status.RUNNING.value}},
+                              sort=[("_id", DESCENDING)])
+    if last is None:
+        return Mode.TRANSACTION
+    too_big = (last.get("rows") or 0) > LARGE_LOAD_ROWS or (last.get("approx_bytes") or 0) > LARGE_LOAD_BYTES
+    hit_limit = last.get("status") == Status.FAILED.value and TXN_LIMIT_HINT in (last.get("error") or "")
+    return Mode.STAGED if too_big or hit_limit else Mode.TRANSACTION
 
 
 _warned_standalone = False
@@ -185,6 +202,9 @@ def write_rows(load: ReportLoad, chunks: Iterable[list[dict[str, Any]]]) -> int:
     written = 0
     try:
         for batch in _rebatch(chunks):
+            if not load.row_bytes:
+                sample = batch[:ROW_SIZE_SAMPLE]
+                load.row_bytes = sum(len(bson.encode(r)) for r in sample) / len(sample) + STAMP_BYTES
             if load.mode is Mode.TRANSACTION:
                 coll.insert_many(_stamp(load, batch, load.targets), ordered=False, session=_transaction(load))
             else:
@@ -270,7 +290,8 @@ def commit_load(load: ReportLoad, *, rows: int | None = None, quarantined: Itera
         if rows is not None and rows != load.rows:
             raise LoadError(f"caller counted {rows} rows but {load.rows} were written")
         bad = [_quarantine_doc(load, q) for q in quarantined]
-        finish = {"status": Status.SUCCEEDED.value, "rows": load.rows, "quarantined_rows": len(bad),
+        finish = {"status": Status.SUCCEEDED.value, "rows": load.rows, "approx_bytes": _approx_bytes(load),
+                  "quarantined_rows": len(bad),
                   "quarantine_sample": [{k: q[k] for k in ("line", "reason", "raw")}
                                         for q in bad[:QUARANTINE_SAMPLE]],
                   "columns": list(columns), "detail": status_detail, "error": None}
@@ -334,9 +355,15 @@ def fail_load(load: ReportLoad, error: str) -> None:
             _delete_pending(load.db, load.collection, load.load_id, load.targets)
         load.db.get_collection(LOADS, write_concern=MAJORITY).update_one(
             {"_id": ObjectId(load.load_id), "status": Status.RUNNING.value},
-            {"$set": {"status": Status.FAILED.value, "error": error, "rows": load.rows, "finished_at": utcnow()}})
+            {"$set": {"status": Status.FAILED.value, "error": error, "rows": load.rows,
+                      "approx_bytes": _approx_bytes(load), "finished_at": utcnow()}})
     except PyMongoError:
         log.exception("could not record the failure of load %s (%s)", load.load_id, error)
+
+
+def _approx_bytes(load: ReportLoad) -> int:
+    """Estimated BSON bytes the load wrote (per target copy): what sizes its transaction."""
+    return int(load.row_bytes * load.rows * len(load.targets))
 
 
 def _delete_pending(db: Database, collection: str, load_id: str, targets: list[str]) -> None:
@@ -360,8 +387,7 @@ def discard_abandoned(db: Database, report_name: str, older_than: timedelta = AB
 def describe(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, OperationFailure) and exc.code in TXN_LIMIT_CODES:
-        text += (f" [{TXN_LIMIT_CODES[exc.code]}: the load outlived or outgrew one transaction; "
-                 f"start it with mode='staged']")
+        text += f" [{TXN_LIMIT_CODES[exc.code]}: the load {TXN_LIMIT_HINT}; the next one is staged]"
     return text
 
 
