@@ -64,11 +64,11 @@ DATAPOINTS: dict[str, DatapointMapping] = {
         metrics={"fulfillable_quantity": "afn-fulfillable-quantity", "inbound_quantity": "afn-inbound-shipped-quantity",
                  "total_quantity": "afn-total-quantity"},
     ),
-    SALES_AND_TRAFFIC: DatapointMapping(
+    SALES_AND_TRAFFIC: DatapointMapping(  # the JSON report's nested keys, joined with "_" by the parser
         key_field="childAsin",
-        metrics={"units_ordered": "unitsOrdered", "ordered_revenue": "orderedProductSales",
-                 "sessions": "sessions", "page_views": "pageViews"},
-        keep=lambda row: row.get("record_type") == "asin",
+        metrics={"units_ordered": "salesByAsin_unitsOrdered", "ordered_revenue": "salesByAsin_orderedProductSales_amount",
+                 "sessions": "trafficByAsin_sessions", "page_views": "trafficByAsin_pageViews"},
+        keep=lambda row: row.get("record_type") == "by_asin",
     ),
     ADS_SP_CAMPAIGNS: DatapointMapping(
         key_field="campaignId", metrics={"ad_cost": "cost", "ad_sales_7d": "sales7d", "ad_clicks": "clicks"}

@@ -113,6 +113,10 @@ def test_a_30_day_backfill_runs_once_and_stores_each_day_as_its_own_report(produ
     assert len(result.asset_materializations_for_node("amazon_sp__sales_report")) == 30
 
 
-@pytest.mark.parametrize("name", ["sales_and_traffic", "ads_campaigns"])
-def test_the_other_demo_report_types_materialize(product, name):
+@pytest.mark.parametrize(("name", "metrics"), [
+    ("sales_and_traffic", {"units_ordered", "ordered_revenue", "sessions", "page_views"}),
+    ("ads_campaigns", set()),  # Add to Datapoints is off for it in the demo base
+])
+def test_the_other_demo_report_types_materialize(product, mongo, name, metrics):
     assert product.materialize(name, DAY).success
+    assert {p["metric"] for p in mongo.db()["datapoints"].find({"report": name, "date": DAY})} == metrics
