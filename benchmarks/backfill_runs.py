@@ -15,11 +15,9 @@ import time
 from datetime import date, timedelta
 
 from paperplan_sync.automation.backfill import backfill_progress, launch_backfill
-from paperplan_sync.local.stack import dagster_dev, launch_partition_run, stand_ins
+from paperplan_sync.local.stack import dagster_dev, finished_run_status, launch_partition_run, stand_ins
 
 ASSET = ("amazon_sp", "sales_report")
-RUN_STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
-DONE = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
 def partition_days(first: date, count: int) -> list[str]:
@@ -40,8 +38,7 @@ def time_separate_runs(stack, days: list[str]) -> float:
     pending = {launch_partition_run(stack, ASSET, day) for day in days}
     while pending:
         for run_id in list(pending):
-            status = stack.graphql(RUN_STATUS, {"id": run_id})["runOrError"]["status"]
-            if status in DONE:
+            if status := finished_run_status(stack, run_id):
                 assert status == "SUCCESS", (run_id, status)
                 pending.discard(run_id)
         time.sleep(0.5)

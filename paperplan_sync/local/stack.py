@@ -54,6 +54,16 @@ def launch_partition_run(stack: Stack, asset_path: tuple[str, ...], partition: s
     return result["run"]["runId"]
 
 
+RUN_STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+RUN_DONE = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
+
+
+def finished_run_status(stack: Stack, run_id: str) -> str | None:
+    """The run's final status, or None while it is queued or running."""
+    status = stack.graphql(RUN_STATUS, {"id": run_id})["runOrError"]["status"]
+    return status if status in RUN_DONE else None
+
+
 def stand_in_environment(*, airtable_url: str, mongo_uri: str, spapi_url: str, ads_url: str, slack_url: str) -> dict[str, str]:
     from paperplan_sync.local import ads, airtable, slack, spapi
 

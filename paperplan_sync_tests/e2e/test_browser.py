@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,7 +20,8 @@ import pytest
 import requests
 
 from paperplan_sync.automation.backfill import backfill_progress, failed_partitions, launch_backfill
-from paperplan_sync.local.stack import launch_partition_run, Stack, dagster_dev, stand_ins
+from paperplan_sync_tests.fixtures.dagster_dev import wait_until
+from paperplan_sync.local.stack import finished_run_status, launch_partition_run, dagster_dev, stand_ins
 
 pytestmark = pytest.mark.e2e
 
@@ -36,8 +36,6 @@ ORDERS_REPORT = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"  # what sa
 SPAPI = {"today": lambda: date(2026, 11, 20), "enable_fault_injection": True, "processing_delay_s": 0.5}
 PARTITIONS_PAGE = "/assets/{path}?view=partitions"
 
-RUN_STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
-RUN_DONE = {"SUCCESS", "FAILURE", "CANCELED"}
 
 # What the partitions page renders: status checkboxes "Failed (1)", "Materialized (0)", ..., a header
 # "86 Partitions Selected", and one row per listed partition with data-tooltip="<key>".
@@ -102,22 +100,6 @@ class Browser:
         raise AssertionError(f"chromium did not render {url}: {problem}")
 
 
-def wait_for(predicate, timeout: float, message: str, interval: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {message}")
-
-
-
-
-def run_status(stack: Stack, run_id: str) -> str | None:
-    status = stack.graphql(RUN_STATUS, {"id": run_id})["runOrError"]["status"]
-    return status if status in RUN_DONE else None
-
-
 def test_a_failed_day_shows_in_the_ui_and_backfilling_it_clears_it(chromium, tmp_path, capsys):
     browser = Browser(chromium, tmp_path)
     pages: list[Page] = []
@@ -130,7 +112,7 @@ def test_a_failed_day_shows_in_the_ui_and_backfilling_it_clears_it(chromium, tmp
             # One day fails: Amazon answers FATAL for the orders report.
             requests.post(f"{spapi}/_test/faults", json={"fatal": True, "report_type": ORDERS_REPORT}, timeout=10).raise_for_status()
             run_id = launch_partition_run(stack, ASSET, FAILED_DAY)
-            assert wait_for(lambda: run_status(stack, run_id), 90, f"run {run_id}") == "FAILURE"
+            assert wait_until(lambda: finished_run_status(stack, run_id), 90, 1.0, f"run {run_id}") == "FAILURE"
             assert failed_partitions(stack.webserver_url, report=ASSET[-1]) == {ASSET: [FAILED_DAY]}
 
             pages.append(everything := browser.open(page_url, "1-partitions-failed"))
@@ -145,7 +127,7 @@ def test_a_failed_day_shows_in_the_ui_and_backfilling_it_clears_it(chromium, tmp
             for path, days in to_backfill.items():
                 backfill_id = launch_backfill(stack.webserver_url, path, days)
                 # The backfill daemon ticks every 30 s: one tick submits the run, a later one marks it done.
-                progress = wait_for(lambda: (p := backfill_progress(stack.webserver_url, backfill_id)).done and p, 120, "the backfill")
+                progress = wait_until(lambda: (p := backfill_progress(stack.webserver_url, backfill_id)).done and p, 120, 1.0, "the backfill")
                 assert (progress.status, progress.materialized, progress.failed) == ("COMPLETED_SUCCESS", len(days), 0), progress
             assert failed_partitions(stack.webserver_url, report=ASSET[-1]) == {}
 

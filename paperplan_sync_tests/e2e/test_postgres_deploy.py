@@ -14,7 +14,6 @@ dropped afterwards:
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from paperplan_sync.automation.backfill import backfill_progress, launch_backfill
-from paperplan_sync.local.stack import launch_partition_run, Stack, dagster_dev, stand_ins
+from paperplan_sync_tests.fixtures.dagster_dev import wait_until
+from paperplan_sync.local.stack import finished_run_status, launch_partition_run, dagster_dev, stand_ins
 
 pytestmark = pytest.mark.e2e
 
@@ -38,9 +38,6 @@ ASSET = ("amazon_sp", "sales_report")
 RUN_DAY = "2026-11-10"
 BACKFILL_DAYS = ["2026-11-11", "2026-11-12", "2026-11-13", "2026-11-14", "2026-11-15"]
 SPAPI = {"today": lambda: date(2026, 11, 20), "processing_delay_s": 0.5}
-
-RUN_STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
-RUN_DONE = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
 def test_deploy_dagster_yaml_is_a_valid_instance_config():
@@ -85,22 +82,6 @@ def fresh_database() -> Iterator[Database]:
         admin.close()
 
 
-def wait_for(predicate, timeout: float, message: str, interval: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {message}")
-
-
-
-
-def run_status(stack: Stack, run_id: str) -> str | None:
-    status = stack.graphql(RUN_STATUS, {"id": run_id})["runOrError"]["status"]
-    return status if status in RUN_DONE else None
-
-
 def query(database: Database, sql: str, params: tuple = ()) -> list[tuple]:
     import psycopg2
 
@@ -127,9 +108,9 @@ def test_a_run_and_a_backfill_through_the_daemon_on_postgres(fresh_database, tmp
             # (a) one partition run and (b) a 5-partition backfill, both through the queue and the daemon.
             run_id = launch_partition_run(stack, ASSET, RUN_DAY)
             backfill_id = launch_backfill(stack.webserver_url, ASSET, BACKFILL_DAYS)
-            assert wait_for(lambda: run_status(stack, run_id), 90, f"run {run_id}") == "SUCCESS"
+            assert wait_until(lambda: finished_run_status(stack, run_id), 90, 1.0, f"run {run_id}") == "SUCCESS"
             # The backfill daemon ticks every 30 s: one tick submits the run, a later one marks it done.
-            progress = wait_for(lambda: (p := backfill_progress(stack.webserver_url, backfill_id)).done and p, 120, "the backfill")
+            progress = wait_until(lambda: (p := backfill_progress(stack.webserver_url, backfill_id)).done and p, 120, 1.0, "the backfill")
             assert (progress.status, progress.targeted, progress.materialized, progress.failed) == ("COMPLETED_SUCCESS", 5, 5, 0), progress
 
     # (c) With dagster stopped, everything is in PostgreSQL.
