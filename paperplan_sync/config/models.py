@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
@@ -85,7 +85,6 @@ class SyncConfig:
     # Why Airtable itself could not be used, when origin is "cache" or "none".
     unavailable_reason: str | None = None
     fingerprint: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def active_report_types(self) -> tuple[ReportType, ...]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from paperplan_sync.control_plane.schema import TABLE_LOGS, TABLE_OVERVIEW, TABLE_REPORTS
-
 REPORT_KEY_FIELDS = ("Report Type", "Date")
 FAIL_REASON_MAX = 500
 
@@ -63,5 +61,3 @@ def log_record(summary: str, *, level: str = "INFO", event: str = "", report_typ
 def heartbeat_record(now: datetime | None = None, alive: bool = True) -> dict:
     return {"Name": "Sync application", "Alive": 1 if alive else 0, "Timestamp": airtable_time(now)}
 
-
-TABLES = {"reports": TABLE_REPORTS, "logs": TABLE_LOGS, "overview": TABLE_OVERVIEW}

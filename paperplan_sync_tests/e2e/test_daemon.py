@@ -54,6 +54,8 @@ def test_an_airtable_edit_runs_reports_and_a_failure_alerts_once(base, dagster_d
     listings_id = base.table("Report Types").first(formula="{Name}='merchant_listings'")["id"]
     inventory_id = base.table("Report Types").first(formula="{Name}='fba_inventory'")["id"]
     weekly = automations.first(formula="{Name}='Weekly listings'")
+    # The product is already running when someone edits Airtable: its first scheduler tick has happened.
+    wait_until(lambda: any(s.startswith("Scheduler started") for s in logs(base)), 120, 2, "the scheduler's first tick")
     edited_at = datetime.now(UTC)
     automations.update(weekly["id"], {"Run": "Daily", "Time": soon_in_gmt_minus_7(), "Report Types": [listings_id, inventory_id]})
 
