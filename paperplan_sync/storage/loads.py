@@ -19,10 +19,14 @@ third of it.
 Limits of one transaction, and what covers them:
 - MongoDB aborts a transaction older than ``transactionLifetimeLimitSeconds`` (60 s by default; download
   time counts) and one whose dirty data outgrows the WiredTiger cache share (TransactionTooLargeForCache;
-  ~75 MB on a 2 GB Atlas M10, rows + index + oplog being ~2-3x the rows' BSON size). So a report type whose
-  last load exceeded ``LARGE_LOAD_ROWS`` rows or ``LARGE_LOAD_BYTES`` estimated bytes, or failed on such a
-  limit, is loaded in "staged" mode instead: a first oversized load fails once with a clear error and the
-  next attempt (Dagster retry or next run) is staged.
+  ~75 MB on a 2 GB Atlas M10, rows + index + oplog being ~2-3x the rows' BSON size). A transaction-mode
+  load fails itself past ``TXN_MAX_BYTES`` (estimated from the rows' BSON size). A report type whose last
+  load exceeded ``LARGE_LOAD_BYTES`` or failed on one of these limits is loaded in "staged" mode: no
+  download time inside the transaction, and a smaller one (the flip rewrites one field). So a first
+  oversized load fails once with a clear error and the next attempt (Dagster retry or next run) is staged.
+- Beyond what one transaction can hold at all, loads fail loudly: on a replica set nothing is ever
+  published non-atomically. (Such a report type would need a different layout, e.g. one collection per
+  day swapped with ``renameCollection``.)
 - A transaction cannot be replayed from a consumed stream, so a transient error mid-stream fails the
   load (the previous rows stay; Dagster's retry re-runs it). Opening the transaction, before any row is
   consumed, IS retried: that is where a concurrent load of the same day shows up (both claim the same
@@ -73,11 +77,10 @@ BATCH_ROWS = 1000  # rows per insert_many: big enough to amortise round trips, f
 QUARANTINE_SAMPLE = 100
 ROW_SIZE_SAMPLE = 20
 STAMP_BYTES = 70  # _id, _report_date, _load_id
-# Above either (for the type's last load) -> "staged" mode. A transaction's dirty data must stay well under
-# MongoDB's transactionTooLargeForCacheThreshold (0.75 x 20% of the WiredTiger cache: ~75 MB on a 2 GB Atlas
-# M10) and its 60 s lifetime; rows + index + oplog take ~2-3x the rows' BSON size.
-LARGE_LOAD_ROWS = 100_000
-LARGE_LOAD_BYTES = 32 * 1024 * 1024
+# One transaction's dirty data must stay under MongoDB's transactionTooLargeForCacheThreshold (0.75 x 20% of
+# the WiredTiger cache: ~75 MB on a 2 GB Atlas M10); rows + index + oplog take ~2-3x the rows' BSON size.
+TXN_MAX_BYTES = 64 * 1024 * 1024  # estimated row bytes: a transaction-mode load that grows past this fails
+LARGE_LOAD_BYTES = 32 * 1024 * 1024  # the type's last load above this -> the next one is staged
 ABANDONED_AFTER = timedelta(hours=6)  # a "running" load this old belongs to a dead process
 BEGIN_WAIT_S = 120.0  # a concurrent load of the same day holds its transaction for at most ~60 s
 MAJORITY = WriteConcern("majority")
@@ -100,6 +103,10 @@ class Status(StrEnum):
 
 class LoadError(RuntimeError):
     """Misuse of a load (e.g. writing to a finished one) or a row count mismatch at commit."""
+
+
+class LoadTooLargeForTransaction(LoadError):
+    """A transaction-mode load grew past ``TXN_MAX_BYTES``; the type's next load is staged."""
 
 
 @dataclass(eq=False)
@@ -175,7 +182,7 @@ def _choose_mode(db: Database, report_name: str, atomic: bool) -> Mode:
                               sort=[("_id", DESCENDING)])
     if last is None:
         return Mode.TRANSACTION
-    too_big = (last.get("rows") or 0) > LARGE_LOAD_ROWS or (last.get("approx_bytes") or 0) > LARGE_LOAD_BYTES
+    too_big = (last.get("approx_bytes") or 0) > LARGE_LOAD_BYTES
     hit_limit = last.get("status") == Status.FAILED.value and TXN_LIMIT_HINT in (last.get("error") or "")
     return Mode.STAGED if too_big or hit_limit else Mode.TRANSACTION
 
@@ -212,6 +219,11 @@ def write_rows(load: ReportLoad, chunks: Iterable[list[dict[str, Any]]]) -> int:
                 coll.insert_many(_stamp(load, batch, stamps), ordered=False)
             written += len(batch)
             load.rows += len(batch)
+            if load.mode is Mode.TRANSACTION and _approx_bytes(load) > TXN_MAX_BYTES:
+                # Fail early and clearly rather than at the server's limit (an abort, or on the stand-in a stall).
+                raise LoadTooLargeForTransaction(
+                    f"~{_approx_bytes(load) >> 20} MiB after {load.rows} rows: the load {TXN_LIMIT_HINT}; "
+                    f"the next load of {load.report_name!r} is staged")
     except BaseException as exc:
         fail_load(load, describe(exc))
         raise

@@ -225,9 +225,26 @@ def test_both_modes_replace_and_roll_back(mongo, mode):
 
 def test_large_previous_load_switches_to_staged_mode(mongo, monkeypatch):
     db = mongo.db()
-    monkeypatch.setattr(loads, "LARGE_LOAD_ROWS", 10)
-    assert load_day(db, make_rows(11))["mode"] == "transaction"
+    monkeypatch.setattr(loads, "LARGE_LOAD_BYTES", 1000)
+    big = load_day(db, make_rows(20))
+    assert big["mode"] == "transaction" and big["approx_bytes"] > 1000
     assert load_day(db, make_rows(5))["mode"] == "staged"
+    assert load_day(db, make_rows(5))["mode"] == "transaction"  # the last one was small again
+
+
+def test_oversized_transaction_fails_early_and_the_next_load_is_staged(mongo, monkeypatch):
+    db = mongo.db()
+    monkeypatch.setattr(loads, "BATCH_ROWS", 10)
+    monkeypatch.setattr(loads, "TXN_MAX_BYTES", 2000)
+    load_day(db, make_rows(5, "small"))
+    load = loads.start_load(db, report_name=REPORT, report_date=DAY)
+    with pytest.raises(loads.LoadTooLargeForTransaction):
+        loads.write_rows(load, chunks(make_rows(100, "huge")))
+    assert {r["tag"] for r in current_rows(db, REPORT, DAY)} == {"small"}
+    assert loads.TXN_LIMIT_HINT in loads.get_load(db, load.load_id)["error"]
+    retry = load_day(db, make_rows(100, "huge"))
+    assert retry["mode"] == "staged" and retry["status"] == "succeeded"
+    assert count_current_rows(db, REPORT, DAY) == 100
 
 
 def test_abandoned_loads_are_discarded(mongo):
