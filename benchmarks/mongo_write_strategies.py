@@ -17,7 +17,7 @@ from contextlib import ExitStack
 
 from pymongo import MongoClient
 
-from paperplan_sync.local.mongo import MongoStandIn
+from paperplan_sync.local.mongo import CACHE_SIZE, MongoStandIn
 from paperplan_sync.storage import loads
 from paperplan_sync.storage.common import batched
 from paperplan_sync.storage.rows import ensure_row_indexes
@@ -33,8 +33,10 @@ def make_rows(n: int) -> list[dict[str, str]]:
             for _ in range(n)]
 
 
-def plain(db, rows, indexed: bool) -> None:
+def plain(db, rows, indexed: bool, replace: bool = False) -> None:
     coll = db["plain_indexed" if indexed else "plain"]
+    if replace:  # the non-atomic way to re-load a day: the fair baseline for re-loads
+        coll.delete_many({"_report_date": DAY})
     for batch in batched(rows, BATCH):
         coll.insert_many([{**r, "_report_date": DAY, "_load_id": "x"} for r in batch], ordered=False)
 
@@ -73,7 +75,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=50_000)
     ap.add_argument("--uri")
-    ap.add_argument("--cache-size", default="1G", help="stand-in WiredTiger cache (without --uri)")
+    ap.add_argument("--cache-size", default=CACHE_SIZE, help="stand-in WiredTiger cache (without --uri)")
     args = ap.parse_args()
     rows = make_rows(args.rows)
     with ExitStack() as stack:
@@ -87,6 +89,7 @@ def main() -> None:
         print(f"{n} rows x {FIELDS} string fields, batches of {BATCH}, server {uri}")
         base = timed("plain insert_many, no secondary index", n, lambda: plain(db, rows, False), None)
         idx = timed("plain insert_many, (_report_date,_load_id) index", n, lambda: plain(db, rows, True), base)
+        timed("plain delete_many + insert_many (non-atomic), index", n, lambda: plain(db, rows, True, True), base)
         for label, fn in [
             ("transaction (chosen): first load", lambda: product(db, rows, "transaction")),
             ("transaction (chosen): re-load", lambda: product(db, rows, "transaction")),

@@ -9,6 +9,8 @@ Production talks to a real MongoDB through ``MONGODB_URI``; tests and local deve
 The server runs in its own process group (so a Ctrl-C meant for a test runner does not kill it half-way,
 and ``stop()`` can signal everything it spawned) and is stopped with SIGTERM, then SIGKILL if it does not
 exit in time (a busy server can sit in native code and not run its Python signal handler for a while).
+On Linux the server is also SIGKILLed if the thread that started it dies, so a killed test session leaves
+no orphan: start it from a long-lived thread (normally the main thread).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
@@ -127,10 +130,12 @@ class MongoStandIn:
                "--storage-path", str(self.state_dir), "--sync-on-commit", "--cache-size", self.cache_size]
         if self.standalone:
             cmd.append("--standalone")
-        self._log = open(self.log_path, "ab")  # a file, not a pipe: a full pipe would block the server
+        # A file, not a pipe (a full pipe would block the server); open for the server's whole life.
+        self._log = open(self.log_path, "ab")  # noqa: SIM115
         self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
                                       cwd=self._tmp.name, start_new_session=True,
-                                      preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                                      # only calls prctl, which is safe between fork and exec
+                                      preexec_fn=_die_with_parent if sys.platform == "linux" else None)  # noqa: PLW1509
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -204,8 +209,10 @@ class MongoStandIn:
             raise StandInError("the stand-in is not started")
         return self._proc.wait()
 
-    def __enter__(self) -> MongoStandIn:
-        return self if self.running else self.start()
+    def __enter__(self) -> Self:
+        if not self.running:
+            self.start()
+        return self
 
     def __exit__(self, *exc) -> None:
         self.stop()

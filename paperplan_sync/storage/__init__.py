@@ -7,10 +7,21 @@
 - ``outbox``: durable queue of Airtable writes.
 """
 
-from paperplan_sync.storage.loads import (ReportLoad, commit_load, current_load, fail_load, previous_successful_load,
-                                          start_load, write_rows)
+from paperplan_sync.storage.loads import (
+                                          ReportLoad,
+                                          commit_load,
+                                          current_load,
+                                          fail_load,
+                                          previous_successful_load,
+                                          start_load,
+                                          write_rows,
+)
 from paperplan_sync.storage.mongo import MongoResource
-from paperplan_sync.storage.rows import collection_name, count_current_rows, current_rows
+from paperplan_sync.storage.rows import (
+                                          collection_name,
+                                          count_current_rows,
+                                          current_rows,
+)
 
 __all__ = [
     "MongoResource", "ReportLoad", "collection_name", "commit_load", "count_current_rows", "current_load",

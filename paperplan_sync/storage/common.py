@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import weakref
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pymongo import MongoClient
@@ -14,12 +15,12 @@ from pymongo.collection import Collection
 
 log = logging.getLogger(__name__)
 
-_capabilities: dict[int, bool] = {}
+_capabilities: weakref.WeakKeyDictionary[MongoClient, bool] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def day_str(day: date | datetime | str) -> str:
@@ -46,15 +47,14 @@ def ensure_index(coll: Collection, keys: list[tuple[str, int]], name: str, **opt
 
 def supports_transactions(client: MongoClient) -> bool:
     """Multi-document transactions need a replica set or a sharded cluster (mongos), not a standalone."""
-    key = id(client)
     with _lock:
-        known = _capabilities.get(key)
+        known = _capabilities.get(client)
     if known is None:
         hello = client.admin.command("hello")
         known = bool(hello.get("setName") or hello.get("msg") == "isdbgrid") and \
             hello.get("logicalSessionTimeoutMinutes") is not None
         with _lock:
-            _capabilities[key] = known
+            _capabilities[client] = known
     return known
 
 

@@ -10,11 +10,22 @@ The first write opens a transaction that claims the day (upserts its ``report_cu
 the day's old rows, then receives every chunk with the final stamps; ``commit_load`` adds the quarantine
 and the metadata and commits. Readers see the old rows until the commit and the new ones after it, never
 a mix; an exception, ``fail_load`` or a crash aborts the transaction and leaves the old rows in place.
-Every row is written exactly once, which is what the throughput target needs. Measured on SecantusDB
-(``benchmarks/mongo_write_strategies.py``, 50,000 rows of 20 string fields): see the numbers there; this
-mode is the only one near a plain ``insert_many`` into a collection with the same index, the alternatives
-writing each row twice (pending stamp + ``update_many`` flip; staging collection + copy) run at about a
-third of it.
+Every row is written exactly once, which is what the throughput target needs.
+
+Measured with ``benchmarks/mongo_write_strategies.py`` (50,000 rows x 20 string fields, SecantusDB, rows/s and
+ratio to a plain ``insert_many`` into an unindexed collection / into one with the same index):
+    plain insert_many, no index               5,323  1.00
+    plain insert_many, same index             2,850  0.54 / 1.00
+    delete_many + insert_many (NOT atomic)    1,407  0.26 / 0.49   <- cheapest possible re-load
+    transaction, first load                   2,625  0.49 / 0.92   <- chosen
+    transaction, re-load                      1,782  0.33 / 0.63
+    staged + update_many flip, first/re-load  1,119 / 922
+    staging collection + copy, first/re-load    994 / 868
+    snapshot (day + latest copies), first     1,185
+    renameCollection swap (collection per day)  ~0.05-0.08x (SecantusDB copies on rename)
+On SecantusDB any secondary index halves insert speed and deleting the old rows costs about as much as
+inserting, so a re-load is bounded near 0.3x of an unindexed insert whatever the strategy; the transaction
+is even faster than the non-atomic delete+insert (one commit instead of one per batch).
 
 Limits of one transaction, and what covers them:
 - MongoDB aborts a transaction older than ``transactionLifetimeLimitSeconds`` (60 s by default; download
@@ -53,7 +64,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 import bson
 from bson import ObjectId
@@ -63,9 +74,21 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure, PyMongoError
 from pymongo.write_concern import WriteConcern
 
-from paperplan_sync.storage.common import batched, day_str, ensure_index, supports_transactions, utcnow
-from paperplan_sync.storage.rows import (DATE_FIELD, LATEST, LOAD_FIELD, collection_name, ensure_row_indexes,
-                                         pending)
+from paperplan_sync.storage.common import (
+    batched,
+    day_str,
+    ensure_index,
+    supports_transactions,
+    utcnow,
+)
+from paperplan_sync.storage.rows import (
+    DATE_FIELD,
+    LATEST,
+    LOAD_FIELD,
+    collection_name,
+    ensure_row_indexes,
+    pending,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +103,7 @@ STAMP_BYTES = 70  # _id, _report_date, _load_id
 # One transaction's dirty data must stay under MongoDB's transactionTooLargeForCacheThreshold (0.75 x 20% of
 # the WiredTiger cache: ~75 MB on a 2 GB Atlas M10); rows + index + oplog take ~2-3x the rows' BSON size.
 TXN_MAX_BYTES = 64 * 1024 * 1024  # estimated row bytes: a transaction-mode load that grows past this fails
-LARGE_LOAD_BYTES = 32 * 1024 * 1024  # the type's last load above this -> the next one is staged
+LARGE_LOAD_BYTES = 48 * 1024 * 1024  # the type's last load above this -> the next one is staged
 ABANDONED_AFTER = timedelta(hours=6)  # a "running" load this old belongs to a dead process
 BEGIN_WAIT_S = 120.0  # a concurrent load of the same day holds its transaction for at most ~60 s
 MAJORITY = WriteConcern("majority")
@@ -131,7 +154,7 @@ class ReportLoad:
         """The ``_report_date`` values this load replaces."""
         return [self.report_date, LATEST] if self.snapshot else [self.report_date]
 
-    def __enter__(self) -> ReportLoad:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from datetime import timezone
+from datetime import UTC
 
 import dagster as dg
 from pydantic import Field
@@ -27,16 +27,16 @@ APP_NAME = "paperplan-sync"
 
 # Fail fast when the server is unreachable, but never cut off a legitimately long server-side operation
 # (e.g. publishing a staged load of a few hundred thousand rows).
-CLIENT_OPTIONS = dict(
-    appname=APP_NAME,
-    serverSelectionTimeoutMS=15_000,
-    connectTimeoutMS=10_000,
-    socketTimeoutMS=300_000,
-    retryWrites=True,
-    retryReads=True,
-    tz_aware=True,  # datetimes come back as tz-aware UTC, like the ones we write
-    tzinfo=timezone.utc,
-)
+CLIENT_OPTIONS = {
+    "appname": APP_NAME,
+    "serverSelectionTimeoutMS": 15_000,
+    "connectTimeoutMS": 10_000,
+    "socketTimeoutMS": 300_000,
+    "retryWrites": True,
+    "retryReads": True,
+    "tz_aware": True,  # datetimes come back as tz-aware UTC, like the ones we write
+    "tzinfo": UTC,
+}
 
 _clients: dict[tuple[int, str], MongoClient] = {}
 _indexed: set[tuple[int, str, str]] = set()

@@ -14,6 +14,7 @@ days should do the same.
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Any
 
 from pymongo.database import Database
@@ -30,7 +31,7 @@ PENDING_PREFIX = "pending:"
 RESERVED = frozenset({"report_loads", "report_current", "quarantine", "datapoints", "outbox", "counters"})
 ROWS_INDEX = "report_date_load_id"
 
-_indexed: set[tuple[int, str, str]] = set()
+_indexed: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # client -> {(database, collection)}
 
 
 def collection_name(report_name: str) -> str:
@@ -54,10 +55,10 @@ def pending(load_id: str, target_value: str) -> str:
 
 def ensure_row_indexes(db: Database, collection: str) -> None:
     """(_report_date, _load_id): serves day reads, day deletes and pending-row lookups. Once per process."""
-    key = (id(db.client), db.name, collection)
-    if key not in _indexed:
+    done = _indexed.setdefault(db.client, set())
+    if (db.name, collection) not in done:
         ensure_index(db[collection], [(DATE_FIELD, 1), (LOAD_FIELD, 1)], ROWS_INDEX)
-        _indexed.add(key)
+        done.add((db.name, collection))
 
 
 def current_rows(db: Database, report_name: str, report_date: Any,

@@ -7,7 +7,11 @@ from datetime import date
 import pytest
 from pymongo.errors import DuplicateKeyError
 
-from paperplan_sync.storage.datapoints import DATAPOINTS, get_datapoints, upsert_datapoints
+from paperplan_sync.storage.datapoints import (
+    DATAPOINTS,
+    get_datapoints,
+    upsert_datapoints,
+)
 
 
 def points(value: float, load_id: str = "L1", days=("2026-11-24", "2026-11-25")) -> list[dict]:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from paperplan_sync.sources.base import QuarantinedRow
 from paperplan_sync.storage import loads
-from paperplan_sync.storage.rows import collection_name, count_current_rows, current_rows
+from paperplan_sync.storage.rows import (
+    collection_name,
+    count_current_rows,
+    current_rows,
+)
 from paperplan_sync_tests.storage.helpers import DAY, chunks, load_day, make_rows
 
 REPORT = "sales_report"
@@ -115,7 +119,7 @@ def test_empty_report_publishes_an_empty_day(mongo):
 
 def test_metadata_document(mongo):
     db = mongo.db()
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     load = loads.start_load(db, report_name=REPORT, report_date=DAY, api_report_id="API-9", run_id="run-9")
     running = loads.get_load(db, load.load_id)
     assert running["status"] == "running" and running["finished_at"] is None
@@ -128,7 +132,7 @@ def test_metadata_document(mongo):
         "report_name": REPORT, "collection": REPORT, "report_date": DAY, "snapshot": False,
         "api_report_id": "API-9", "run_id": "run-9", "status": "succeeded", "mode": "transaction", "rows": 60,
         "quarantined_rows": 150, "columns": ["sku", "qty", "tag"], "detail": "DONE", "error": None}
-    assert before <= meta["started_at"] <= meta["finished_at"] <= datetime.now(timezone.utc)
+    assert before <= meta["started_at"] <= meta["finished_at"] <= datetime.now(UTC)
     assert meta["started_at"].tzinfo is not None
     assert len(meta["quarantine_sample"]) == loads.QUARANTINE_SAMPLE
     assert meta["quarantine_sample"][0] == {"line": 2, "reason": "too few fields", "raw": "raw 0"}
@@ -253,7 +257,7 @@ def test_abandoned_loads_are_discarded(mongo):
     dead = loads.start_load(db, report_name=REPORT, report_date=DAY, mode="staged")
     loads.write_rows(dead, [make_rows(30, "dead")])  # pending rows of a process that "died" here
     db[loads.LOADS].update_one({"_id": loads.ObjectId(dead.load_id)},
-                               {"$set": {"started_at": datetime.now(timezone.utc) - timedelta(days=1)}})
+                               {"$set": {"started_at": datetime.now(UTC) - timedelta(days=1)}})
     load_day(db, make_rows(9, "new"))
     assert loads.get_load(db, dead.load_id)["status"] == "failed"
     assert "abandoned" in loads.get_load(db, dead.load_id)["error"]
