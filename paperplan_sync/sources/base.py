@@ -62,23 +62,72 @@ class QuarantinedRow:
     raw: str
 
 
+class RowBatch:
+    """A chunk of parsed rows. Columnar when every row has the same columns (flat files): ``values`` holds one
+    list per row aligned with ``columns``, and dicts are built only when asked for -- parsing stays cheap and
+    the storage layer builds each MongoDB document once, stamps included. Rows of varying shape (JSON reports)
+    keep their dicts (``values`` is None)."""
+
+    __slots__ = ("_dicts", "columns", "values")
+
+    def __init__(self, columns: list[str], values: list[list[Any]] | None = None, *, dicts: list[Row] | None = None):
+        if (values is None) == (dicts is None):
+            raise ValueError("a RowBatch holds either values or dicts")
+        self.columns = columns
+        self.values = values
+        self._dicts = dicts
+
+    @classmethod
+    def from_dicts(cls, rows: list[Row]) -> RowBatch:
+        columns: dict[str, None] = {}
+        for row in rows:
+            columns.update(dict.fromkeys(row))
+        return cls(list(columns), dicts=rows)
+
+    def __len__(self) -> int:
+        return len(self.values if self.values is not None else self._dicts)
+
+    def dicts(self) -> list[Row]:
+        """The rows as dicts (built once, then cached)."""
+        if self._dicts is None:
+            cols = self.columns
+            self._dicts = [dict(zip(cols, v)) for v in self.values]
+        return self._dicts
+
+    def column(self, name: str) -> list[Any]:
+        """One column's values (None where a row lacks it)."""
+        if self.values is not None:
+            try:
+                i = self.columns.index(name)
+            except ValueError:
+                return [None] * len(self.values)
+            return [v[i] for v in self.values]
+        return [row.get(name) for row in self._dicts]
+
+
 class RowStream:
     """Rows of a finished report, parsed lazily in bounded chunks.
 
-    Iterate ``chunks()`` once. ``columns`` is known after the first chunk; ``quarantined`` fills up as the
-    stream is consumed and is complete once ``chunks()`` is exhausted.
+    Iterate ``batches()`` (or ``chunks()``, the same rows as lists of dicts) once. ``columns`` is known after
+    the first chunk; ``quarantined`` fills up as the stream is consumed and is complete once it is exhausted.
+    The underlying iterator may yield ``RowBatch`` objects or plain lists of row dicts.
     """
 
-    def __init__(self, chunks: Iterator[list[Row]], *, columns: list[str] | None = None):
+    def __init__(self, chunks: Iterator[RowBatch | list[Row]], *, columns: list[str] | None = None):
         self._chunks = chunks
         self.columns: list[str] = list(columns or [])
         self.quarantined: list[QuarantinedRow] = []
         self.rows_read = 0
 
-    def chunks(self) -> Iterator[list[Row]]:
+    def batches(self) -> Iterator[RowBatch]:
         for chunk in self._chunks:
-            self.rows_read += len(chunk)
-            yield chunk
+            batch = chunk if isinstance(chunk, RowBatch) else RowBatch.from_dicts(chunk)
+            self.rows_read += len(batch)
+            yield batch
+
+    def chunks(self) -> Iterator[list[Row]]:
+        for batch in self.batches():
+            yield batch.dicts()
 
     @classmethod
     def empty(cls) -> RowStream:
