@@ -6,11 +6,25 @@ table are sent together, 10 records a request, under the shared 5 requests/s lim
 
 An outage only pauses the queue, which keeps its order. A write Airtable *refuses* (e.g. a renamed
 field) is kept, backs off and is retried, without holding up the writes behind it.
+
+A caller that writes for a while (a report run) can send while it writes: with ``background=True`` a
+daemon thread sends full batches as they fill, so the run's end waits for the rest only::
+
+    with AirtableWriter(db, airtable, background=True) as writer:
+        writer.report(...)            # durable in MongoDB when it returns; sent soon after
+        flushed = writer.flush()      # stops the sender, then sends what is left
+
+Who sends what: in one writer only one flush runs at a time (``flush()`` stops the sender first).
+Entries are marked done after Airtable accepted them, so a crash in between sends them again later;
+two processes flushing at once can both send an entry they both read (upserts are idempotent, a Logs
+record would be created twice). The sender does not widen that: each round reads what is pending then.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -26,6 +40,7 @@ from paperplan_sync.storage import outbox
 log = logging.getLogger(__name__)
 
 BATCH = 10  # Airtable's records-per-request limit
+FLUSH_LIMIT = 500  # entries read per flush (and per background round)
 REFUSED = "refused: "
 _EVERYTHING = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -37,18 +52,37 @@ class FlushResult:
     stopped_by: str | None = None  # why the flush stopped early (Airtable unavailable)
     errors: list[str] = field(default_factory=list)
 
+    def add(self, other: FlushResult) -> FlushResult:
+        self.sent += other.sent
+        self.failed += other.failed
+        self.stopped_by = self.stopped_by or other.stopped_by
+        self.errors += other.errors
+        return self
+
 
 class AirtableWriter:
-    def __init__(self, db: Database, airtable: AirtableResource | None):
+    def __init__(self, db: Database, airtable: AirtableResource | None, *, background: bool = False):
         self.db, self.airtable = db, airtable
+        self._sender = _BackgroundSender(self._send_full_batches) if background and airtable is not None else None
+
+    def __enter__(self) -> AirtableWriter:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the background sender (after its current batch). What it has not sent stays pending."""
+        if self._sender is not None:
+            self._sender.stop()
 
     # -- enqueue -------------------------------------------------------------------------------
     def upsert(self, table: str, fields: dict, key_fields: tuple[str, ...], *, coalesce_key: str | None = None) -> None:
         payload = {"op": "upsert", "table": table, "key_fields": list(key_fields), "fields": fields}
-        outbox.enqueue(self.db, kind=f"upsert:{table}", payload=payload, key=coalesce_key)
+        self._enqueue(f"upsert:{table}", payload, key=coalesce_key)
 
     def create(self, table: str, fields: dict) -> None:
-        outbox.enqueue(self.db, kind=f"create:{table}", payload={"op": "create", "table": table, "fields": fields})
+        self._enqueue(f"create:{table}", {"op": "create", "table": table, "fields": fields})
 
     def report(self, fields: dict) -> None:
         key = f"{TABLE_REPORTS}:{fields['Report Type']}:{fields['Date']}"
@@ -60,20 +94,46 @@ class AirtableWriter:
     def mirror(self, *, report: str, report_date: str | None, table: str, key_fields: tuple[str, ...]) -> None:
         """Queue "copy this report's current rows into ``table``" (reads MongoDB when sent, so it stays small)."""
         payload = {"op": "mirror", "table": table, "report": report, "report_date": report_date, "key_fields": list(key_fields), "fields": {}}
-        outbox.enqueue(self.db, kind=f"mirror:{table}", payload=payload, key=f"mirror:{report}:{report_date}")
+        self._enqueue(f"mirror:{table}", payload, key=f"mirror:{report}:{report_date}")
 
     def heartbeat(self, fields: dict) -> None:
         self.upsert(TABLE_OVERVIEW, fields, ("Name",), coalesce_key=f"{TABLE_OVERVIEW}:heartbeat")
 
+    def _enqueue(self, kind: str, payload: dict, key: str | None = None) -> None:
+        outbox.enqueue(self.db, kind=kind, payload=payload, key=key)
+        if self._sender is not None:
+            self._sender.wake()
+
     # -- send ----------------------------------------------------------------------------------
-    def flush(self, limit: int = 500, *, now: datetime | None = None) -> FlushResult:
-        result = FlushResult()
+    def flush(self, limit: int = FLUSH_LIMIT, *, now: datetime | None = None) -> FlushResult:
+        """Send pending writes in order. With a background sender: stop it, then send what it left,
+        and report both (unless it already found Airtable unavailable: then the outbox sensor retries)."""
+        result = self._sender.stop() if self._sender is not None else FlushResult()
+        self._sender = None
+        if result.stopped_by:
+            return result
         if self.airtable is None:
             result.stopped_by = "Airtable is not configured"
             return result
+        return result.add(self._send_batches(self._due_batches(limit, now)))
+
+    def _send_full_batches(self, should_stop: Callable[[], bool]) -> FlushResult:
+        """A background round: like flush(), but keeps back a last batch that more writes could still fill."""
+        batches = self._due_batches(FLUSH_LIMIT, None)
+        if batches and _may_grow(batches[-1]):
+            batches.pop()
+        return self._send_batches(batches, should_stop)
+
+    def _due_batches(self, limit: int, now: datetime | None) -> list[list[dict]]:
         now = now or datetime.now(UTC)
         entries = [e for e in outbox.pending(self.db, limit=limit, now=_EVERYTHING) if not _backing_off(e, now)]
-        for batch in _batches(entries):
+        return list(_batches(entries))
+
+    def _send_batches(self, batches: list[list[dict]], should_stop: Callable[[], bool] = lambda: False) -> FlushResult:
+        result = FlushResult()
+        for batch in batches:
+            if should_stop():
+                break
             ids = [e["_id"] for e in batch]
             try:
                 self._send(batch)
@@ -133,6 +193,11 @@ def _batches(entries: list[dict]):
         yield batch
 
 
+def _may_grow(batch: list[dict]) -> bool:
+    """A short batch at the end of the queue could still fill up (a mirror is always sent alone)."""
+    return len(batch) < BATCH and batch[0]["payload"]["op"] != "mirror"
+
+
 def _backing_off(entry: dict, now: datetime) -> bool:
     if not str(entry.get("last_error") or "").startswith(REFUSED):
         return False
@@ -148,3 +213,49 @@ def _error_text(exc: Exception) -> str:
         return f"{response.status_code}: {response.json().get('error')}"
     except ValueError:
         return f"{response.status_code}: {response.text[:200]}"
+
+
+class _BackgroundSender:
+    """A daemon thread that runs ``send_round`` whenever something new was queued, until ``stop()``.
+
+    It ends by itself when a round fails (Airtable unavailable, MongoDB error): what is left stays
+    pending for the caller's flush() or the outbox sensor.
+    """
+
+    def __init__(self, send_round: Callable[[Callable[[], bool]], FlushResult]):
+        self._send_round = send_round
+        self._changed = threading.Condition()
+        self._queued = self._stopping = False
+        self.result = FlushResult()
+        self._thread = threading.Thread(target=self._run, name="airtable-writer", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        with self._changed:
+            self._queued = True
+            self._changed.notify()
+
+    def stop(self) -> FlushResult:
+        """Stop after the batch in flight (so it is marked done); returns what was sent."""
+        with self._changed:
+            self._stopping = True
+            self._changed.notify()
+        self._thread.join()
+        return self.result
+
+    def _run(self) -> None:
+        while self._wait_for_news():
+            try:
+                round_result = self._send_round(lambda: self._stopping)
+            except Exception:  # e.g. MongoDB unreachable: the caller's flush() retries and raises it
+                log.warning("Background Airtable sending stopped", exc_info=True)
+                return
+            self.result.add(round_result)
+            if round_result.stopped_by:
+                return
+
+    def _wait_for_news(self) -> bool:
+        with self._changed:
+            self._changed.wait_for(lambda: self._queued or self._stopping)
+            self._queued = False
+            return not self._stopping

@@ -101,7 +101,6 @@ def _description(report_type: ReportType) -> str:
 def materialize_report(context: dg.AssetExecutionContext, report_type: ReportType):
     source = getattr(context.resources, report_type.source)
     db = context.resources.mongo.db()
-    writer = AirtableWriter(db, context.resources.airtable)
     run_url = _run_url(context.run.run_id)
     now = datetime.now(UTC)
     days = [parse_day(k) for k in context.partition_keys] if report_type.partitioned else [None]
@@ -121,24 +120,26 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
             context.log.error(f"{report_type.name} {label(day)} could not be requested: {exc}")
             failed.append((label(day), exc))
 
-    for day, api_report_id in requested.items():
-        try:
-            result = load_day(report_type, day, source=source, db=db, run_id=context.run.run_id, api_report_id=api_report_id)
-        except Exception as exc:
-            context.log.error(f"{report_type.name} {label(day)} failed: {exc}")
-            failed.append((label(day), exc))
-            continue
-        done.append(result)
-        context.log.info(f"{report_type.name} {label(day)}: {result.rows} rows, {result.quarantined} quarantined, load {result.load_id}")
-        writer.report(records.report_success(
-            report_name=report_type.name, report_date=label(day), real_time=report_type.real_time, load_id=result.load_id,
-            rows=result.rows, quarantined=result.quarantined, api_report_id=result.api_report_id, run_url=run_url,
-            repeat_done=day is not None and repeat_window_closed(report_type, day, now), now=now))
-        if "Airtable" in report_type.destinations:
-            writer.mirror(report=report_type.name, report_date=result.report_date, table=report_type.airtable_table,
-                          key_fields=report_type.airtable_key_fields)
+    # Airtable writes go out in the background while the next days load; flush() waits for the rest.
+    with AirtableWriter(db, context.resources.airtable, background=True) as writer:
+        for day, api_report_id in requested.items():
+            try:
+                result = load_day(report_type, day, source=source, db=db, run_id=context.run.run_id, api_report_id=api_report_id)
+            except Exception as exc:
+                context.log.error(f"{report_type.name} {label(day)} failed: {exc}")
+                failed.append((label(day), exc))
+                continue
+            done.append(result)
+            context.log.info(f"{report_type.name} {label(day)}: {result.rows} rows, {result.quarantined} quarantined, load {result.load_id}")
+            writer.report(records.report_success(
+                report_name=report_type.name, report_date=label(day), real_time=report_type.real_time, load_id=result.load_id,
+                rows=result.rows, quarantined=result.quarantined, api_report_id=result.api_report_id, run_url=run_url,
+                repeat_done=day is not None and repeat_window_closed(report_type, day, now), now=now))
+            if "Airtable" in report_type.destinations:
+                writer.mirror(report=report_type.name, report_date=result.report_date, table=report_type.airtable_table,
+                              key_fields=report_type.airtable_key_fields)
 
-    flushed = writer.flush()
+        flushed = writer.flush()
     if flushed.stopped_by:
         context.log.warning(f"Airtable unavailable, {len(done)} Reports update(s) kept in the outbox: {flushed.stopped_by}")
 

@@ -1,8 +1,15 @@
 """A durable outbox for Airtable writes: enqueue in MongoDB, flush when Airtable answers.
 
-Semantics (the flusher, written elsewhere, relies on these):
-- Order: ``pending()`` returns due entries in enqueue order (a global sequence number, not the clock).
-  An entry backing off after a failure does not hold back later entries.
+Semantics (the flusher, control_plane/writer.py, relies on these):
+- Durable: ``enqueue`` returns once MongoDB acknowledged the insert (one round trip; a keyed entry adds
+  an update that costs a write only when it has something to supersede).
+- Order: ``pending()`` returns due entries in enqueue order: ``seq`` is the enqueue time in nanoseconds,
+  strictly increasing within a process, unique across processes (the unique index turns a tie into a
+  retry), so no counter document is needed. Entries of one process keep their order; across processes
+  (one machine, one clock) a write enqueued after another one returned sorts after it, unless the clock
+  was stepped back in between (then the two are sent in the other order, as concurrent writes may be).
+  Counter-era entries (small ``seq``) sort before all of these. An entry backing off after a failure
+  does not hold back later entries.
 - Coalescing: ``enqueue(..., key=k)`` supersedes OLDER pending entries with the same (kind, key): only the
   newest survives and it takes its place at the END of the queue (it was enqueued last). The payload of a
   keyed entry must therefore be complete on its own (e.g. an upsert of all fields of one Reports row).
@@ -15,19 +22,22 @@ Semantics (the flusher, written elsewhere, relies on these):
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from paperplan_sync.storage.common import ensure_index, utcnow
 
 OUTBOX = "outbox"
-COUNTERS = "counters"
 PENDING, DONE, SUPERSEDED = "pending", "done", "superseded"
 
+SEQ_TIE_RETRIES = 5  # two processes taking the same nanosecond is already rare; five in a row never happens
 BACKOFF_BASE = timedelta(seconds=30)  # Airtable's own penalty after a 429 is 30 s
 BACKOFF_MAX = timedelta(hours=1)
 DONE_TTL = timedelta(days=30)
@@ -40,25 +50,47 @@ def ensure_indexes(db: Database) -> None:
     ensure_index(db[OUTBOX], [("done_at", 1)], "done_ttl", expireAfterSeconds=int(DONE_TTL.total_seconds()))
 
 
-def _next_seq(db: Database) -> int:
-    doc = db[COUNTERS].find_one_and_update({"_id": OUTBOX}, {"$inc": {"seq": 1}}, upsert=True,
-                                           return_document=ReturnDocument.AFTER)
-    return doc["seq"]
+class _Sequence:
+    """Enqueue order without a shared counter: ``time.time_ns()``, bumped to stay strictly increasing here."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()  # writers in several threads of one process
+
+    def next(self) -> int:
+        with self._lock:
+            self._last = max(time.time_ns(), self._last + 1)
+            return self._last
+
+
+_sequence = _Sequence()
 
 
 def enqueue(db: Database, kind: str, payload: dict[str, Any], key: str | None = None) -> str:
     """Store one write to do; returns its id. With ``key``, older pending (kind, key) entries are superseded."""
     now = utcnow()
-    oid = ObjectId()
-    seq = _next_seq(db)
-    db[OUTBOX].insert_one({"_id": oid, "seq": seq, "kind": kind, "key": key, "payload": payload,
-                           "status": PENDING, "attempts": 0, "last_error": None, "next_attempt_at": now,
-                           "created_at": now, "updated_at": now, "done_at": None, "superseded_by": None})
+    entry = {"_id": ObjectId(), "kind": kind, "key": key, "payload": payload, "status": PENDING, "attempts": 0,
+             "last_error": None, "next_attempt_at": now, "created_at": now, "updated_at": now, "done_at": None,
+             "superseded_by": None}
+    _insert_in_order(db, entry)
     if key is not None:
         # After the insert: a flusher in between sees both and sends them in order, which is harmless.
-        db[OUTBOX].update_many({"kind": kind, "key": key, "status": PENDING, "seq": {"$lt": seq}},
-                               {"$set": {"status": SUPERSEDED, "superseded_by": str(oid), "updated_at": now}})
-    return str(oid)
+        # Matching nothing (the usual case: the previous one was sent) writes nothing, so it costs a read.
+        db[OUTBOX].update_many({"kind": kind, "key": key, "status": PENDING, "seq": {"$lt": entry["seq"]}},
+                               {"$set": {"status": SUPERSEDED, "superseded_by": str(entry["_id"]), "updated_at": now}})
+    return str(entry["_id"])
+
+
+def _insert_in_order(db: Database, entry: dict[str, Any]) -> None:
+    """Insert with the next ``seq``; another process that took the same nanosecond makes us take a later one."""
+    for attempt in range(SEQ_TIE_RETRIES):
+        entry["seq"] = _sequence.next()
+        try:
+            db[OUTBOX].insert_one(entry)
+            return
+        except DuplicateKeyError as exc:
+            if "seq" not in (exc.details or {}).get("keyPattern", {}) or attempt == SEQ_TIE_RETRIES - 1:
+                raise
 
 
 def pending(db: Database, limit: int = 100, *, now: datetime | None = None,
