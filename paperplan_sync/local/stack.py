@@ -45,9 +45,20 @@ mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
 
 def launch_partition_run(stack: Stack, asset_path: tuple[str, ...], partition: str) -> str:
     """One run of one partition of one asset, launched as the UI's "Materialize" does. Returns its run id."""
+    return _launch(stack, asset_path, {"dagster/partition": partition})
+
+
+def launch_partition_range_run(stack: Stack, asset_path: tuple[str, ...], first: str, last: str) -> str:
+    """One run of a range of partitions, as the UI's backfill dialog launches one with "Launch as: Single run"
+    (for assets that handle partition ranges, as ours do). Returns its run id."""
+    return _launch(stack, asset_path, {"dagster/asset_partition_range_start": first,
+                                       "dagster/asset_partition_range_end": last})
+
+
+def _launch(stack: Stack, asset_path: tuple[str, ...], tags: dict[str, str]) -> str:
     params = {"selector": {"repositoryLocationName": "paperplan_sync", "repositoryName": "__repository__",
                            "jobName": "__ASSET_JOB", "assetSelection": [{"path": list(asset_path)}]},
-              "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]}}
+              "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]}}
     result = stack.graphql(LAUNCH_RUN, {"p": params})["launchRun"]
     if result["__typename"] != "LaunchRunSuccess":
         raise RuntimeError(f"launchRun: {result}")
@@ -62,6 +73,15 @@ def finished_run_status(stack: Stack, run_id: str) -> str | None:
     """The run's final status, or None while it is queued or running."""
     status = stack.graphql(RUN_STATUS, {"id": run_id})["runOrError"]["status"]
     return status if status in RUN_DONE else None
+
+
+BACKFILL_RUNS = """query($id: String!) { runsOrError(filter: {tags: [{key: "dagster/backfill", value: $id}]}) {
+  ... on Runs { results { runId status } } } }"""
+
+
+def backfill_run_statuses(stack: Stack, backfill_id: str) -> list[str]:
+    """Statuses of the runs a daemon backfill has launched so far."""
+    return [r["status"] for r in stack.graphql(BACKFILL_RUNS, {"id": backfill_id})["runsOrError"]["results"]]
 
 
 def stand_in_environment(*, airtable_url: str, mongo_uri: str, spapi_url: str, ads_url: str, slack_url: str) -> dict[str, str]:

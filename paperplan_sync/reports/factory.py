@@ -1,6 +1,7 @@
 """One software-defined asset per active report type in the Airtable configuration."""
 
 # No `from __future__ import annotations`: Dagster inspects the asset function's context annotation.
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -111,33 +112,27 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
     def label(day: date | None) -> str:  # a snapshot is labelled with its local day
         return day_key(day or local_today(report_type, now))
 
-    # Ask for every day first: the API prepares them in parallel while we wait for and load the first.
-    requested: dict[date | None, str] = {}
-    for day in days:
+    # Every day is requested up front, in order, by one background thread (the API prepares them in
+    # parallel and the shared limiter paces the requests); each day loads as soon as its request is in,
+    # so a backfill's request throttling overlaps its loads.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="request-reports") as requester, \
+            AirtableWriter(db, context.resources.airtable, background=True) as writer:
+        requested = {day: requester.submit(source.request_report, request_for(report_type, day)) for day in days}
         try:
-            requested[day] = source.request_report(request_for(report_type, day))
-        except Exception as exc:  # one bad day must not stop the others in a backfill
-            context.log.error(f"{report_type.name} {label(day)} could not be requested: {exc}")
-            failed.append((label(day), exc))
-
-    # Airtable writes go out in the background while the next days load; flush() waits for the rest.
-    with AirtableWriter(db, context.resources.airtable, background=True) as writer:
-        for day, api_report_id in requested.items():
-            try:
-                result = load_day(report_type, day, source=source, db=db, run_id=context.run.run_id, api_report_id=api_report_id)
-            except Exception as exc:
-                context.log.error(f"{report_type.name} {label(day)} failed: {exc}")
-                failed.append((label(day), exc))
-                continue
-            done.append(result)
-            context.log.info(f"{report_type.name} {label(day)}: {result.rows} rows, {result.quarantined} quarantined, load {result.load_id}")
-            writer.report(records.report_success(
-                report_name=report_type.name, report_date=label(day), real_time=report_type.real_time, load_id=result.load_id,
-                rows=result.rows, quarantined=result.quarantined, api_report_id=result.api_report_id, run_url=run_url,
-                repeat_done=day is not None and repeat_window_closed(report_type, day, now), now=now))
-            if "Airtable" in report_type.destinations:
-                writer.mirror(report=report_type.name, report_date=result.report_date, table=report_type.airtable_table,
-                              key_fields=report_type.airtable_key_fields)
+            for day, request in requested.items():
+                try:
+                    result = load_day(report_type, day, source=source, db=db, run_id=context.run.run_id,
+                                      api_report_id=request.result())
+                except Exception as exc:  # one bad day must not stop the others in a backfill
+                    context.log.error(f"{report_type.name} {label(day)} failed: {exc}")
+                    failed.append((label(day), exc))
+                    continue
+                done.append(result)
+                context.log.info(f"{report_type.name} {label(day)}: {result.rows} rows, "
+                                 f"{result.quarantined} quarantined, load {result.load_id}")
+                _record_success(writer, report_type, day, result, run_url=run_url, now=now)
+        finally:
+            requester.shutdown(cancel_futures=True)  # a cancelled run stops requesting days it will not load
 
         flushed = writer.flush()
     if flushed.stopped_by:
@@ -153,6 +148,19 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
                          metadata={"failed_days": [day for day, _ in failed]}, allow_retries=retryable)
 
     return dg.MaterializeResult(metadata=_metadata(report_type, done, context), check_results=check_results(done))
+
+
+def _record_success(writer: AirtableWriter, report_type: ReportType, day: date | None, result: DayResult, *,
+                    run_url: str, now: datetime) -> None:
+    """The day's Reports record (and its Airtable mirror, when the type has one), through the outbox."""
+    writer.report(records.report_success(
+        report_name=report_type.name, report_date=result.report_date or day_key(local_today(report_type, now)),
+        real_time=report_type.real_time, load_id=result.load_id, rows=result.rows, quarantined=result.quarantined,
+        api_report_id=result.api_report_id, run_url=run_url,
+        repeat_done=day is not None and repeat_window_closed(report_type, day, now), now=now))
+    if "Airtable" in report_type.destinations:
+        writer.mirror(report=report_type.name, report_date=result.report_date, table=report_type.airtable_table,
+                      key_fields=report_type.airtable_key_fields)
 
 
 def _metadata(report_type: ReportType, results: list[DayResult], context) -> dict:
