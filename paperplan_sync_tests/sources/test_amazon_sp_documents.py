@@ -37,6 +37,22 @@ def test_gzip_and_plain_documents_give_the_same_rows(spapi, spapi_resource):
     assert gz.columns == plain.columns and gz.columns[0] == "amazon-order-id"
 
 
+def test_flat_file_batches_are_columnar_and_match_the_dict_view(spapi, spapi_resource):
+    batches = list(spapi_resource.fetch(ReportRequest(ORDERS, DAY))[1].batches())
+    _, again = spapi_resource.fetch(ReportRequest(ORDERS, DAY))
+    rows = all_rows(again)  # the dict view of the same report
+    assert all(b.values is not None and b.columns is batches[0].columns for b in batches)
+    assert batches[0].columns == again.columns == list(rows[0])
+    assert [r for b in batches for r in b.dicts()] == rows
+
+
+def test_json_batches_keep_their_dicts(spapi, spapi_resource):
+    req = ReportRequest(SALES, DAY, options={"dateGranularity": "DAY", "asinGranularity": "CHILD"})
+    batches = list(spapi_resource.fetch(req)[1].batches())
+    assert batches and all(b.values is None for b in batches)
+    assert batches[0].dicts()[0]["record_type"] == "by_date"
+
+
 def test_values_stay_strings(spapi, spapi_resource):
     rows = all_rows(spapi_resource.fetch(ReportRequest(ORDERS, DAY))[1])
     assert all(isinstance(v, str) for r in rows for v in r.values())

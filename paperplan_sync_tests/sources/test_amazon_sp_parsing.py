@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 
@@ -16,6 +17,7 @@ from paperplan_sync.sources.amazon_sp.parsing import (
     parse_json_document,
 )
 from paperplan_sync.sources.amazon_sp.errors import ReportDocumentError
+from paperplan_sync.sources.base import RowBatch
 
 HEADER = "sku\tproduct-name\tqty\n"
 
@@ -120,6 +122,102 @@ def test_truncated_document_quarantines_partial_line_then_raises():
         for _ in stream.chunks():
             pass
     assert len(stream.quarantined) <= 1 and all("truncated" in q.reason for q in stream.quarantined)
+
+
+def batches_of(data: bytes, *, chunk_rows: int = 1000, pieces: int = 4096):
+    blocks = [data[i:i + pieces] for i in range(0, len(data), pieces)]
+    stream = bound_stream(lambda s: parse_flat_file(iter(blocks), s, chunk_rows))
+    return stream, list(stream.batches())
+
+
+def expected_dicts(text: str) -> list[dict[str, str]]:
+    """The row dicts the dict-building parser produced, for a clean, single-encoding document."""
+    header, *lines = text.replace("\r\n", "\n").rstrip("\n").split("\n")
+    cols = [c.strip() for c in header.split("\t")]
+    return [dict(zip(cols, line.split("\t"))) for line in lines]
+
+
+def test_clean_flat_file_is_parsed_into_columnar_batches():
+    text = HEADER + "".join(f"S{i}\tNiño \"{i}\" – Größe\t{i}\r\n" for i in range(2_345))
+    for encoding in ("utf-8", "cp1252"):
+        stream, batches = batches_of(text.encode(encoding), chunk_rows=500)
+        assert [len(b) for b in batches] == [500] * 4 + [345]
+        assert all(isinstance(b, RowBatch) and b.values is not None for b in batches)  # columnar, no dicts
+        assert all(b.columns is batches[0].columns for b in batches)  # one shared list per stream
+        assert batches[0].columns == stream.columns == ["sku", "product-name", "qty"]
+        assert all(type(v) is list and len(v) == 3 for b in batches for v in b.values)
+        assert batches[0].values[7] == ["S7", 'Niño "7" – Größe', "7"]
+        assert [r for b in batches for r in b.dicts()] == expected_dicts(text)
+        assert batches[-1].column("qty")[-1] == "2344" and stream.rows_read == 2_345
+
+
+def test_chunks_view_equals_batch_dicts():
+    text = HEADER + "".join(f"S{i}\tname {i}\t{i}\n" for i in range(1_234))
+    _, rows = parse(text.encode(), chunk_rows=100)
+    _, batches = batches_of(text.encode(), chunk_rows=100)
+    assert rows == [r for b in batches for r in b.dicts()] == expected_dicts(text)
+
+
+def test_mixed_and_damaged_file_keeps_columnar_batches_and_line_numbers():
+    lines = [f"S{i}\tcafé {i}\t{i}\n" for i in range(12_000)]
+    damaged = {
+        10: b"S10\tbad \x81 byte\t10\n",  # undecodable
+        4_000: b"S4000\tshort\n",  # wrong field count
+        4_001: b"\n",  # blank: not a row, not quarantined
+        7_777: b"S7777\ta\tb\tc\n",  # wrong field count
+        11_999: b"S11999\tbad \x9d byte\t11999\n",  # undecodable, last line
+    }
+    # Mixed per line in the first half (line-by-line decoding), all cp1252 in the second (fast path).
+    raw = [line.encode("cp1252" if i >= 6_000 or i % 3 else "utf-8") for i, line in enumerate(lines)]
+    for i, b in damaged.items():
+        raw[i] = b
+    data = HEADER.encode() + b"".join(raw)
+    assert len(data) > 5 * PARSE_RUN_BYTES
+    stream, batches = batches_of(data, chunk_rows=999)
+    assert [(q.line, q.reason.split(" ")[0]) for q in stream.quarantined] == [
+        (12, "undecodable"), (4_002, "expected"), (7_779, "expected"), (12_001, "undecodable")]  # +1 header
+    assert all(b.values is not None and len(b) <= 999 for b in batches)
+    rows = [r for b in batches for r in b.dicts()]
+    kept = [i for i in range(12_000) if i not in damaged]
+    assert [r["sku"] for r in rows] == [f"S{i}" for i in kept]
+    assert all(r["product-name"] == f"café {r['qty']}" for r in rows)
+
+
+def test_gc_is_paused_only_while_a_batch_is_built():
+    data = (HEADER + "".join(f"S{i}\tn\t{i}\n" for i in range(5_000))).encode()
+    inside: list[bool] = []
+
+    def blocks():
+        for i in range(0, len(data), 4096):
+            inside.append(gc.isenabled())
+            yield data[i:i + 4096]
+
+    assert gc.isenabled()
+    seen = [gc.isenabled() for _ in bound_stream(lambda s: parse_flat_file(blocks(), s, 100)).batches()]
+    assert inside and not any(inside)  # paused while parsing (and waiting for bytes) ...
+    assert seen and all(seen) and gc.isenabled()  # ... on while the consumer runs, and afterwards
+    gc.disable()
+    try:  # a caller's choice to run without the collector is kept
+        assert sum(map(len, bound_stream(lambda s: parse_flat_file(iter([data]), s, 100)).batches())) == 5_000
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    comp = gzip.compress(data)
+    with pytest.raises(DocumentTruncated):
+        list(bound_stream(lambda s: parse_flat_file(gunzip([comp[:len(comp) // 2]]), s, 100)).batches())
+    assert gc.isenabled()
+    abandoned = bound_stream(lambda s: parse_flat_file(iter([data]), s, 100)).batches()
+    next(abandoned)
+    abandoned.close()
+    assert gc.isenabled()
+
+
+def test_json_document_batches_keep_their_dicts():
+    doc = {"salesAndTrafficByAsin": [{"childAsin": "B0X", "trafficByAsin": {"sessions": 4}}, {"childAsin": "B0Y"}]}
+    stream = bound_stream(lambda s: parse_json_document([json.dumps(doc).encode()], s, 10))
+    (batch,) = stream.batches()
+    assert batch.values is None and len(batch) == 2
+    assert batch.dicts()[1] == {"record_type": "by_asin", "childAsin": "B0Y"}
 
 
 def test_json_document_rows():

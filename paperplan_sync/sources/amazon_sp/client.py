@@ -22,7 +22,7 @@ from paperplan_sync.sources.base import (
     ReportRequest,
     ReportSource,
     ReportTimeout,
-    Row,
+    RowBatch,
     RowStream,
 )
 
@@ -313,7 +313,7 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
         parse = parse_json_document if report_type in s.JSON_REPORT_TYPES else parse_flat_file
         doc_id, chunk_rows = report.document_id, self.chunk_rows
 
-        def chunks(stream: RowStream) -> Iterator[list[Row]]:
+        def chunks(stream: RowStream) -> Iterator[RowBatch]:
             yield from parse(prefetch(self._document_bytes(doc_id), name=f"download:{doc_id}"), stream, chunk_rows)
 
         return bound_stream(chunks)
