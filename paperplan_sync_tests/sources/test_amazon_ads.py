@@ -23,6 +23,7 @@ from paperplan_sync.sources.amazon_ads.parsing import gunzip_if_needed, iter_jso
 from paperplan_sync.sources.amazon_ads.report_config import duplicate_report_id, report_mismatch
 from paperplan_sync.sources.amazon_ads.settings import SP_CAMPAIGNS
 from paperplan_sync.sources.base import ReportFailed, ReportRequest, ReportTimeout
+from paperplan_sync.sources.lwa import clear_token_cache
 from paperplan_sync_tests.fixtures.ads import ADS_TEST_SEED, ADS_TEST_TODAY, AdsServer, build_ads_resource
 
 DAY = ADS_TEST_TODAY - timedelta(days=1)
@@ -96,6 +97,7 @@ def test_real_time_request_is_refused_clearly(ads_resource):
 
 
 def test_token_is_cached_and_refreshed_once_after_a_401(ads, ads_resource):
+    clear_token_cache()  # the cache is process-wide: an earlier test's token would otherwise serve this one
     before = ads.stats()["token_grants"]
     _all_rows(ads_resource, _req())
     _all_rows(ads_resource, _req(DAY - timedelta(days=1)))

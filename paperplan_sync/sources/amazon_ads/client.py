@@ -1,8 +1,9 @@
 """``AmazonAdsReportsResource``: the Amazon Ads reporting v3 client (request -> poll -> download -> rows).
 
-The resource owns auth (LWA token cached until shortly before expiry, refreshed once on a 401), retries
-(429 honouring Retry-After, 5xx and network errors with capped backoff, a bounded number of times) and
-timeouts (per HTTP call and for the whole wait). Everything else in the product only sees ``ReportSource``.
+The resource owns auth (an LWA token shared process-wide until shortly before expiry, see sources.lwa;
+refreshed once on a 401), retries (429 honouring Retry-After, 5xx and network errors with capped backoff,
+a bounded number of times) and timeouts (per HTTP call and for the whole wait). Everything else in the
+product only sees ``ReportSource``.
 
 Days are the advertiser profile's days: Ads reports are cut in the profile's own timezone, so
 ``ReportRequest.tz`` is not sent (and need not match). Ads has no real-time/snapshot reports: a request
@@ -60,8 +61,9 @@ from paperplan_sync.sources.amazon_ads.settings import (
     STATUS_FAILED,
 )
 from paperplan_sync.sources.base import ReadyReport, ReportFailed, ReportRequest, ReportSource, ReportTimeout, RowStream
+from paperplan_sync.sources.lwa import LwaCredentials
 
-_INIT_LOCK = threading.Lock()  # lazy creation of the per-resource HTTP client / token cache
+_INIT_LOCK = threading.Lock()  # lazy creation of the per-resource HTTP client / token provider
 _S3_FIELD_RE = re.compile(r"<(Code|Message)>([^<]{0,200})</\1>")
 
 
@@ -136,13 +138,10 @@ class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
         if self._lwa is None:
             with _INIT_LOCK:
                 if self._lwa is None:
-                    self._lwa = LwaTokenProvider(
-                        endpoint=self.lwa_endpoint,
-                        client_id=self.client_id,
-                        client_secret=self.client_secret,
-                        refresh_token=self.refresh_token,
-                        send=self._send,
+                    credentials = LwaCredentials(
+                        self.lwa_endpoint, self.client_id, self.client_secret, self.refresh_token
                     )
+                    self._lwa = LwaTokenProvider(credentials, send=self._send)
         return self._lwa
 
     def check_access(self) -> str:
@@ -152,7 +151,7 @@ class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
 
     @property
     def token_grants(self) -> int:
-        """How many LWA exchanges this resource made (the token is cached in between)."""
+        """How many LWA exchanges this resource made (the token is cached process-wide in between)."""
         return self._lwa.grants if self._lwa else 0
 
     # --- ReportSource ---------------------------------------------------------------------------

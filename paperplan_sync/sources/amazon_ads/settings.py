@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from paperplan_sync.sources.lwa import DEFAULT_LWA_ENDPOINT  # re-exported: one LWA URL for both sources
+
 # --- Endpoints ------------------------------------------------------------------------------------
 # North America. EU is https://advertising-api-eu.amazon.com, FE https://advertising-api-fe.amazon.com.
 DEFAULT_ENDPOINT = "https://advertising-api.amazon.com"
-DEFAULT_LWA_ENDPOINT = "https://api.amazon.com/auth/o2/token"
 REPORTS_PATH = "/reporting/reports"
 
 # --- Environment variables (production wires the resource fields with dagster.EnvVar) -------------

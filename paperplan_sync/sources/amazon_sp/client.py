@@ -25,6 +25,7 @@ from paperplan_sync.sources.base import (
     RowBatch,
     RowStream,
 )
+from paperplan_sync.sources.lwa import LwaCredentials
 
 from . import settings as s
 from .auth import LWATokenProvider
@@ -112,12 +113,12 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
 
     def _api_locked(self) -> SPAPITransport:
         if self._transport is None:
+            credentials = LwaCredentials(
+                self.lwa_endpoint, self.lwa_client_id, self.lwa_client_secret, self.refresh_token
+            )
             tokens = LWATokenProvider(
                 self._client_locked(),
-                lwa_endpoint=self.lwa_endpoint,
-                client_id=self.lwa_client_id,
-                client_secret=self.lwa_client_secret,
-                refresh_token=self.refresh_token,
+                credentials,
                 max_retries=self.max_retries,
                 backoff_s=self.retry_backoff_s,
                 backoff_max_s=self.retry_backoff_max_s,

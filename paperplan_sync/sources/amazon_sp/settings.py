@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from paperplan_sync.sources.lwa import DEFAULT_LWA_ENDPOINT  # re-exported: one LWA URL for both sources
+
 # --- Environment variables (wired with dagster.EnvVar by the definitions module) -------------------------
 ENV_LWA_CLIENT_ID = "SPAPI_LWA_CLIENT_ID"
 ENV_LWA_CLIENT_SECRET = "SPAPI_LWA_CLIENT_SECRET"
@@ -18,7 +20,6 @@ ENV_MARKETPLACE_IDS = "SPAPI_MARKETPLACE_IDS"  # comma-separated, e.g. "ATVPDKIK
 
 # --- Endpoints ----------------------------------------------------------------------------------------
 DEFAULT_ENDPOINT = "https://sellingpartnerapi-na.amazon.com"
-DEFAULT_LWA_ENDPOINT = "https://api.amazon.com/auth/o2/token"
 DEFAULT_MARKETPLACE_IDS = "ATVPDKIKX0DER"  # amazon.com (US)
 
 API_PREFIX = "/reports/2021-06-30"
