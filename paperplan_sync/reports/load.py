@@ -65,12 +65,12 @@ def load_day(
     accumulator = DatapointAccumulator(mapping) if mapping else None
     stream = RowStream.empty() if cancelled else source.report_rows(ready, request)
 
-    def observed():
-        for chunk in stream.chunks():
-            duplicates.add(chunk)
+    def observed():  # runs on write_rows' reading thread, ahead of the inserts
+        for batch in stream.batches():
+            duplicates.add(batch)
             if accumulator:
-                accumulator.add(chunk)
-            yield chunk
+                accumulator.add(batch)
+            yield batch
 
     try:
         rows = loads.write_rows(load, observed())

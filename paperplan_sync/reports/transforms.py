@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
-from paperplan_sync.sources.base import Row
+from paperplan_sync.sources.base import Row, RowBatch
 
 ORDERS_BY_DATE = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
 ORDERS_BY_UPDATE = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
@@ -44,20 +45,31 @@ def to_number(value: object) -> float | None:
         return None
 
 
+def columns(rows: RowBatch | Iterable[Row], names: Iterable[str]) -> list[list[Any]]:
+    """The named columns of a chunk (None where a row lacks one). A columnar ``RowBatch`` hands them over
+    without building a dict per row; a list of dicts is read row by row."""
+    if isinstance(rows, RowBatch):
+        return [rows.column(name) for name in names]
+    rows = list(rows)
+    return [[row.get(name) for row in rows] for name in names]
+
+
 @dataclass(frozen=True)
 class DatapointMapping:
-    """Rows -> datapoints ``(date, key, metric, value)``, summed per key and metric over a report."""
+    """Rows -> datapoints ``(date, key, metric, value)``, summed per key and metric over a report.
+
+    ``keep`` filters rows on one column: ``(column, predicate on its value)``; None keeps every row."""
 
     key_field: str
     metrics: dict[str, str]  # metric name -> row column
-    keep: Callable[[Row], bool] = field(default=lambda row: True)
+    keep: tuple[str, Callable[[Any], bool]] | None = None
 
 
 DATAPOINTS: dict[str, DatapointMapping] = {
     ORDERS_BY_DATE: DatapointMapping(
         key_field="sku",
         metrics={"units_ordered": "quantity", "ordered_revenue": "item-price"},
-        keep=lambda row: row.get("order-status") != "Cancelled",
+        keep=("order-status", lambda status: status != "Cancelled"),
     ),
     FBA_INVENTORY: DatapointMapping(
         key_field="sku",
@@ -68,12 +80,16 @@ DATAPOINTS: dict[str, DatapointMapping] = {
         key_field="childAsin",
         metrics={"units_ordered": "salesByAsin_unitsOrdered", "ordered_revenue": "salesByAsin_orderedProductSales_amount",
                  "sessions": "trafficByAsin_sessions", "page_views": "trafficByAsin_pageViews"},
-        keep=lambda row: row.get("record_type") == "by_asin",
+        keep=("record_type", lambda kind: kind == "by_asin"),
     ),
     ADS_SP_CAMPAIGNS: DatapointMapping(
         key_field="campaignId", metrics={"ad_cost": "cost", "ad_sales_7d": "sales7d", "ad_clicks": "clicks"}
     ),
 }
+
+
+def _always(value: Any) -> bool:
+    return True
 
 
 class DatapointAccumulator:
@@ -83,16 +99,16 @@ class DatapointAccumulator:
         self.mapping = mapping
         self.totals: dict[tuple[str, str], float] = defaultdict(float)
 
-    def add(self, rows: Iterable[Row]) -> None:
-        key_field, metrics, keep = self.mapping.key_field, self.mapping.metrics, self.mapping.keep
-        for row in rows:
-            key = row.get(key_field)
-            if not key or not keep(row):
-                continue
-            for metric, column in metrics.items():
-                value = to_number(row.get(column))
-                if value is not None:
-                    self.totals[(str(key), metric)] += value
+    def add(self, rows: RowBatch | Iterable[Row]) -> None:
+        m = self.mapping
+        keep_column, keep = m.keep or (m.key_field, _always)
+        keys, kept, *values = columns(rows, [m.key_field, keep_column, *m.metrics.values()])
+        wanted = [bool(key) and keep(value) for key, value in zip(keys, kept)]
+        for metric, column in zip(m.metrics, values):
+            for key, want, value in zip(keys, wanted, column):
+                number = to_number(value) if want else None
+                if number is not None:
+                    self.totals[(str(key), metric)] += number
 
     def datapoints(self, *, report: str, day: str, load_id: str) -> list[dict]:
         return [
@@ -110,11 +126,10 @@ class DuplicateKeyCounter:
         self.duplicates = 0
         self.examples: list[tuple] = []
 
-    def add(self, rows: Iterable[Row]) -> None:
+    def add(self, rows: RowBatch | Iterable[Row]) -> None:
         if not self.key_fields:
             return
-        for row in rows:
-            key = tuple(row.get(f) for f in self.key_fields)
+        for key in zip(*columns(rows, self.key_fields)):
             if key in self.seen:
                 self.duplicates += 1
                 if len(self.examples) < self.max_examples:

@@ -2,7 +2,8 @@
 
 - ``mongo``: ``MongoResource`` (a Dagster resource; one cached client per process).
 - ``loads``: ``start_load`` / ``write_rows`` / ``commit_load`` / ``fail_load`` and load metadata.
-- ``rows``: row collections (one per report type) and consistent reads (``current_rows``).
+- ``rows``: row collections (one per report type, rows keyed by day in ``_id``) and consistent reads
+  (``current_rows``; ``day_filter`` for other readers).
 - ``datapoints``: ``upsert_datapoints``.
 - ``outbox``: durable queue of Airtable writes.
 """
@@ -21,9 +22,10 @@ from paperplan_sync.storage.rows import (
                                           collection_name,
                                           count_current_rows,
                                           current_rows,
+                                          day_filter,
 )
 
 __all__ = [
     "MongoResource", "ReportLoad", "collection_name", "commit_load", "count_current_rows", "current_load",
-    "current_rows", "fail_load", "previous_successful_load", "start_load", "write_rows",
+    "current_rows", "day_filter", "fail_load", "previous_successful_load", "start_load", "write_rows",
 ]

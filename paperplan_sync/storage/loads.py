@@ -1,36 +1,50 @@
 """The report write path: a load makes its rows THE rows of one (report type, day), atomically.
 
     load = start_load(db, report_name="sales_report", report_date=day, api_report_id=..., run_id=...)
-    write_rows(load, stream.chunks())          # on an exception: the load is failed, old rows untouched
+    write_rows(load, stream.batches())         # on an exception: the load is failed, old rows untouched
     commit_load(load, rows=..., quarantined=stream.quarantined, columns=stream.columns)
 
 Design: stream the rows INTO one multi-document transaction ("transaction" mode, the default)
 -------------------------------------------------------------------------------------------------
-The first write opens a transaction that claims the day (upserts its ``report_current`` pointer), deletes
-the day's old rows, then receives every chunk with the final stamps; ``commit_load`` adds the quarantine
+``write_rows`` opens a transaction that claims the day (upserts its ``report_current`` pointer) and deletes
+the day's old rows, then receives every batch with the final stamps; ``commit_load`` adds the quarantine
 and the metadata and commits. Readers see the old rows until the commit and the new ones after it, never
 a mix; an exception, ``fail_load`` or a crash aborts the transaction and leaves the old rows in place.
-Every row is written exactly once, which is what the throughput target needs.
+Every row is written exactly once.
 
-Measured with ``benchmarks/mongo_write_strategies.py`` (50,000 rows x 20 string fields, SecantusDB, rows/s and
-ratio to a plain ``insert_many`` into an unindexed collection / into one with the same index):
-    plain insert_many, no index               5,323  1.00
-    plain insert_many, same index             2,850  0.54 / 1.00
-    delete_many + insert_many (NOT atomic)    1,407  0.26 / 0.49   <- cheapest possible re-load
-    transaction, first load                   2,625  0.49 / 0.92   <- chosen
-    transaction, re-load                      1,782  0.33 / 0.63
-    staged + update_many flip, first/re-load  1,119 / 922
-    staging collection + copy, first/re-load    994 / 868
-    snapshot (day + latest copies), first     1,185
-    renameCollection swap (collection per day)  ~0.05-0.08x (SecantusDB copies on rename)
-On SecantusDB any secondary index halves insert speed and deleting the old rows costs about as much as
-inserting, so a re-load is bounded near 0.3x of an unindexed insert whatever the strategy; the transaction
-is even faster than the non-atomic delete+insert (one commit instead of one per batch).
+Rows are keyed by day (``rows``): ``_id`` is ``"<day>/<load id>/<row number>"``, so the ``_id`` index
+that every collection has serves day reads and the day delete, and no secondary index is maintained
+(on SecantusDB one halved the insert rate; on MongoDB it is a second B-tree written per row too). The
+documents are built once, straight from a columnar ``RowBatch``'s values plus the stamps, on a worker
+thread that reads (downloads, parses) a few batches ahead: the client's work overlaps with the server's
+delete and inserts, and the path is bound by the server.
+
+Measured with ``benchmarks/mongo_write_strategies.py`` (50,000 rows x 20 string fields, SecantusDB, three
+runs on a shared 2-core machine; rows/s and ratio to a plain ``insert_many`` into an unindexed collection;
+every figure in the server's steady state, its oplog already past its cap -- see that benchmark):
+    plain insert_many, no secondary index             12,150-12,500  1.00
+    plain insert_many, (_report_date,_load_id) index   6,280- 6,510  0.51-0.52
+    day-keyed _id, delete+insert (NOT atomic): first  11,620-12,220  0.93-1.01
+                                            re-load    5,360- 5,630  0.43-0.46  <- cheapest possible re-load
+    transaction, day-keyed _id: first load            11,430-12,870  0.91-1.04  <- chosen
+                                re-load                6,160- 6,350  0.51       (one run under load: 0.32)
+    transaction, ObjectId _id + index (before): first  5,630- 5,890  0.45-0.48
+                                re-load                3,040- 3,520  0.25-0.29
+    staged + update_many flip: first / re-load         3,450- 3,690 / 2,820-2,870  0.28-0.29 / 0.23
+    snapshot, transaction (day + latest): first        4,900- 6,070  0.40-0.49
+    renameCollection swap (collection per day)  ~0.05-0.08x (SecantusDB copies on rename; drop is per row)
+A first load costs what a plain insert does. A re-load must also delete as many documents as it inserts,
+and on SecantusDB a delete costs about as much as an insert (decode + match + two removes, plus an oplog
+entry that the server trims again later): a re-load is bounded near 0.5x of a plain insert whatever the
+strategy, and the transaction is as fast as the non-atomic delete+insert. The whole ingest path
+(``benchmarks/ingest.py``: request, poll, download, parse and re-load of 50,000 order rows) measured 0.55x
+of a plain insert in the same steady state (0.41-0.46x of a baseline measured while the oplog is still
+below its cap, as that benchmark used to); the previous layout measured 0.32x and 0.25-0.27x those ways.
 
 Limits of one transaction, and what covers them:
 - MongoDB aborts a transaction older than ``transactionLifetimeLimitSeconds`` (60 s by default; download
   time counts) and one whose dirty data outgrows the WiredTiger cache share (TransactionTooLargeForCache;
-  ~75 MB on a 2 GB Atlas M10, rows + index + oplog being ~2-3x the rows' BSON size). A transaction-mode
+  ~75 MB on a 2 GB Atlas M10, rows + _id index + oplog being ~2-3x the rows' BSON size). A transaction-mode
   load fails itself past ``TXN_MAX_BYTES`` (estimated from the rows' BSON size). A report type whose last
   load exceeded ``LARGE_LOAD_BYTES`` or failed on one of these limits is loaded in "staged" mode: no
   download time inside the transaction, and a smaller one (the flip rewrites one field). So a first
@@ -40,14 +54,16 @@ Limits of one transaction, and what covers them:
   day swapped with ``renameCollection``.)
 - A transaction cannot be replayed from a consumed stream, so a transient error mid-stream fails the
   load (the previous rows stay; Dagster's retry re-runs it). Opening the transaction, before any row is
-  consumed, IS retried: that is where a concurrent load of the same day shows up (both claim the same
-  ``report_current`` document, the second waits for the first to finish and then replaces its rows).
+  written (the reading thread may have buffered a few batches), IS retried: that is where a concurrent
+  load of the same day shows up (both claim the same ``report_current`` document, the second waits for
+  the first to finish and then replaces its rows).
 
 "staged" mode (huge loads, and servers without transactions)
 ------------------------------------------------------------
-Rows are inserted outside a transaction with ``_report_date: "pending:<load>:<target>"`` (invisible to
-day readers), then published by a short server-side transaction: claim, delete the day's old rows,
-``update_many`` the pending stamp to the day. Slower (each row is written twice) but the transaction
+Rows are inserted outside a transaction under their final ``_id`` but with ``_report_date:
+"pending:<load>:<target>"`` (invisible to day readers, who match the stamp too), then published by a
+short server-side transaction: claim, delete the day's old rows, ``update_many`` the pending stamp of the
+load's ``_id`` range to the day. Slower (each row is written twice) but the transaction
 holds no download time. On a standalone server (no transactions) the same steps run without one: a
 documented best effort where a reader can briefly see the day empty or partly published; a warning is
 logged once per process. Failed or abandoned loads' pending rows are deleted.
@@ -74,7 +90,9 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure, PyMongoError
 from pymongo.write_concern import WriteConcern
 
+from paperplan_sync.sources.base import RowBatch
 from paperplan_sync.storage.common import (
+    ReadAhead,
     batched,
     day_str,
     ensure_index,
@@ -86,8 +104,12 @@ from paperplan_sync.storage.rows import (
     LATEST,
     LOAD_FIELD,
     collection_name,
-    ensure_row_indexes,
+    day_filter,
+    ensure_row_layout,
+    id_prefix,
+    load_filter,
     pending,
+    row_id,
 )
 
 log = logging.getLogger(__name__)
@@ -96,12 +118,12 @@ LOADS = "report_loads"
 CURRENT = "report_current"  # one doc per (report type, target): which load's rows readers see
 QUARANTINE = "quarantine"
 
-BATCH_ROWS = 1000  # rows per insert_many: big enough to amortise round trips, far below 16 MB / 48 MB limits
+BATCH_ROWS = 1000  # documents per insert_many: big enough to amortise round trips, far below 16 MB / 48 MB limits
+AHEAD_BATCHES = 4  # insert batches built ahead on the reading thread while MongoDB writes the current one
 QUARANTINE_SAMPLE = 100
 ROW_SIZE_SAMPLE = 20
-STAMP_BYTES = 70  # _id, _report_date, _load_id
 # One transaction's dirty data must stay under MongoDB's transactionTooLargeForCacheThreshold (0.75 x 20% of
-# the WiredTiger cache: ~75 MB on a 2 GB Atlas M10); rows + index + oplog take ~2-3x the rows' BSON size.
+# the WiredTiger cache: ~75 MB on a 2 GB Atlas M10); rows + _id index + oplog take ~2-3x the rows' BSON size.
 TXN_MAX_BYTES = 64 * 1024 * 1024  # estimated row bytes: a transaction-mode load that grows past this fails
 LARGE_LOAD_BYTES = 48 * 1024 * 1024  # the type's last load above this -> the next one is staged
 ABANDONED_AFTER = timedelta(hours=6)  # a "running" load this old belongs to a dead process
@@ -175,7 +197,7 @@ def start_load(db: Database, *, report_name: str, report_date: date | str | None
     """Register a load (status "running") and return it. ``report_date=None`` means a snapshot report type,
     stored under ``snapshot_day`` (default: today in UTC) and ``"latest"``. ``mode=None`` picks one."""
     collection = collection_name(report_name)
-    ensure_row_indexes(db, collection)
+    ensure_row_layout(db, collection)
     discard_abandoned(db, report_name)
     snapshot = report_date is None
     day = day_str(snapshot_day or utcnow().date()) if snapshot else day_str(report_date)
@@ -221,46 +243,77 @@ def _warn_standalone_once() -> None:
                     "atomicity; readers may briefly see a day empty or partly replaced. Use a replica set.")
 
 
-def write_rows(load: ReportLoad, chunks: Iterable[list[dict[str, Any]]]) -> int:
-    """Stream chunks of rows into the load; returns the rows written by this call.
+def write_rows(load: ReportLoad, chunks: Iterable[RowBatch | list[dict[str, Any]]]) -> int:
+    """Stream chunks of rows (``RowBatch`` objects or lists of row dicts) into the load; returns the rows
+    written by this call.
 
-    Any exception (from the chunk iterator or from MongoDB) fails the load, then propagates.
+    The chunks are read, and the documents built, on a worker thread a few batches ahead of the inserts,
+    so downloading and parsing overlap with MongoDB writing (and, in transaction mode, with it deleting the
+    day's old rows). Any exception (from the chunk iterator or from MongoDB) fails the load, then propagates.
     """
     if load.status is not Status.RUNNING:
         raise LoadError(f"load {load.load_id} is {load.status.value}, cannot write rows")
     coll = load.db[load.collection]
     written = 0
     try:
-        for batch in _rebatch(chunks):
-            if not load.row_bytes:
-                sample = batch[:ROW_SIZE_SAMPLE]
-                load.row_bytes = sum(len(bson.encode(r)) for r in sample) / len(sample) + STAMP_BYTES
-            if load.mode is Mode.TRANSACTION:
-                coll.insert_many(_stamp(load, batch, load.targets), ordered=False, session=_transaction(load))
-            else:
-                stamps = [pending(load.load_id, t) for t in load.targets]
-                coll.insert_many(_stamp(load, batch, stamps), ordered=False)
-            written += len(batch)
-            load.rows += len(batch)
-            if load.mode is Mode.TRANSACTION and _approx_bytes(load) > TXN_MAX_BYTES:
-                # Fail early and clearly rather than at the server's limit (an abort, or on the stand-in a stall).
-                raise LoadTooLargeForTransaction(
-                    f"~{_approx_bytes(load) >> 20} MiB after {load.rows} rows: the load {TXN_LIMIT_HINT}; "
-                    f"the next load of {load.report_name!r} is staged")
+        with ReadAhead(_documents(load, chunks), AHEAD_BATCHES, name=f"load:{load.load_id}") as ahead:
+            session = _transaction(load) if load.mode is Mode.TRANSACTION else None
+            for docs, rows in ahead:
+                if not load.row_bytes:
+                    sample = docs[:ROW_SIZE_SAMPLE]
+                    load.row_bytes = sum(len(bson.encode(d)) for d in sample) / len(sample)
+                coll.insert_many(docs, ordered=False, session=session)
+                written += rows
+                load.rows += rows
+                if session is not None and _approx_bytes(load) > TXN_MAX_BYTES:
+                    # Fail early and clearly rather than at the server's limit (an abort, or on the stand-in a stall).
+                    raise LoadTooLargeForTransaction(
+                        f"~{_approx_bytes(load) >> 20} MiB after {load.rows} rows: the load {TXN_LIMIT_HINT}; "
+                        f"the next load of {load.report_name!r} is staged")
     except BaseException as exc:
         fail_load(load, describe(exc))
         raise
     return written
 
 
-def _rebatch(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
-    """Even batches whatever the producer's chunk size: many tiny chunks would mean many round trips."""
-    return batched((row for chunk in chunks for row in chunk), BATCH_ROWS)
+def _documents(load: ReportLoad, chunks: Iterable[RowBatch | list[dict[str, Any]]],
+               ) -> Iterator[tuple[list[dict[str, Any]], int]]:
+    """(documents, rows) in even batches of about ``BATCH_ROWS`` documents, whatever the producer's chunk
+    size (many tiny chunks would mean many round trips). Each document is built once, stamps included."""
+    # Row numbers continue across write_rows calls; one (id prefix, stamp) per target the load replaces.
+    number = load.rows
+    stamps = [(id_prefix(t, load.load_id), t if load.mode is Mode.TRANSACTION else pending(load.load_id, t))
+              for t in load.targets]
+    per_row = len(stamps)
+    take = max(per_row, BATCH_ROWS - BATCH_ROWS % per_row)  # a multiple of the copies per row: rows = docs / copies
+    docs: list[dict[str, Any]] = []
+    it = iter(chunks)
+    try:
+        for chunk in it:
+            for prefix, stamp in stamps:
+                docs += _stamped(chunk, prefix, number, {DATE_FIELD: stamp, LOAD_FIELD: load.load_id})
+            number += len(chunk)
+            while len(docs) >= take:
+                yield docs[:take], take // per_row
+                docs = docs[take:]
+    finally:
+        close = getattr(it, "close", None)
+        if close:
+            close()  # stopped early: let a generator source release what it holds (e.g. an HTTP response)
+    if docs:
+        yield docs, len(docs) // per_row
 
 
-def _stamp(load: ReportLoad, batch: list[dict[str, Any]], stamps: list[str]) -> list[dict[str, Any]]:
-    # Copies: insert_many adds _id to the documents it is given, and each target needs its own document.
-    return [{**row, DATE_FIELD: stamp, LOAD_FIELD: load.load_id} for stamp in stamps for row in batch]
+def _stamped(chunk: RowBatch | list[dict[str, Any]], prefix: str, first: int,
+             stamps: dict[str, str]) -> list[dict[str, Any]]:
+    """The chunk's documents for one target: the row's fields, then ``_id`` and the stamps (which win over
+    a report column of the same name). A columnar batch's documents are built straight from its values."""
+    ids = [row_id(prefix, n) for n in range(first, first + len(chunk))]
+    if isinstance(chunk, RowBatch) and chunk.values is not None:
+        cols = chunk.columns
+        return [dict(zip(cols, v), _id=i, **stamps) for i, v in zip(ids, chunk.values)]
+    rows = chunk.dicts() if isinstance(chunk, RowBatch) else chunk
+    return [{**row, "_id": i, **stamps} for i, row in zip(ids, rows)]
 
 
 def _transaction(load: ReportLoad) -> ClientSession:
@@ -279,7 +332,7 @@ def _transaction(load: ReportLoad) -> ClientSession:
         try:
             for t in load.targets:
                 _claim(load, t, session)
-                load.db[load.collection].delete_many({DATE_FIELD: t}, session=session)
+                load.db[load.collection].delete_many(day_filter(t), session=session)
             load._session = session
             return session
         except PyMongoError as exc:
@@ -352,8 +405,9 @@ def _publish_staged(load: ReportLoad, bad: list[dict], finish: dict, session: Cl
     coll = load.db[load.collection]
     for t in load.targets:
         _claim(load, t, session)
-        coll.delete_many({DATE_FIELD: t}, session=session)
-        coll.update_many({DATE_FIELD: pending(load.load_id, t)}, {"$set": {DATE_FIELD: t}}, session=session)
+        coll.delete_many(day_filter(t), session=session)
+        coll.update_many({**load_filter(t, load.load_id), DATE_FIELD: pending(load.load_id, t)},
+                         {"$set": {DATE_FIELD: t}}, session=session)
     _finish(load, bad, finish, session)
 
 
@@ -402,7 +456,9 @@ def _approx_bytes(load: ReportLoad) -> int:
 
 
 def _delete_pending(db: Database, collection: str, load_id: str, targets: list[str]) -> None:
-    db[collection].delete_many({DATE_FIELD: {"$in": [pending(load_id, t) for t in targets]}})
+    """A staged load's unpublished rows (a range of the ``_id`` index per target); never published ones."""
+    for t in targets:
+        db[collection].delete_many({**load_filter(t, load_id), DATE_FIELD: pending(load_id, t)})
 
 
 def discard_abandoned(db: Database, report_name: str, older_than: timedelta = ABANDONED_AFTER) -> int:

@@ -1,37 +1,57 @@
-"""Report rows: one collection per report type, each row stamped with ``_report_date`` and ``_load_id``.
+"""Report rows: one collection per report type, one document per row, keyed by day.
 
-Readers select a day with a plain ``find({"_report_date": "YYYY-MM-DD"})`` (``"latest"`` for the current
-state of a snapshot report type). Rows of a load that is still being written (staged mode, see
-``loads``) carry ``_report_date: "pending:<load id>:<target>"``: never equal to a day, so invisible to
-those readers.
+Every row's ``_id`` is ``"<target>/<load id>/<row number>"`` (``target`` is the day ``YYYY-MM-DD`` or
+``"latest"``; the row number is zero-padded, so ``_id`` order is the report's line order), and every row
+also carries ``_report_date`` and ``_load_id`` for people reading the collection. The always-present
+``_id`` index therefore keeps a day's rows together: a day read or a day delete is one range scan of
+that index, and no secondary index has to be maintained on every insert (on SecantusDB that index cost
+as much as the insert itself). The SecantusDB stand-in serves only ``_id`` equality from its ``_id`` index
+and scans the collection for a range: fine for local data, and no concern for a real MongoDB.
+
+The rows readers see for a target are those in the target's ``_id`` range whose ``_report_date`` equals
+it: ``find(day_filter("2026-11-25"))``. Rows of a load that is still being written in "staged" mode (see
+``loads``) share their day's range but carry ``_report_date: "pending:<load id>:<target>"``, so that
+filter leaves them out. (A plain ``find({"_report_date": day})`` returns the same rows, but with no index
+on that field it scans the whole collection on a real MongoDB.)
 
 A plain multi-batch ``find`` on a real MongoDB reads each batch at its own point in time, so a reader
 that spans a commit could in principle see batches from both sides of it. ``current_rows`` reads inside
 a snapshot session (one point in time) to rule that out; plain readers that need the guarantee for big
 days should do the same.
+
+Collections written before this layout (``ObjectId`` ids, a ``report_date_load_id`` index) are converted
+once, at first use by a process (``ensure_row_layout``).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import weakref
 from typing import Any
 
+from pymongo.client_session import ClientSession
+from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-from paperplan_sync.storage.common import day_str, ensure_index
+from paperplan_sync.storage.common import day_str, supports_transactions
+
+log = logging.getLogger(__name__)
 
 DATE_FIELD = "_report_date"
 LOAD_FIELD = "_load_id"
 LATEST = "latest"
 PENDING_PREFIX = "pending:"
+ID_SEP = "/"
+ROW_DIGITS = 9  # row numbers are zero-padded so that string order is row order
 
 # Collections of ours that a report type must never land in.
 RESERVED = frozenset({"report_loads", "report_current", "quarantine", "datapoints", "outbox", "counters"})
-ROWS_INDEX = "report_date_load_id"
+LEGACY_INDEX = "report_date_load_id"  # the (_report_date, _load_id) index of the ObjectId layout
+MIGRATE_BATCH = 1000
 
-_indexed: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # client -> {(database, collection)}
+_checked: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # client -> {(database, collection)}
 
 
 def collection_name(report_name: str) -> str:
@@ -53,27 +73,103 @@ def pending(load_id: str, target_value: str) -> str:
     return f"{PENDING_PREFIX}{load_id}:{target_value}"
 
 
-def ensure_row_indexes(db: Database, collection: str) -> None:
-    """(_report_date, _load_id): serves day reads, day deletes and pending-row lookups. Once per process."""
-    done = _indexed.setdefault(db.client, set())
-    if (db.name, collection) not in done:
-        ensure_index(db[collection], [(DATE_FIELD, 1), (LOAD_FIELD, 1)], ROWS_INDEX)
-        done.add((db.name, collection))
+def id_prefix(target_value: str, load_id: str | None = None) -> str:
+    """The ``_id`` prefix of a target's rows, or of one load's rows of that target."""
+    return f"{target_value}{ID_SEP}" if load_id is None else f"{target_value}{ID_SEP}{load_id}{ID_SEP}"
+
+
+def row_id(prefix: str, number: int) -> str:
+    return f"{prefix}{number:0{ROW_DIGITS}d}"
+
+
+def id_range(prefix: str) -> dict[str, str]:
+    """Every string starting with ``prefix``: ``[prefix, prefix with its last character + 1)``. Served by
+    the ``_id`` index (a prefix regex would be too, but a range says so plainly)."""
+    return {"$gte": prefix, "$lt": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
+
+
+def day_filter(target_value: str) -> dict[str, Any]:
+    """The rows readers see for a target (a day or ``"latest"``)."""
+    return {"_id": id_range(id_prefix(target_value)), DATE_FIELD: target_value}
+
+
+def load_filter(target_value: str, load_id: str) -> dict[str, Any]:
+    """Every row one load wrote for a target, published or pending."""
+    return {"_id": id_range(id_prefix(target_value, load_id))}
+
+
+def ensure_row_layout(db: Database, collection: str) -> None:
+    """Convert a collection of the ObjectId layout (once per process and collection): nothing to do on a
+    new or already converted one. No index to create: the ``_id`` index serves every row query."""
+    done = _checked.setdefault(db.client, set())
+    if (db.name, collection) in done:
+        return
+    if LEGACY_INDEX in db[collection].index_information():
+        migrate_legacy_rows(db, collection)
+    done.add((db.name, collection))
+
+
+def migrate_legacy_rows(db: Database, collection: str) -> int:
+    """Give rows with an ObjectId ``_id`` their day-keyed ``_id`` (same fields), then drop the old index.
+    Returns the rows converted.
+
+    Per ``_report_date`` value, in ``_id`` (= insertion) order, in chunks of ``MIGRATE_BATCH`` rows, each
+    converted in its own transaction (insert the new documents, delete their originals): bounded
+    transactions, and a reader filtering on ``_report_date`` sees every row exactly once throughout.
+    Without transactions a crash between the two steps leaves both copies, and the next attempt fails on
+    the duplicate ``_id``s: loudly, never silently."""
+    coll = db[collection]
+    atomic = supports_transactions(db.client)
+    converted = 0
+    for value in coll.distinct(DATE_FIELD, {"_id": {"$type": "objectId"}}):
+        numbers: dict[str, int] = {}  # load id -> last row number given
+        while True:
+            if atomic:
+                with db.client.start_session() as session:
+                    done, numbers = session.with_transaction(
+                        lambda s, v=value, n=numbers: _convert_chunk(coll, v, n, s))
+            else:
+                done, numbers = _convert_chunk(coll, value, numbers, None)
+            if not done:
+                break
+            converted += done
+    coll.drop_index(LEGACY_INDEX)
+    log.info("converted %d rows of %s to day-keyed _ids", converted, collection)
+    return converted
+
+
+def _convert_chunk(coll: Collection, value: str, numbers: dict[str, int],
+                   session: ClientSession | None) -> tuple[int, dict[str, int]]:
+    legacy = {DATE_FIELD: value, "_id": {"$type": "objectId"}}
+    docs = list(coll.find(legacy, session=session).sort("_id", 1).limit(MIGRATE_BATCH))
+    if not docs:
+        return 0, numbers
+    numbers = dict(numbers)  # a retried transaction starts again from the caller's numbers
+    day = value.rsplit(":", 1)[-1] if value.startswith(PENDING_PREFIX) else value  # pending:<load>:<target>
+    converted = []
+    for doc in docs:
+        load_id = str(doc.get(LOAD_FIELD))
+        numbers[load_id] = numbers.get(load_id, -1) + 1
+        converted.append({**doc, "_id": row_id(id_prefix(day, load_id), numbers[load_id])})
+    coll.insert_many(converted, ordered=True, session=session)
+    # The chunk is the first rows of this value in _id order: exactly its rows up to the chunk's last _id.
+    coll.delete_many({**legacy, "_id": {"$gte": docs[0]["_id"], "$lte": docs[-1]["_id"]}}, session=session)
+    return len(docs), numbers
 
 
 def current_rows(db: Database, report_name: str, report_date: Any,
                  projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """The rows readers see for a day (or ``"latest"``), read at one point in time, in insertion order."""
+    """The rows readers see for a day (or ``"latest"``), read at one point in time, in report order."""
     coll = db[collection_name(report_name)]
-    query = {DATE_FIELD: target(report_date)}
+    query = day_filter(target(report_date))
     try:
         with db.client.start_session(snapshot=True) as session:
-            return list(coll.find(query, projection, session=session, allow_disk_use=True).sort("_id", 1))
+            return list(coll.find(query, projection, session=session).sort("_id", 1))
     except OperationFailure as exc:
         if exc.code not in (72, 115, 263):  # InvalidOptions / CommandNotSupported / OperationNotSupportedInTransaction
             raise
-    return list(coll.find(query, projection, allow_disk_use=True).sort("_id", 1))
+    return list(coll.find(query, projection).sort("_id", 1))
 
 
 def count_current_rows(db: Database, report_name: str, report_date: Any) -> int:
-    return db[collection_name(report_name)].count_documents({DATE_FIELD: target(report_date)})
+    return db[collection_name(report_name)].count_documents(day_filter(target(report_date)))
