@@ -90,9 +90,9 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure, PyMongoError
 from pymongo.write_concern import WriteConcern
 
+from paperplan_sync.readahead import ReadAhead
 from paperplan_sync.sources.base import RowBatch
 from paperplan_sync.storage.common import (
-    ReadAhead,
     batched,
     day_str,
     ensure_index,

@@ -16,6 +16,7 @@ import dagster as dg
 import httpx
 from pydantic import Field, PrivateAttr
 
+from paperplan_sync.readahead import read_ahead
 from paperplan_sync.sources.base import (
     ReadyReport,
     ReportFailed,
@@ -31,7 +32,6 @@ from . import settings as s
 from .auth import LWATokenProvider
 from .errors import ReportDocumentError, SPAPIError
 from .parsing import bound_stream, gunzip, parse_flat_file, parse_json_document
-from .prefetch import prefetch
 from .ratelimit import backoff_delay
 from .transport import SPAPITransport
 
@@ -315,6 +315,6 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
         doc_id, chunk_rows = report.document_id, self.chunk_rows
 
         def chunks(stream: RowStream) -> Iterator[RowBatch]:
-            yield from parse(prefetch(self._document_bytes(doc_id), name=f"download:{doc_id}"), stream, chunk_rows)
+            yield from parse(read_ahead(self._document_bytes(doc_id), name=f"download:{doc_id}"), stream, chunk_rows)
 
         return bound_stream(chunks)

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from paperplan_sync.storage.common import ReadAhead
+from paperplan_sync.readahead import ReadAhead, read_ahead
 
 
 def test_items_arrive_in_order_from_another_thread():
@@ -43,4 +43,19 @@ def test_closing_early_stops_the_worker_and_closes_the_source():
 
     with ReadAhead(source(), depth=2) as ahead:
         assert next(iter(ahead)) == 0
+    assert closed.wait(5)
+
+
+def test_abandoning_the_generator_form_closes_the_source():
+    closed = threading.Event()
+
+    def source():
+        try:
+            yield from range(10_000)
+        finally:
+            closed.set()
+
+    items = read_ahead(source(), depth=2)
+    assert next(items) == 0
+    items.close()  # what happens when a download's consumer stops early
     assert closed.wait(5)
