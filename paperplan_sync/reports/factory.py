@@ -1,6 +1,7 @@
 """One software-defined asset per active report type in the Airtable configuration."""
 
 # No `from __future__ import annotations`: Dagster inspects the asset function's context annotation.
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
@@ -19,6 +20,9 @@ from paperplan_sync.sources.base import ReportFailed
 RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 # A backfill groups days into few runs; each day is still requested and stored as its own report.
 BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=31)
+# backfill_policy is "beta" in the pinned Dagster; its warning, re-printed for every asset (Dagster resets the
+# warnings registry), would fill the code server's log and slow loading a large configuration.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 SOURCE_KINDS = {"amazon_sp": "amazon", "amazon_ads": "amazon"}
 
 
