@@ -105,7 +105,7 @@ def test_health_heartbeat_and_the_watchdog_when_the_daemon_stops(base, dagster_d
     assert run_watchdog(airtable=base, slack=slack, webserver_url=dagster_dev.url, max_heartbeat_age=timedelta(seconds=40)).posted is None
 
     for proc in psutil.Process(dagster_dev.proc.pid).children(recursive=True):
-        if "dagster-daemon" in " ".join(proc.cmdline()) or "dagster._daemon" in " ".join(proc.cmdline()):
+        if any(name in _command_line(proc) for name in ("dagster-daemon", "dagster._daemon")):
             proc.send_signal(signal.SIGKILL)
     outcome = wait_until(lambda: run_watchdog(airtable=base, slack=slack, webserver_url=dagster_dev.url,
                                               max_heartbeat_age=timedelta(seconds=40)).posted, 120, 5, "the offline alert")
@@ -115,3 +115,11 @@ def test_health_heartbeat_and_the_watchdog_when_the_daemon_stops(base, dagster_d
     assert run_watchdog(airtable=base, slack=slack, webserver_url=dagster_dev.url, max_heartbeat_age=timedelta(seconds=40)).posted is None
     assert len([t for t in slack_texts(slack_server) if t.startswith("Sync application offline")]) == 1
     assert base.table("Overview").first()["fields"].get("Alive", 0) == 0
+
+
+def _command_line(proc: psutil.Process) -> str:
+    """A child's command line; "" for one that has just exited (a finished run's process, not yet reaped)."""
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:
+        return ""
