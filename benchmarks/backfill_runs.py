@@ -1,8 +1,8 @@
 """Wall time of a 30-partition backfill launched as the UI launches one, against 30 one-partition runs.
 
-Everything goes through a real `dagster dev` (webserver + daemon, the instance's run coordinator and run
-launcher, so every run is its own process) against the local stand-ins, launched through the same GraphQL
-mutation the UI uses:
+Everything goes through a real `dagster dev` with `make dev`'s instance settings (the repository's
+dagster.yaml: queued runs, at most 4 at a time; every run its own process) against the local stand-ins,
+launched through the same GraphQL mutation the UI uses:
 - backfill: the UI's backfill dialog, "Launch as: Single run" -- one run over the partition range; the
   asset requests every day up front and loads each as its own report (own request, rows, Reports record);
 - baseline: the same 30 partitions as one run each, launched the same way (30 x launchRun).
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 from paperplan_sync.automation.backfill import launch_backfill
 from paperplan_sync.local.env import LOCAL_RATE_LIMIT_SCALE
@@ -33,6 +34,7 @@ from paperplan_sync.local.stack import (backfill_run_statuses, dagster_dev, fini
                                         launch_partition_range_run, launch_partition_run, stand_ins)
 
 ASSET = ("amazon_sp", "sales_report")
+LOCAL_INSTANCE = Path(__file__).resolve().parents[1] / "dagster.yaml"
 POLL_S = 0.25
 
 
@@ -82,7 +84,8 @@ def main() -> None:
     args = parser.parse_args()
     today = date.today()
     with stand_ins(spapi_kwargs={"today": lambda: today, "rate_limit_scale": args.spapi_rate_scale}) as env, \
-            dagster_dev({**env, "SPAPI_RATE_LIMIT_SCALE": str(args.spapi_rate_scale)}) as stack:
+            dagster_dev({**env, "SPAPI_RATE_LIMIT_SCALE": str(args.spapi_rate_scale)},
+                        instance_yaml=LOCAL_INSTANCE.read_text()) as stack:
         single_s = time_single_run(stack, partition_days(date(2026, 9, 1), args.days))
         separate_s = time_separate_runs(stack, partition_days(date(2026, 10, 1), args.days))
         daemon_s = None if args.skip_daemon else time_daemon_backfill(stack, partition_days(date(2026, 9, 1), args.days))
