@@ -124,17 +124,18 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
         requested = {day: requester.submit(source.request_report, request_for(report_type, day)) for day in days}
         try:
             for day, request in requested.items():
+                key = label(day)
                 try:
                     result = load_day(report_type, day, source=source, db=db, run_id=context.run.run_id,
                                       api_report_id=request.result())
                 except Exception as exc:  # one bad day must not stop the others in a backfill
-                    context.log.error(f"{report_type.name} {label(day)} failed: {exc}")
-                    failed.append((label(day), exc))
+                    context.log.error(f"{report_type.name} {key} failed: {exc}")
+                    failed.append((key, exc))
                     continue
                 done.append(result)
-                context.log.info(f"{report_type.name} {label(day)}: {result.rows} rows, "
+                context.log.info(f"{report_type.name} {key}: {result.rows} rows, "
                                  f"{result.quarantined} quarantined, load {result.load_id}")
-                _record_success(writer, report_type, day, result, run_url=run_url, now=now)
+                _record_success(writer, report_type, day, key, result, run_url=run_url, now=now)
         finally:
             requester.shutdown(cancel_futures=True)  # a cancelled run stops requesting days it will not load
 
@@ -154,11 +155,11 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
     return dg.MaterializeResult(metadata=_metadata(report_type, done, context), check_results=check_results(done))
 
 
-def _record_success(writer: AirtableWriter, report_type: ReportType, day: date | None, result: DayResult, *,
-                    run_url: str, now: datetime) -> None:
+def _record_success(writer: AirtableWriter, report_type: ReportType, day: date | None, report_date: str,
+                    result: DayResult, *, run_url: str, now: datetime) -> None:
     """The day's Reports record (and its Airtable mirror, when the type has one), through the outbox."""
     writer.report(records.report_success(
-        report_name=report_type.name, report_date=result.report_date or day_key(local_today(report_type, now)),
+        report_name=report_type.name, report_date=report_date,
         real_time=report_type.real_time, load_id=result.load_id, rows=result.rows, quarantined=result.quarantined,
         api_report_id=result.api_report_id, run_url=run_url,
         repeat_done=day is not None and repeat_window_closed(report_type, day, now), now=now))
