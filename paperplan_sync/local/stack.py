@@ -15,6 +15,7 @@ from pathlib import Path
 
 import requests
 
+from paperplan_sync.automation.backfill import GraphQLError, graphql
 from paperplan_sync.local.env import LOCAL_RATE_LIMIT_SCALE
 from paperplan_sync.local.runner import ServerThread, free_port
 
@@ -29,12 +30,7 @@ class Stack:
     home: Path
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
-        response = requests.post(f"{self.webserver_url}/graphql", json={"query": query, "variables": variables or {}}, timeout=120)
-        response.raise_for_status()
-        body = response.json()
-        if body.get("errors"):
-            raise RuntimeError(body["errors"])
-        return body["data"]
+        return graphql(self.webserver_url, query, variables, timeout=120)
 
 
 LAUNCH_RUN = """
@@ -135,7 +131,7 @@ def dagster_dev(env: dict[str, str], *, home: Path | None = None, timeout: float
 def _loaded(stack: Stack) -> bool:
     try:
         data = stack.graphql("{ workspaceOrError { ... on Workspace { locationEntries { loadStatus } } } }")
-    except (requests.RequestException, RuntimeError, ValueError):
+    except (requests.RequestException, GraphQLError, ValueError):
         return False
     entries = data["workspaceOrError"].get("locationEntries", [])
     return bool(entries) and all(e["loadStatus"] == "LOADED" for e in entries)
