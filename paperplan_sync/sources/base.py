@@ -7,7 +7,8 @@ with a resource that implements ``ReportSource``.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta, timezone, tzinfo
 from typing import Any, Literal
@@ -25,6 +26,27 @@ class ReportFailed(Exception):
 
 class ReportTimeout(ReportFailed):
     """The report did not finish within the overall timeout."""
+
+
+def poll_report(
+    check: Callable[[], tuple[ReadyReport | None, str]], api_report_id: str, *,
+    timeout_s: float, initial_s: float, max_s: float, growth: float,
+) -> ReadyReport:
+    """Call ``check`` until it returns a ReadyReport (it raises ReportFailed itself), sleeping ``initial_s``
+    between polls, then ``growth`` times longer each time up to ``max_s``. ``check`` also returns the status
+    it saw, which a ReportTimeout after ``timeout_s`` names."""
+    deadline = time.monotonic() + timeout_s
+    interval = max(initial_s, 0.0)
+    while True:
+        ready, status = check()
+        if ready is not None:
+            return ready
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ReportTimeout(f"report {api_report_id} still {status or 'unfinished'} after {timeout_s:g}s",
+                                api_report_id=api_report_id)
+        time.sleep(min(interval, remaining))
+        interval = min(max(interval * growth, 0.05), max_s)
 
 
 def utc_offset_tz(offset_hours: float) -> tzinfo:

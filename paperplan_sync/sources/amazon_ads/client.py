@@ -60,7 +60,7 @@ from paperplan_sync.sources.amazon_ads.settings import (
     STATUS_COMPLETED,
     STATUS_FAILED,
 )
-from paperplan_sync.sources.base import ReadyReport, ReportFailed, ReportRequest, ReportSource, ReportTimeout, RowStream
+from paperplan_sync.sources.base import ReadyReport, ReportFailed, ReportRequest, ReportSource, RowStream, poll_report
 from paperplan_sync.sources.lwa import LwaCredentials
 
 _INIT_LOCK = threading.Lock()  # lazy creation of the per-resource HTTP client / token provider
@@ -191,25 +191,20 @@ class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
 
     def wait_for_report(self, api_report_id: str) -> ReadyReport:
         """Poll with capped exponential backoff until COMPLETED / FAILED or ``poll_timeout_s`` passes."""
-        deadline = time.monotonic() + self.poll_timeout_s
-        delay = max(self.poll_initial_s, 0.0)
-        while True:
+
+        def check() -> tuple[ReadyReport | None, str]:
             report = self._get_report(api_report_id)
             status = str(report.get("status") or "")
             if status == STATUS_COMPLETED:
                 # An empty report can come back without a url: that is zero rows, not an error.
-                return ReadyReport(api_report_id=api_report_id, status="DONE", extra=_ready_extra(report))
+                return ReadyReport(api_report_id=api_report_id, status="DONE", extra=_ready_extra(report)), status
             if status == STATUS_FAILED:
                 reason = report.get("failureReason") or "no failureReason given"
                 raise ReportFailed(f"Ads report {api_report_id} FAILED: {reason}", api_report_id=api_report_id)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ReportTimeout(
-                    f"Ads report {api_report_id} not finished after {self.poll_timeout_s:g}s (last status {status})",
-                    api_report_id=api_report_id,
-                )
-            time.sleep(min(delay, remaining))
-            delay = min(max(delay * 2, 0.05), self.poll_max_s)
+            return None, status
+
+        return poll_report(check, api_report_id, timeout_s=self.poll_timeout_s, initial_s=self.poll_initial_s,
+                           max_s=self.poll_max_s, growth=2)
 
     def report_rows(self, report: ReadyReport, request: ReportRequest) -> RowStream:
         """Stream-download the document (no auth headers), gunzip and parse its JSON array incrementally.

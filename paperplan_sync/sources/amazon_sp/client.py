@@ -22,9 +22,9 @@ from paperplan_sync.sources.base import (
     ReportFailed,
     ReportRequest,
     ReportSource,
-    ReportTimeout,
     RowBatch,
     RowStream,
+    poll_report,
 )
 from paperplan_sync.sources.lwa import LwaCredentials
 
@@ -234,26 +234,20 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
             return report_id
 
     def wait_for_report(self, api_report_id: str) -> ReadyReport:
-        deadline = time.monotonic() + self.poll_timeout_s
-        interval = self.poll_initial_s
-        while True:
+        def check() -> tuple[ReadyReport | None, str]:
             rep = self.get_report(api_report_id)
-            status = rep.get("processingStatus")
+            status = str(rep.get("processingStatus") or "")
             extra = {k: rep[k] for k in ("reportType", "dataStartTime", "dataEndTime", "createdTime") if k in rep}
             if status == s.STATUS_DONE:
-                return ReadyReport(api_report_id, "DONE", rep.get("reportDocumentId"), extra)
+                return ReadyReport(api_report_id, "DONE", rep.get("reportDocumentId"), extra), status
             if status == s.STATUS_CANCELLED:  # no data for the window: an empty report, not a failure
-                return ReadyReport(api_report_id, "CANCELLED", None, extra)
+                return ReadyReport(api_report_id, "CANCELLED", None, extra), status
             if status == s.STATUS_FATAL:
                 raise ReportFailed(self._fatal_message(api_report_id, rep), api_report_id=api_report_id)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ReportTimeout(
-                    f"report {api_report_id} still {status} after {self.poll_timeout_s:g}s",
-                    api_report_id=api_report_id,
-                )
-            time.sleep(min(interval, remaining))
-            interval = min(self.poll_max_s, interval * 1.5)
+            return None, status
+
+        return poll_report(check, api_report_id, timeout_s=self.poll_timeout_s, initial_s=self.poll_initial_s,
+                           max_s=self.poll_max_s, growth=1.5)
 
     def _fatal_message(self, report_id: str, rep: dict[str, Any]) -> str:
         msg = f"report {report_id} ({rep.get('reportType', '?')}) finished FATAL"
