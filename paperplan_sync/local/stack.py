@@ -1,4 +1,4 @@
-"""The whole product on loopback for scripts (benchmarks): every stand-in plus a real `dagster dev`."""
+"""The whole product on loopback for scripts and end-to-end tests: every stand-in plus a real `dagster dev`."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ class Stack:
     env: dict[str, str]
     webserver_url: str
     home: Path
+    pid: int  # `dagster dev`'s process (its webserver, daemon and code server are its children)
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
         return graphql(self.webserver_url, query, variables, timeout=120)
@@ -80,6 +81,15 @@ def backfill_run_statuses(stack: Stack, backfill_id: str) -> list[str]:
     return [r["status"] for r in stack.graphql(BACKFILL_RUNS, {"id": backfill_id})["runsOrError"]["results"]]
 
 
+REPORT_RUNS = """query($v: String!) { runsOrError(filter: {tags: [{key: "paperplan/report", value: $v}]}) {
+  ... on Runs { results { runId status tags { key value } } } } }"""
+
+
+def report_runs(stack: Stack, report: str) -> list[dict]:
+    """Every run of one report type (``runId``, ``status``, ``tags``), newest first."""
+    return stack.graphql(REPORT_RUNS, {"v": report})["runsOrError"]["results"]
+
+
 def stand_in_environment(*, airtable_url: str, mongo_uri: str, spapi_url: str, ads_url: str, slack_url: str) -> dict[str, str]:
     from paperplan_sync.local import ads, airtable, slack, spapi
 
@@ -110,7 +120,7 @@ def dagster_dev(env: dict[str, str], *, home: Path | None = None, timeout: float
     proc = subprocess.Popen([str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(WORKSPACE),
                              "-h", "127.0.0.1", "-p", str(port)], env=full_env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True, cwd=home)
-    stack = Stack(full_env, url, home)
+    stack = Stack(full_env, url, home, proc.pid)
     try:
         deadline = time.monotonic() + timeout
         while not _loaded(stack):

@@ -16,6 +16,7 @@ from paperplan_sync.automation.slack import SlackResource
 from paperplan_sync.automation.watchdog import run_watchdog
 from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync.local.slack import DEV_TOKEN
+from paperplan_sync.local.stack import report_runs
 from paperplan_sync_tests.fixtures.dagster_dev import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -61,9 +62,9 @@ def test_an_airtable_edit_runs_reports_and_a_failure_alerts_once(base, dagster_d
 
     # The edit lands in Logs within 2 minutes, and the runs it schedules happen.
     wait_until(lambda: any("Automation 'Weekly listings' changed" in s for s in logs(base)), 120, 3, "the change in Logs")
-    listings = wait_until(lambda: [r for r in dagster_dev.runs("merchant_listings") if r["status"] == "SUCCESS"], 180, 3, "merchant_listings to run")
+    listings = wait_until(lambda: [r for r in report_runs(dagster_dev, "merchant_listings") if r["status"] == "SUCCESS"], 180, 3, "merchant_listings to run")
     assert listings
-    failed = wait_until(lambda: [r for r in dagster_dev.runs("fba_inventory") if r["status"] == "FAILURE"], 180, 3, "fba_inventory to fail")
+    failed = wait_until(lambda: [r for r in report_runs(dagster_dev, "fba_inventory") if r["status"] == "FAILURE"], 180, 3, "fba_inventory to fail")
     assert datetime.now(UTC) - edited_at < timedelta(minutes=4)
 
     # Exactly one Slack message for the failed report, and Fail set on its Reports record.
@@ -87,7 +88,7 @@ def test_unchecking_fail_reruns_the_report_at_the_next_scheduled_time(base, dags
     record = wait_until(rerun_done, 240, 3, "the unchecked report to be re-run")
     assert record["fields"].get("Last Updated") and not record["fields"].get("Fail")
     wait_until(lambda: any(r["status"] == "SUCCESS" and {"key": "dagster/partition", "value": "2026-09-15"} in r["tags"]
-                           for r in dagster_dev.runs("sales_report")), 60, 2, "the re-run's run to finish")
+                           for r in report_runs(dagster_dev, "sales_report")), 60, 2, "the re-run's run to finish")
 
 
 def test_health_heartbeat_and_the_watchdog_when_the_daemon_stops(base, dagster_dev, slack_server, monkeypatch):
@@ -95,24 +96,24 @@ def test_health_heartbeat_and_the_watchdog_when_the_daemon_stops(base, dagster_d
 
     beat = wait_until(lambda: base.table("Overview").first(formula="{Name}='Sync application'")["fields"].get("Timestamp"), 60, 2, "a heartbeat")
     assert base.table("Overview").first()["fields"].get("Alive") == 1
-    health = subprocess.run([str(Path(sys.executable).parent / "paperplan-sync"), "health", "--webserver", dagster_dev.url],
+    health = subprocess.run([str(Path(sys.executable).parent / "paperplan-sync"), "health", "--webserver", dagster_dev.webserver_url],
                             env=dagster_dev.env, capture_output=True, text=True, timeout=60)
     assert health.returncode == 0, health.stdout
 
     slack = SlackResource(token=DEV_TOKEN, base_url=f"{slack_server.url}/api/")
     requests.delete(f"{slack_server.url}/messages", timeout=10)
     monkeypatch.setenv("PAPERPLAN_STATE_DIR", dagster_dev.env["PAPERPLAN_STATE_DIR"])
-    assert run_watchdog(airtable=base, slack=slack, webserver_url=dagster_dev.url, max_heartbeat_age=timedelta(seconds=40)).posted is None
+    assert run_watchdog(airtable=base, slack=slack, webserver_url=dagster_dev.webserver_url, max_heartbeat_age=timedelta(seconds=40)).posted is None
 
-    for proc in psutil.Process(dagster_dev.proc.pid).children(recursive=True):
+    for proc in psutil.Process(dagster_dev.pid).children(recursive=True):
         if any(name in _command_line(proc) for name in ("dagster-daemon", "dagster._daemon")):
             proc.send_signal(signal.SIGKILL)
-    outcome = wait_until(lambda: run_watchdog(airtable=base, slack=slack, webserver_url=dagster_dev.url,
+    outcome = wait_until(lambda: run_watchdog(airtable=base, slack=slack, webserver_url=dagster_dev.webserver_url,
                                               max_heartbeat_age=timedelta(seconds=40)).posted, 120, 5, "the offline alert")
     assert outcome == "offline"
     assert [t for t in slack_texts(slack_server) if t.startswith("Sync application offline")] and beat
     # Only once per outage.
-    assert run_watchdog(airtable=base, slack=slack, webserver_url=dagster_dev.url, max_heartbeat_age=timedelta(seconds=40)).posted is None
+    assert run_watchdog(airtable=base, slack=slack, webserver_url=dagster_dev.webserver_url, max_heartbeat_age=timedelta(seconds=40)).posted is None
     assert len([t for t in slack_texts(slack_server) if t.startswith("Sync application offline")]) == 1
     assert base.table("Overview").first()["fields"].get("Alive", 0) == 0
 
