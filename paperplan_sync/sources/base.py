@@ -30,11 +30,11 @@ class ReportTimeout(ReportFailed):
 
 def poll_report(
     check: Callable[[], tuple[ReadyReport | None, str]], api_report_id: str, *,
-    timeout_s: float, initial_s: float, max_s: float, growth: float,
+    timeout_s: float, initial_s: float, max_s: float, growth: float, label: str = "report",
 ) -> ReadyReport:
     """Call ``check`` until it returns a ReadyReport (it raises ReportFailed itself), sleeping ``initial_s``
     between polls, then ``growth`` times longer each time up to ``max_s``. ``check`` also returns the status
-    it saw, which a ReportTimeout after ``timeout_s`` names."""
+    it saw, which a ReportTimeout after ``timeout_s`` names (as "<label> <id> still <status> ...")."""
     deadline = time.monotonic() + timeout_s
     interval = max(initial_s, 0.0)
     while True:
@@ -43,7 +43,7 @@ def poll_report(
             return ready
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise ReportTimeout(f"report {api_report_id} still {status or 'unfinished'} after {timeout_s:g}s",
+            raise ReportTimeout(f"{label} {api_report_id} still {status or 'unfinished'} after {timeout_s:g}s",
                                 api_report_id=api_report_id)
         time.sleep(min(interval, remaining))
         interval = min(max(interval * growth, 0.05), max_s)

@@ -204,7 +204,7 @@ class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
             return None, status
 
         return poll_report(check, api_report_id, timeout_s=self.poll_timeout_s, initial_s=self.poll_initial_s,
-                           max_s=self.poll_max_s, growth=2)
+                           max_s=self.poll_max_s, growth=2, label="Ads report")
 
     def report_rows(self, report: ReadyReport, request: ReportRequest) -> RowStream:
         """Stream-download the document (no auth headers), gunzip and parse its JSON array incrementally.
