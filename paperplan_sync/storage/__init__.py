@@ -9,20 +9,20 @@
 """
 
 from paperplan_sync.storage.loads import (
-                                          ReportLoad,
-                                          commit_load,
-                                          current_load,
-                                          fail_load,
-                                          previous_successful_load,
-                                          start_load,
-                                          write_rows,
+    ReportLoad,
+    commit_load,
+    current_load,
+    fail_load,
+    previous_successful_load,
+    start_load,
+    write_rows,
 )
 from paperplan_sync.storage.mongo import MongoResource
 from paperplan_sync.storage.rows import (
-                                          collection_name,
-                                          count_current_rows,
-                                          current_rows,
-                                          day_filter,
+    collection_name,
+    count_current_rows,
+    current_rows,
+    day_filter,
 )
 
 __all__ = [
