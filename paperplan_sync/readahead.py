@@ -16,6 +16,14 @@ from typing import Generic, Self, TypeVar
 T = TypeVar("T")
 
 
+def close_iterator(it: Iterator) -> None:
+    """Close ``it`` if it is a generator: it runs its ``finally`` blocks now (e.g. closes an HTTP response)
+    instead of whenever it is garbage-collected. Plain iterators have nothing to close."""
+    close = getattr(it, "close", None)
+    if close:
+        close()
+
+
 def read_ahead(source: Iterable[T], depth: int = 4, name: str = "read-ahead") -> Iterator[T]:
     """``source``'s items, produced on a worker thread; stopping early (or closing this generator) stops it."""
     with ReadAhead(source, depth, name) as ahead:
@@ -56,9 +64,7 @@ class ReadAhead(Generic[T]):
         except BaseException as exc:  # handed to the consumer, re-raised there
             self._put((self._ERROR, exc))
         finally:
-            close = getattr(it, "close", None)
-            if close:
-                close()  # a generator: runs its finally blocks (e.g. closes an HTTP response)
+            close_iterator(it)
 
     def __iter__(self) -> Iterator[T]:
         while True:

@@ -90,7 +90,7 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure, PyMongoError
 from pymongo.write_concern import WriteConcern
 
-from paperplan_sync.readahead import ReadAhead
+from paperplan_sync.readahead import ReadAhead, close_iterator
 from paperplan_sync.sources.base import RowBatch
 from paperplan_sync.storage.common import (
     batched,
@@ -297,9 +297,7 @@ def _documents(load: ReportLoad, chunks: Iterable[RowBatch | list[dict[str, Any]
                 yield docs[:take], take // per_row
                 docs = docs[take:]
     finally:
-        close = getattr(it, "close", None)
-        if close:
-            close()  # stopped early: let a generator source release what it holds (e.g. an HTTP response)
+        close_iterator(it)  # stopped early: the source releases what it holds now
     if docs:
         yield docs, len(docs) // per_row
 

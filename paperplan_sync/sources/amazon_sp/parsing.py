@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import repeat
 from typing import Any, TypeVar
 
+from paperplan_sync.readahead import close_iterator
 from paperplan_sync.sources.base import QuarantinedRow, Row, RowBatch, RowStream
 
 from .errors import ReportDocumentError
@@ -262,9 +263,7 @@ def _gc_paused_steps(steps: Iterator[T]) -> Iterator[T]:
                 return
             yield item
     finally:
-        close = getattr(steps, "close", None)
-        if close:
-            close()  # an abandoned stream: let the parser generator unwind now, not at its GC
+        close_iterator(steps)  # an abandoned stream: the parser generator unwinds now, not at its GC
 
 
 def parse_flat_file(blocks: Iterable[bytes], stream: RowStream, chunk_rows: int) -> Iterator[RowBatch]:
