@@ -157,13 +157,13 @@ class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
     # --- ReportSource ---------------------------------------------------------------------------
 
     def request_report(self, request: ReportRequest) -> str:
-        """Create the report for ``request.day`` (startDate = endDate = that day); reuse a 425 duplicate."""
+        """Create the report for ``request.day..request.last_day`` (at most 31 days); reuse a 425 duplicate."""
         if request.day is None:
             raise ValueError(
                 "Amazon Ads has no real-time (snapshot) reports: ReportRequest.day is required "
                 f"(report type {request.report_type_id!r})"
             )
-        return self.request_report_range(request, request.day, request.day)
+        return self.request_report_range(request, request.day, request.last_day)
 
     def request_report_range(self, request: ReportRequest, start: date, end: date) -> str:
         """Create one report over ``start..end`` (inclusive, at most 31 days; ``request.day`` is ignored)."""

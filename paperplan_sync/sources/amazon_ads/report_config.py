@@ -28,10 +28,10 @@ from paperplan_sync.sources.amazon_ads.settings import (
     OPTION_FILTERS,
     OPTION_GROUP_BY,
     OPTION_TIME_UNIT,
-    REPORT_PRESETS,
     TIME_UNIT_DAILY,
     TIME_UNIT_SUMMARY,
 )
+from paperplan_sync.reports.catalog import ADS_PRESETS as REPORT_PRESETS
 from paperplan_sync.sources.base import ReportRequest
 
 _DUPLICATE_RE = re.compile(r"duplicate of\s*:?\s*([A-Za-z0-9][A-Za-z0-9_-]*)", re.IGNORECASE)
