@@ -2,12 +2,10 @@
 
 All requests of all the product's processes go through one shared limiter per base (see ratelimit.py).
 A 429 pauses the whole machine for Airtable's penalty window instead of hammering; transient 5xx and
-network errors are retried a bounded number of times with backoff.
+network errors are retried a bounded number of times with backoff (the shared policy, sources/retry.py).
 """
 
 from __future__ import annotations
-
-import time
 
 import dagster as dg
 import requests
@@ -16,6 +14,7 @@ from pyairtable import Api, Table
 from requests.adapters import HTTPAdapter
 
 from paperplan_sync.control_plane.ratelimit import RateLimited, SharedRateLimiter
+from paperplan_sync.sources.retry import GaveUp, RetryPolicy
 from paperplan_sync.state import state_dir
 
 AIRTABLE_DEFAULT_ENDPOINT = "https://api.airtable.com"
@@ -24,7 +23,6 @@ AIRTABLE_DEFAULT_ENDPOINT = "https://api.airtable.com"
 DEFAULT_REQUESTS_PER_SECOND = 4.75
 DEFAULT_BURST = 5
 AIRTABLE_PENALTY_S = 30.0
-TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 
 
 class AirtableUnavailable(Exception):
@@ -37,29 +35,23 @@ class _PacedAdapter(HTTPAdapter):
         self.limiter, self.penalty_s, self.attempts, self.max_wait_s = limiter, penalty_s, attempts, max_wait_s
 
     def send(self, request, **kwargs):  # type: ignore[override]
-        for attempt in range(1, self.attempts + 1):
-            last = attempt == self.attempts
+        def attempt():
             try:
-                self.limiter.acquire(self.max_wait_s)
+                self.limiter.acquire(self.max_wait_s)  # every try takes a slot of the shared limiter
             except RateLimited as exc:
                 raise AirtableUnavailable(f"Airtable is rate limiting this base ({exc})") from exc
-            try:
-                response = super().send(request, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if last:
-                    raise AirtableUnavailable(f"Airtable unreachable: {type(exc).__name__}") from exc
-                time.sleep(min(2 ** attempt * 0.25, 8))
-                continue
-            if response.status_code == 429:
-                self.limiter.penalize(self.penalty_s)
-            elif response.status_code in TRANSIENT_STATUSES:
-                time.sleep(min(2 ** attempt * 0.25, 8))
-            else:
-                return response
-            if last:
-                raise AirtableUnavailable(f"Airtable answered {response.status_code} {attempt} times")
-            response.close()
-        raise AssertionError("unreachable")
+            return super(_PacedAdapter, self).send(request, **kwargs)
+
+        # A 429 penalizes the shared limiter, so the next acquire (of every process) waits the penalty out.
+        policy = RetryPolicy(attempts=self.attempts, wait=lambda _: 0.0, backoff_s=0.5, backoff_max_s=8.0,
+                             transport_errors=(requests.ConnectionError, requests.Timeout))
+        try:
+            return policy.send(attempt, what="Airtable", on_throttle=lambda _: self.limiter.penalize(self.penalty_s),
+                               discard=lambda r: r.close())
+        except GaveUp as exc:
+            if exc.response is None:
+                raise AirtableUnavailable(f"Airtable unreachable: {exc.cause}") from None
+            raise AirtableUnavailable(f"Airtable answered {exc.response.status_code} {exc.attempts} times") from None
 
 
 class AirtableResource(dg.ConfigurableResource):

@@ -34,9 +34,10 @@ class Answer(Protocol):  # an httpx or requests response
 class GaveUp(Exception):
     """Retries are spent. ``response`` is the last 429/5xx answer (None after transport errors)."""
 
-    def __init__(self, what: str, problem: str, attempts: int, response: Any = None):
+    def __init__(self, what: str, problem: str, attempts: int, response: Any = None, cause: str = ""):
         super().__init__(f"{what}: {problem}, gave up after {attempts} attempt(s)")
         self.problem, self.attempts, self.response = problem, attempts, response
+        self.cause = cause or problem  # "HTTP 503", or the transport error's class name
 
 
 def backoff(attempt: int, base_s: float, cap_s: float) -> float:
@@ -100,7 +101,7 @@ class RetryPolicy:
                 failures += 1
                 problem = f"network error ({type(exc).__name__})"  # never str(exc): it may hold a presigned URL
                 if failures >= self.attempts:
-                    raise GaveUp(what, problem, failures) from None
+                    raise GaveUp(what, problem, failures, cause=type(exc).__name__) from None
                 self._pause(what, problem, failures, self.attempts, backoff(failures, self.backoff_s, self.backoff_max_s))
                 continue
             status = answer.status_code  # type: ignore[attr-defined]
