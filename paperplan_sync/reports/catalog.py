@@ -8,11 +8,13 @@ a time, parsed as a tab-separated flat file, with no duplicate check and no data
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
 
 from paperplan_sync.reports.transforms import DatapointMapping
+from paperplan_sync.sources.base import RowStream
 from paperplan_sync.sources.amazon_ads.settings import AD_PRODUCT_SP, MAX_RANGE_DAYS as ADS_MAX_RANGE_DAYS, ReportPreset
 
 AMAZON_SP, AMAZON_ADS = "amazon_sp", "amazon_ads"
@@ -106,6 +108,26 @@ CATALOG: dict[str, ReportKind] = {k.report_type_id: k for k in (
                datapoints=DatapointMapping(key_field="campaignId",
                                            metrics={"ad_cost": "cost", "ad_sales_7d": "sales7d", "ad_clicks": "clicks"})),
 )}
+
+def document_parser(document_format: str) -> Callable[..., Iterator[Any]]:
+    """``parse(blocks, stream, chunk_rows, *, charset)`` for a document format: bytes in, row chunks out."""
+    from paperplan_sync.sources.amazon_ads.parsing import parse_ads_document  # the sources import this module
+    from paperplan_sync.sources.amazon_sp.parsing import parse_flat_file, parse_json_document
+
+    return {FLAT_FILE: parse_flat_file, SALES_AND_TRAFFIC_JSON: parse_json_document,
+            ADS_JSON: parse_ads_document}[document_format]
+
+
+def parse_document(kind: ReportKind, blocks: Iterable[bytes], *, chunk_rows: int = 5000,
+                   charset: str | None = None) -> RowStream:
+    """A whole document's rows as a stream (canned documents in tests, benchmarks)."""
+    from paperplan_sync.sources.amazon_sp.parsing import bound_stream
+
+    parse = document_parser(kind.document_format)
+    stream = bound_stream(lambda own: parse(blocks, own, chunk_rows, charset=lambda: charset))
+    stream.columns = list(kind.ads_preset.columns) if kind.ads_preset else []  # Ads: the requested columns
+    return stream
+
 
 ADS_PRESETS: dict[str, ReportPreset] = {k.report_type_id: k.ads_preset for k in CATALOG.values() if k.ads_preset}
 

@@ -34,7 +34,7 @@ from paperplan_sync.sources.amazon_ads.errors import (
     AdsUnavailable,
 )
 from paperplan_sync.sources.amazon_ads.lwa import LwaTokenProvider
-from paperplan_sync.sources.amazon_ads.parsing import gunzip_if_needed, iter_json_array, row_chunks, utf8_text
+from paperplan_sync.sources.amazon_ads.parsing import parse_ads_document
 from paperplan_sync.sources.amazon_ads.report_config import (
     build_create_body,
     duplicate_report_id,
@@ -244,21 +244,9 @@ class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
             )
 
     def _iter_chunks(self, report: ReadyReport, url: str, box: list[RowStream]) -> Iterator[list[dict[str, Any]]]:
-        stream = box[0]
-        known = set(stream.columns)
-
-        def seen_column(name: str) -> None:
-            if name not in known:
-                known.add(name)
-                stream.columns.append(name)
-
         with self._open_download(report.api_report_id, url) as resp:
             try:
-                elements = iter_json_array(utf8_text(gunzip_if_needed(resp.iter_bytes())))
-                yield from row_chunks(
-                    elements, chunk_rows=max(1, self.chunk_rows),
-                    quarantine=stream.quarantined.append, seen_column=seen_column,
-                )
+                yield from parse_ads_document(resp.iter_bytes(), box[0], self.chunk_rows)
             except httpx.TransportError as exc:
                 raise AdsDownloadError(
                     f"connection lost while downloading Ads report {report.api_report_id}: {type(exc).__name__}"

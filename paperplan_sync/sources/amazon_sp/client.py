@@ -16,7 +16,7 @@ import httpx
 from pydantic import Field, PrivateAttr
 
 from paperplan_sync.readahead import read_ahead
-from paperplan_sync.reports.catalog import SALES_AND_TRAFFIC_JSON, kind_of
+from paperplan_sync.reports.catalog import document_parser, kind_of
 from paperplan_sync.sources.base import (
     ReadyReport,
     ReportFailed,
@@ -32,7 +32,7 @@ from paperplan_sync.sources.retry import RETRY_STATUSES, GaveUp, RetryPolicy
 from . import settings as s
 from .auth import LWATokenProvider
 from .errors import ReportDocumentError, SPAPIError
-from .parsing import bound_stream, gunzip, parse_flat_file, parse_json_document
+from .parsing import bound_stream, gunzip
 from .transport import SPAPITransport
 
 
@@ -311,8 +311,7 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
         if report.status == "CANCELLED" or not report.document_id:
             return RowStream.empty()
         report_type = report.extra.get("reportType") or request.report_type_id
-        json_document = kind_of(report_type, self.source_name).document_format == SALES_AND_TRAFFIC_JSON
-        parse = parse_json_document if json_document else parse_flat_file
+        parse = document_parser(kind_of(report_type, self.source_name).document_format)
         doc_id, chunk_rows = report.document_id, self.chunk_rows
         info: dict[str, Any] = {}
 
