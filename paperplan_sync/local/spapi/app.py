@@ -182,7 +182,7 @@ def build_routes(st: ServerState) -> list[Route]:
                 report_type, start, end, as_of, {str(k): str(v) for k, v in options.items()}, list(markets),
                 st.seed, rows=faults.get("rows"), malformed_rows=frozenset(faults.get("malformed_rows", ())),
                 undecodable_rows=frozenset(faults.get("undecodable_rows", ())),
-                truncate=bool(faults.get("truncate_gzip")),
+                truncate=bool(faults.get("truncate_gzip")), empty_days=frozenset(faults.get("empty_days", ())),
             )
             doc = Document("data", compression, spec=spec)
         elif final == "FATAL" and faults.get("fatal_document", True):
