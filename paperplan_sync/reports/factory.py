@@ -13,15 +13,16 @@ from paperplan_sync.config.models import ReportType, SyncConfig
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.writer import AirtableWriter
 from paperplan_sync.reports.checks import CHECK_SPECS, check_results
-from paperplan_sync.reports.load import Chunk, DayResult, load_chunk, plan_chunks
+from paperplan_sync.reports.load import Chunk, DayResult, kind_for, load_chunk, plan_chunks, splits_by_day
 from paperplan_sync.reports.partitions import day_key, local_today, parse_day, partitions_for, repeat_window_closed
 from paperplan_sync.sources.base import ReportFailed
 
 # Transient errors (throttling, 5xx, timeouts) are retried inside the run, so Slack hears only of real failures.
 RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 # A backfill groups days into few runs; a run requests its days in as few reports as the API allows
-# (reports/catalog.py) and stores each day as its own load.
-BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=31)
+# (reports/catalog.py) and stores each day as its own load. A run of a splittable type covers exactly one
+# report's range, so 90 days are 3 runs of one report each.
+BACKFILL_DAYS_PER_RUN = 31
 # backfill_policy is "beta" in the pinned Dagster; its warning, re-printed for every asset (Dagster resets the
 # warnings registry), would fill the code server's log and slow loading a large configuration.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
@@ -75,7 +76,7 @@ def build_report_asset(report_type: ReportType) -> dg.AssetsDefinition:
         group_name=report_type.source,
         description=_description(report_type),
         partitions_def=partitions,
-        backfill_policy=BACKFILL_POLICY if partitions else None,
+        backfill_policy=_backfill_policy(report_type) if partitions else None,
         kinds=kinds,
         tags={"paperplan/source": report_type.source, "paperplan/kind": "snapshot" if report_type.real_time else "daily"},
         metadata={
@@ -95,6 +96,11 @@ def build_report_asset(report_type: ReportType) -> dg.AssetsDefinition:
         return materialize_report(context, report_type)
 
     return report_asset
+
+
+def _backfill_policy(report_type: ReportType) -> dg.BackfillPolicy:
+    per_run = kind_for(report_type).max_range_days if splits_by_day(report_type) else BACKFILL_DAYS_PER_RUN
+    return dg.BackfillPolicy.multi_run(max_partitions_per_run=per_run)
 
 
 def _description(report_type: ReportType) -> str:
