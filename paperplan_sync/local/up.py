@@ -84,7 +84,9 @@ def run_up(state: Path, ports: Ports = Ports(), with_dagster: bool = False, echo
             home = dagster_home()
             child_env = {**os.environ, **env, "DAGSTER_HOME": str(home), "PAPERPLAN_STATE_DIR": str(state / "product")}
             supervisor.spawn("dagster", [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", LOOPBACK, "-p", str(ports.dagster)], env=child_env)
-            echo(f"\nDagster UI: http://{LOOPBACK}:{ports.dagster}  (ready in ~15 s)  Slack messages: http://{LOOPBACK}:{ports.slack}/")
+            supervisor.spawn("api", [str(Path(sys.executable).parent / "paperplan-sync"), "api", "--port", str(ports.api)], env=child_env)
+            echo(f"\nDagster UI: http://{LOOPBACK}:{ports.dagster}  (ready in ~15 s)  Slack messages: http://{LOOPBACK}:{ports.slack}/"
+                 f"  Health: http://{LOOPBACK}:{ports.api}/api")
         echo("\nCtrl-C stops everything.")
         while (exited := supervisor.first_exited()) is None:
             time.sleep(0.5)
