@@ -8,7 +8,6 @@ otherwise it schedules from the configuration's shared snapshot, at no API cost.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import UTC, date, datetime
 
@@ -39,7 +38,7 @@ QUOTA_ALERT = ("Airtable's monthly API call quota for this workspace is used up:
 
 def asset_signature(config: SyncConfig) -> str:
     """Everything of the active report types that shapes assets or sensors: a change needs a reload."""
-    return json.dumps(sorted(json.dumps(dataclasses.asdict(rt), sort_keys=True, default=str) for rt in config.active_report_types))
+    return json.dumps(sorted(rt.model_dump_json() for rt in config.active_report_types))
 
 
 def run_request(launch: Launch, job_name: str, source: str) -> dg.RunRequest:

@@ -35,7 +35,7 @@ from paperplan_sync.control_plane.airtable import AirtableResource, AirtableUnav
 from paperplan_sync.control_plane.records import REPORT_KEY_FIELDS
 from paperplan_sync.control_plane.schema import TABLE_LOGS, TABLE_OVERVIEW, TABLE_REPORTS
 from paperplan_sync.reports.destinations import mirror_rows
-from paperplan_sync.storage import outbox
+from paperplan_sync.storage import logs, outbox
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ class AirtableWriter:
         self.upsert(TABLE_REPORTS, fields, REPORT_KEY_FIELDS, coalesce_key=key)
 
     def log(self, fields: dict) -> None:
+        logs.record(self.db, fields)  # the whole history; Airtable keeps the last N days (retention.py)
         self.create(TABLE_LOGS, fields)
 
     def mirror(self, *, report: str, report_date: str | None, table: str, key_fields: tuple[str, ...]) -> None:
