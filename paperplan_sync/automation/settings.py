@@ -34,5 +34,4 @@ def change_settings() -> ChangeSettings:
         raise ValueError(f"PAPERPLAN_CHANGE_DETECTION must be webhook or poll, not {mode!r}")
     return ChangeSettings(mode=mode, public_url=public_url,  # type: ignore[arg-type]
                           safety_poll_s=_seconds("PAPERPLAN_SAFETY_POLL_S", 30 * 60),
-                          poll_s=_seconds("PAPERPLAN_CHANGE_POLL_S", 2 * 60),
-                          full_read_s=_seconds("PAPERPLAN_FULL_READ_S", 24 * 3600))
+                          poll_s=_seconds("PAPERPLAN_CHANGE_POLL_S", 2 * 60))

@@ -8,8 +8,9 @@ state; the scheduler's next tick lists the new payloads (one call) and learns wh
 Modes:
 - ``webhook``: pings, plus a safety read of the payloads every 30 minutes (a lost ping is picked up);
 - ``poll``: no public URL for pings, so the payloads are listed every 2 minutes (about 21,600 calls a month).
-A full read of the configuration tables also happens once a day: it catches edits made through the API,
-which the webhook ignores on purpose. A webhook lives 7 days unless refreshed; it is refreshed a day early.
+Edits made through the API (scripts with a token, not people) are ignored on purpose, like the product's
+own writes; they take effect when the webhook is created anew (first start, expiry) or at a restart
+without a snapshot. A webhook lives 7 days unless refreshed; it is refreshed a day early.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ class ChangeSettings:
     public_url: str = ""  # where Airtable reaches the api service, e.g. https://sync.example.com
     safety_poll_s: int = 30 * 60
     poll_s: int = 2 * 60
-    full_read_s: int = 24 * 3600
 
     @property
     def notification_url(self) -> str | None:
@@ -53,13 +53,13 @@ class ChangeSettings:
 
     def monthly_calls(self) -> int:
         """What change detection costs a month when nothing changes (one call per payload read)."""
-        return MONTH_S // self.read_every_s + MONTH_S // self.full_read_s * 2 + 5  # 5: webhook refreshes
+        return MONTH_S // self.read_every_s + 5  # 5: webhook refreshes (one every 6 days)
 
 
 @dataclass(frozen=True)
 class Changes:
     tables: frozenset[str]  # names of the tables people changed
-    reason: str  # "ping", "safety poll", "poll", "full read", "webhook created"
+    reason: str  # "ping", "safety poll", "poll", "webhook created"
     full_read: bool = False  # read the configuration tables whatever `tables` says
 
 
@@ -113,7 +113,7 @@ class ChangeWatcher:
         self.airtable.shared_state.update(self.key, lambda old: {
             "id": created["id"], "mac_secret": created["macSecretBase64"], "cursor": 1,
             "expires_at": _timestamp(created.get("expirationTime"), now), "notification_url": self.settings.notification_url,
-            "read_at": now.timestamp(), "full_read_at": old.get("full_read_at", 0.0), "tables": old.get("tables", {}),
+            "read_at": now.timestamp(), "tables": old.get("tables", {}),
         })
         return True
 
@@ -131,13 +131,8 @@ class ChangeWatcher:
 
     def poll(self, now: datetime) -> Changes | None:
         """What people changed since the last read, when a read is due; None when nothing is due."""
-        if self.ensure_webhook(now):
-            self._store(full_read_at=now.timestamp())
+        if self.ensure_webhook(now):  # changes before it were not recorded: read the tables
             return Changes(frozenset(), "webhook created", full_read=True)
-        doc = self.state()
-        if now.timestamp() - doc.get("full_read_at", 0.0) >= self.settings.full_read_s:
-            self._store(full_read_at=now.timestamp())
-            return Changes(frozenset(), "daily full read", full_read=True)
         reason = self.due(now)
         if reason is None:
             return None
