@@ -39,12 +39,15 @@ class AirtableQuotaExceeded(AirtableUnavailable):
 
 
 def _error_type(response) -> str:
-    """Airtable answers {"error": {"type": ..., "message": ...}} or {"error": "TYPE"}."""
+    """Airtable answers {"error": {"type": ...}}, {"error": "TYPE"} or {"errors": [{"error": "TYPE", ...}]}."""
     try:
-        error = response.json().get("error")
+        body = response.json()
     except ValueError:
         return ""
-    return str(error.get("type") if isinstance(error, dict) else error or "")
+    error = body.get("error") or next(iter(body.get("errors") or []), None)
+    if isinstance(error, dict):
+        return str(error.get("type") or error.get("error") or "")
+    return str(error or "")
 
 
 class _PacedAdapter(HTTPAdapter):
