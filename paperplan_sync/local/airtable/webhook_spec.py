@@ -65,7 +65,7 @@ def _object(value: Any, name: str, allowed: set[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise invalid_request(f"{name} must be an object")
     if unknown := sorted(set(value) - allowed):
-        raise invalid_request(f"{name} has unknown keys: {', '.join(unknown)}")
+        raise invalid_request(f"{name} has unknown keys: {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})")
     return value
 
 
