@@ -266,6 +266,10 @@ class Store:
                     if record is None:
                         raise ApiError(422, "ROW_DOES_NOT_EXIST", f"Record ID {item['id']} does not exist in this table")
                 else:
+                    named = {table.field(k).id for k in item.get("fields") or {}}
+                    for key in keys:
+                        if key.id not in named:  # absent is refused; present but empty creates (below)
+                            raise invalid_request(f'Field "{key.name}" is in fieldsToMergeOn but the record does not set it')
                     record = self._match(existing, keys, cells)
                 if record is None:
                     record = self._insert(table, cells)
