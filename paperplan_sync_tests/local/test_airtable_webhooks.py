@@ -347,3 +347,72 @@ def test_payloads_are_kept_one_week_and_the_cursor_never_resets(airtable: LocalA
     page = httpx.get(hooks_url(airtable, f"/{created.id}/payloads"), headers=auth(airtable)).json()
     assert [p["baseTransactionNumber"] for p in page["payloads"]] and page["cursor"] == 3
     assert len(page["payloads"]) == 1
+
+
+def test_includes_unchanged_values_and_v2_select_cells(airtable: LocalAirtable):
+    base = base_of(airtable)
+    schema = base.schema().table("Report Types")
+    name, status = schema.field("Name").id, schema.field("Status").id
+    spec = data_spec(schema.id)
+    spec["options"]["includes"] = {"includeCellValuesInFieldIds": [name]}
+    created = base.add_webhook(None, spec)
+    report_types = airtable.table("Report Types")
+    record = report_types.first()
+    choice = schema.field("Status").options.choices[-1]
+    report_types.update(record["id"], {"Status": choice.name})
+
+    (payload,) = base.webhook(created.id).payloads()
+    change = payload.changed_tables_by_id[schema.id].changed_records_by_id[record["id"]]
+    assert change.current.cell_values_by_field_id[status] == {"id": choice.id, "name": choice.name, "color": choice.color}
+    assert change.unchanged.cell_values_by_field_id == {name: record["fields"]["Name"]}
+    assert change.previous is None  # only with includePreviousCellValues
+
+
+def test_a_view_scope_sees_records_entering_and_leaving_the_view(airtable: LocalAirtable):
+    base = base_of(airtable)
+    view = base.schema().table("Reports").view("Failed Reports")
+    created = base.add_webhook(None, data_spec(view.id))
+    reports = airtable.table("Reports")
+    quiet = reports.create({"Name": "fine"})
+    reports.update(quiet["id"], {"Name": "still fine"})
+    assert list(base.webhook(created.id).payloads()) == []
+
+    reports.update(quiet["id"], {"Fail": True})  # enters the view
+    reports.update(quiet["id"], {"Fail": False})  # leaves it
+    assert len(list(base.webhook(created.id).payloads())) == 2
+
+
+def test_schema_changes_reach_webhooks_watching_fields_and_metadata(airtable: LocalAirtable):
+    base = base_of(airtable)
+    fields_hook = base.add_webhook(None, {"options": {"filters": {"dataTypes": ["tableFields"]}}})
+    meta_hook = base.add_webhook(None, {"options": {"filters": {"dataTypes": ["tableMetadata"]}}})
+    data_hook = base.add_webhook(None, data_spec())
+    logs = base.table("Logs")
+    field = logs.create_field("Note", "singleLineText")
+    httpx.patch(f"{airtable.url}/v0/meta/bases/{airtable.base_id}/tables/{logs.id}", headers=auth(airtable),
+                json={"description": "what happened"}).raise_for_status()
+
+    (added,) = base.webhook(fields_hook.id).payloads()
+    assert added.changed_tables_by_id[logs.id].created_fields_by_id[field.id].name == "Note"
+    (renamed,) = base.webhook(meta_hook.id).payloads()
+    assert renamed.changed_tables_by_id[logs.id].changed_metadata.current.description == "what happened"
+    assert list(base.webhook(data_hook.id).payloads()) == []
+
+
+def test_changes_during_a_pending_retry_share_its_ping(airtable: LocalAirtable, receiver: Receiver):
+    base = base_of(airtable)
+    created = base.add_webhook(receiver.url, data_spec())
+    receiver.status = 500
+    logs = airtable.table("Logs")
+    logs.create({"Summary": "one"})
+    assert receiver.wait_for(1)
+    time.sleep(0.2)
+    logs.create({"Summary": "two"})
+    logs.create({"Summary": "three"})
+    assert not receiver.wait_for(2, timeout=1.0)
+
+    receiver.status = 200
+    airtable.advance_clock(10)
+    assert receiver.wait_for(2)
+    assert not receiver.wait_for(3, timeout=1.0)  # one ping for the three changes
+    assert len(list(base.webhook(created.id).payloads())) == 3
