@@ -47,8 +47,10 @@ class Supervisor:
                 proc.wait()
 
 
-def _stand_in_argv(name: str, port: int, state: Path) -> list[str]:
+def _stand_in_argv(name: str, port: int, state: Path, airtable_monthly_quota: int | None = None) -> list[str]:
     argv = [sys.executable, "-m", "paperplan_sync.cli", "local", name, "--port", str(port), "--state", str(state / name)]
+    if name == "airtable" and airtable_monthly_quota is not None:
+        argv += ["--monthly-quota", str(airtable_monthly_quota)]
     return argv + (["--rate-limit-scale", str(LOCAL_RATE_LIMIT_SCALE)] if name == "spapi" else [])
 
 
@@ -62,7 +64,8 @@ def dagster_home(default: str = ".dagster_home") -> Path:
     return home
 
 
-def run_up(state: Path, ports: Ports = Ports(), with_dagster: bool = False, echo=print) -> int:
+def run_up(state: Path, ports: Ports = Ports(), with_dagster: bool = False, echo=print,
+           airtable_monthly_quota: int | None = None) -> int:
     state.mkdir(parents=True, exist_ok=True)
     env = local_environment(ports)
     supervisor = Supervisor()
@@ -74,7 +77,7 @@ def run_up(state: Path, ports: Ports = Ports(), with_dagster: bool = False, echo
     try:
         for name in STAND_INS:
             port = asdict(ports)[name]
-            supervisor.spawn(name, _stand_in_argv(name, port, state))
+            supervisor.spawn(name, _stand_in_argv(name, port, state, airtable_monthly_quota))
             wait_for_port(port, timeout=30)
             echo(f"  {name:<9} {LOOPBACK}:{port}")
         echo("\nPoint the product at them with:\n")
