@@ -219,7 +219,7 @@ class Webhooks:
             return
         if webhook_id not in self._due:  # a pending ping (or its retry) covers this change too
             self._due[webhook_id] = (self.clock.now(), 0)
-        if self._thread is None or not self._thread.is_alive():
+        if self._thread is None:
             self._thread = threading.Thread(target=self._ping_loop, name="airtable-webhook-pings", daemon=True)
             self._thread.start()
         self._wake.notify_all()
@@ -234,6 +234,9 @@ class Webhooks:
                 now = self.clock.now()
                 ready = [(i, retry) for i, (due, retry) in self._due.items() if due <= now]
                 if not ready:
+                    if not self._due:  # nothing left to send: the next ping starts a new thread
+                        self._thread = None
+                        return
                     self._wake.wait(timeout=0.5)
                     continue
                 for webhook_id, _ in ready:
