@@ -85,7 +85,8 @@ def request_reload(webserver_url: str) -> str | None:
 
 
 def read_configuration(airtable: AirtableResource, watcher: ChangeWatcher, now: datetime, context) -> tuple[SyncConfig, Changes | None]:
-    """The snapshot, unless people changed the configuration tables: then Airtable (and a new snapshot)."""
+    """The snapshot, unless people changed the configuration tables: then Airtable (and a new snapshot).
+    A change whose tables could not be read (Airtable down, quota) is read again at the next tick."""
     try:
         changes = watcher.poll(now)
     except AirtableUnavailable as exc:
@@ -94,13 +95,17 @@ def read_configuration(airtable: AirtableResource, watcher: ChangeWatcher, now: 
     except Exception as exc:  # e.g. the token lacks webhook:manage: fall back to reading the tables
         context.log.warning(f"Airtable webhook unusable ({type(exc).__name__}: {str(exc)[:200]}); reading the tables instead")
         due = watcher.due(now)
-        if due is None:
+        if due is None and not watcher.state().get("config_stale"):
             return current_config(airtable), None
-        watcher._store(read_at=now.timestamp())
-        changes = Changes(frozenset(), f"{due} (no webhook)", full_read=True)
-    if changes is not None and (changes.full_read or changes.tables & set(CONFIG_TABLES)):
-        return load_config(airtable), changes
-    return current_config(airtable), changes
+        watcher.mark_read(now)
+        changes = Changes(frozenset(), f"{due or 'retry'} (no webhook)", full_read=True)
+    if changes is None and watcher.state().get("config_stale"):
+        changes = Changes(frozenset(), "retry of an unread change", full_read=True)
+    if changes is None or not (changes.full_read or changes.tables & set(CONFIG_TABLES)):
+        return current_config(airtable), changes
+    config = load_config(airtable)
+    watcher.mark_config_read(fresh=config.origin == "airtable")
+    return config, changes
 
 
 def build_scheduler_sensor(loaded_config: SyncConfig, jobs: dict[str, UnresolvedAssetJobDefinition]) -> dg.SensorDefinition:
@@ -127,7 +132,7 @@ def build_scheduler_sensor(loaded_config: SyncConfig, jobs: dict[str, Unresolved
             if TABLE_REPORTS in changes.tables:
                 state["reports_changed"] = True
 
-        # 1. What changed in Airtable, into Logs.
+        # 1. What changed in Airtable, into Logs (sent at once: an edit is in effect when its record lands).
         summaries = {a.record_id: automation_summary(a) for a in config.automations}
         if config.origin != "none":
             if first_tick:
@@ -147,6 +152,7 @@ def build_scheduler_sensor(loaded_config: SyncConfig, jobs: dict[str, Unresolved
                 if problem is None:  # a failed request is asked again at the next tick
                     state["reload_requested_for"] = signature
         _alert_quota_once(airtable, slack, writer, context)
+        urgent = writer.enqueued > 0
 
         # 2. What is due, into run requests.
         due_names = {n for a in config.automations if not a.disabled for n in a.report_types if n in loaded}
@@ -166,7 +172,8 @@ def build_scheduler_sensor(loaded_config: SyncConfig, jobs: dict[str, Unresolved
             writer.log(records.log_record(summary, level=level, event=event))
         for automation, fired in plan.due:
             writer.log(records.log_record(f"Automation '{automation.name}' due at {fired.isoformat(timespec='minutes')}", event="automation fired"))
-        writer.flush()
+        if urgent:  # else the outbox sensor sends them within a minute, batched with the runs' records
+            writer.flush()
 
         keep = config.origin == "none"
         state.update(after=now.isoformat(), automations=state.get("automations", summaries) if keep else summaries,

@@ -120,6 +120,14 @@ class ChangeWatcher:
     def _store(self, **fields) -> None:
         self.airtable.shared_state.update(self.key, lambda doc: {**doc, **fields})
 
+    def mark_read(self, now: datetime) -> None:
+        self._store(read_at=now.timestamp())
+
+    def mark_config_read(self, *, fresh: bool) -> None:
+        """After the configuration tables were read: ``fresh`` False (Airtable failed, the cache served)
+        keeps the change pending, so the next tick reads them again."""
+        self._store(config_stale=not fresh)
+
     # -- when to read ---------------------------------------------------------------------------
     def due(self, now: datetime) -> str | None:
         doc, t = self.state(), now.timestamp()

@@ -63,6 +63,7 @@ class FlushResult:
 class AirtableWriter:
     def __init__(self, db: Database, airtable: AirtableResource | None, *, background: bool = False):
         self.db, self.airtable = db, airtable
+        self.enqueued = 0  # writes queued through this writer
         self._sender = _BackgroundSender(self._send_full_batches) if background and airtable is not None else None
 
     def __enter__(self) -> AirtableWriter:
@@ -102,6 +103,7 @@ class AirtableWriter:
 
     def _enqueue(self, kind: str, payload: dict, key: str | None = None) -> None:
         outbox.enqueue(self.db, kind=kind, payload=payload, key=key)
+        self.enqueued += 1
         if self._sender is not None:
             self._sender.wake()
 

@@ -1,11 +1,13 @@
 """Airtable edits under the real daemon: a person's edit is in effect (Logs record written) within 60 s
-through a webhook ping; with the pings lost the safety poll still picks it up; idle ticks cost nothing."""
+through a webhook ping; with the pings lost the safety poll still picks it up; idle ticks cost nothing;
+with the month's quota used up the product slows down, loses nothing and says so once."""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from paperplan_sync.control_plane.shared_state import MongoState, STATE_COLLECTION
@@ -69,3 +71,30 @@ def test_idle_ticks_read_no_configuration(airtable_server, started):
     calls = airtable_server.stats()["by_endpoint"]
     assert not any(k.startswith(("GET Report Types", "GET Automations", "POST Report Types/listRecords",
                                  "POST Automations/listRecords")) for k in calls), calls
+
+
+def test_with_the_monthly_quota_used_up_it_slows_down_loses_nothing_and_says_so_once(airtable_server, slack_server, started):
+    """Last in this module: the product paces at 2 requests/s for the rest of the month afterwards."""
+    env = started.env
+    db = get_client(env["MONGODB_URI"])[env["MONGODB_DATABASE"]]
+    httpx.delete(f"{slack_server.url}/messages", timeout=10)
+
+    def quota_messages() -> list[str]:
+        return [m["text"] for m in httpx.get(f"{slack_server.url}/messages", timeout=10).json() if "monthly API call quota" in m["text"]]
+
+    weekly = automation_id(airtable_server, "Weekly listings")
+    airtable_server.set_quota(airtable_server.stats()["month"]["calls"])  # used up from now on
+    try:
+        airtable_server.client_edit("Automations", "update", record_id=weekly, fields={"Time": "06:11"})
+        wait_until(quota_messages, 150, 2, "the quota message in Slack")
+        # The edit still takes effect, slowed down: its Logs record is written and reaches Airtable.
+        wait_until(lambda: db["logs"].find_one({"fields.Summary": {"$regex": "Weekly listings' changed.*06:11"}}), 150, 2, "the change")
+        wait_until(lambda: db["outbox"].count_documents({"status": "pending"}) == 0, 180, 3, "the outbox to drain")
+        time.sleep(15)  # more ticks: still one message
+        assert len(quota_messages()) == 1
+        assert airtable_server.stats()["quota_limited"] >= 1
+        assert started.graphql("{ workspaceOrError { ... on Workspace { locationEntries { loadStatus } } } }")[
+            "workspaceOrError"]["locationEntries"][0]["loadStatus"] == "LOADED"
+    finally:
+        airtable_server.set_quota(None)
+    assert any("Weekly listings' changed" in s and "06:11" in s for s in logs(airtable_server))

@@ -44,6 +44,7 @@ class FaultControls:
             Route("/_test/client_edit", self.client_edit, methods=["POST"]),
             Route("/_test/webhooks", self.ping_state, methods=["GET"]),
             Route("/_test/webhooks", self.set_pings, methods=["POST"]),
+            Route("/_test/quota", self.set_quota, methods=["POST"]),
             Route("/_test/clock", self.read_clock, methods=["GET"]),
             Route("/_test/clock", self.advance_clock, methods=["POST"]),
         ]
@@ -108,6 +109,16 @@ class FaultControls:
             raise invalid_request('Send {"pings": true} or {"pings": false}')
         self.webhooks.pings_enabled = body["pings"]
         return JSONResponse(self.webhooks.ping_state())
+
+    async def set_quota(self, request: Request) -> JSONResponse:
+        """{"cap": N or null}: the workspace's monthly cap from now on (e.g. the month's calls: used up)."""
+        body = await json_body(request)
+        only_keys(body, {"cap"})
+        cap = body.get("cap")
+        if cap is not None and (not isinstance(cap, int) or cap < 0):
+            raise invalid_request('Send {"cap": a whole number >= 0} or {"cap": null}')
+        self.quota.cap = cap
+        return JSONResponse(self.quota.snapshot())
 
     async def read_clock(self, request: Request) -> JSONResponse:
         return JSONResponse({"now": utc_timestamp(self.clock.now()), "offset_s": self.clock.offset.total_seconds()})
