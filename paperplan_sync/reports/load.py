@@ -99,11 +99,12 @@ def plan_chunks(report_type: ReportType, days: list[date | None]) -> list[Chunk]
 def split_by_day(stream: RowStream, kind: ReportKind, tz: tzinfo,
                  days: tuple[date, ...]) -> tuple[dict[date, list[RowBatch]], list[QuarantinedRow]]:
     """The rows of a range report, grouped by the local day of their date column. A row without a readable
-    date, or dated outside the range, is quarantined (with its line in the document), not guessed."""
+    date, or dated outside the range, is quarantined (with its line in the document), not guessed. The
+    report is held in memory until its days are stored: one report covers at most ``max_range_days``."""
     wanted = set(days)
     by_day: dict[date, list[RowBatch]] = {day: [] for day in days}
     stray: list[QuarantinedRow] = []
-    seen: dict[str, date | None] = {}  # dates repeat a lot in Ads reports; timestamps cost little anyway
+    dates: dict[str, date | None] = {}  # plain dates repeat on every row of a day (Ads); timestamps do not
     line = 1  # the header
     for batch in stream.batches():
         rows = batch.values if batch.values is not None else batch.dicts()
@@ -111,7 +112,9 @@ def split_by_day(stream: RowStream, kind: ReportKind, tz: tzinfo,
         for row, value in zip(rows, batch.column(kind.date_column)):
             line += 1
             text = str(value or "")
-            day = seen[text] if text in seen else seen.setdefault(text, kind.row_day(text, tz))
+            day = dates[text] if text in dates else kind.row_day(text, tz)
+            if len(text) <= 10:
+                dates[text] = day
             if day in wanted:
                 groups.setdefault(day, []).append(row)
             else:
