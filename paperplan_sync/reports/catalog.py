@@ -34,6 +34,10 @@ ADS_SP_CAMPAIGNS = "spCampaigns"
 # Order reports by date accept up to 30 days per createReport (Amazon's order report docs; Airbyte's
 # source-amazon-seller-partner slices them the same way).
 SP_ORDER_MAX_RANGE_DAYS = 30
+# Since 2026-04-24 Amazon accepts one createReport of GET_SALES_AND_TRAFFIC_REPORT per 15 minutes (96 a day)
+# per selling partner and application, on top of createReport's own usage plan (Amazon support's answer in
+# amzn/selling-partner-api-models#5210).
+SALES_AND_TRAFFIC_CREATE_EVERY_S = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,9 @@ class ReportKind:
     datapoints: DatapointMapping | None = None
     ads_preset: ReportPreset | None = None
     snapshot: bool = False  # the API ignores the data window: the current state
+    # Amazon's own limit on createReport of this type: one per this many seconds (burst 1); None: only the
+    # operation's usage plan applies.
+    create_every_s: float | None = None
 
     @property
     def splittable(self) -> bool:
@@ -94,9 +101,10 @@ CATALOG: dict[str, ReportKind] = {k.report_type_id: k for k in (
         metrics={"fulfillable_quantity": "afn-fulfillable-quantity",
                  "inbound_quantity": "afn-inbound-shipped-quantity", "total_quantity": "afn-total-quantity"})),
     ReportKind(MERCHANT_LISTINGS, AMAZON_SP, snapshot=True, row_key=("seller-sku",)),
-    # By-ASIN rows aggregate the whole requested range: per-day ASIN figures need one request per day.
+    # By-ASIN rows aggregate the whole requested range: per-day ASIN figures need one request per day, and
+    # those requests are 15 minutes apart at least.
     ReportKind(SALES_AND_TRAFFIC, AMAZON_SP, document_format=SALES_AND_TRAFFIC_JSON,
-               row_key=("record_type", "date", "childAsin"), datapoints=DatapointMapping(
+               create_every_s=SALES_AND_TRAFFIC_CREATE_EVERY_S, row_key=("record_type", "date", "childAsin"), datapoints=DatapointMapping(
                    key_field="childAsin",  # the JSON report's nested keys, joined with "_" by the parser
                    metrics={"units_ordered": "salesByAsin_unitsOrdered",
                             "ordered_revenue": "salesByAsin_orderedProductSales_amount",

@@ -93,7 +93,9 @@ def build_routes(st: ServerState) -> list[Route]:
                 return _errors(429, "QuotaExceeded", "You exceeded your quota for the requested resource.",
                                "", headers)
             response = await fn(request)
-            response.headers.update({**headers, "x-amzn-RateLimit-Limit": st.rate_header(name)})
+            response.headers.update(headers)
+            # A report type's own limit (createReport) names its rate; otherwise the operation's.
+            response.headers.setdefault("x-amzn-RateLimit-Limit", st.rate_header(name))
             return response
 
         return handler
@@ -161,6 +163,15 @@ def build_routes(st: ServerState) -> list[Route]:
         if report_type in SNAPSHOT_REPORT_TYPES:
             start = end = as_of
         options = body.get("reportOptions") or {}
+        with st.lock:
+            limit = st.type_buckets.get(report_type)
+            refused = limit is not None and not limit.take()
+            if refused:
+                st.stats["throttled"]["createReport"] += 1
+                st.stats["throttled_types"][report_type] += 1
+        if refused:  # Amazon answers the per-type limit like any usage plan, with that type's rate
+            return _errors(429, "QuotaExceeded", "You exceeded your quota for the requested resource.", "",
+                           {"x-amzn-RateLimit-Limit": st.type_rate_header(report_type)})
         with st.lock:
             st.stats["create_calls"][report_type] += 1
             faults = st.faults.for_report(report_type) if st.fault_injection else {}
@@ -379,6 +390,7 @@ def build_routes(st: ServerState) -> list[Route]:
             st.url_expiry.clear()
             st.faults.entries.clear()
             st.today_override = None
+            st.reset_type_buckets()
         st.reset_stats()
         return JSONResponse({"reset": True})
 

@@ -35,6 +35,12 @@ SALES_AND_TRAFFIC = "GET_SALES_AND_TRAFFIC_REPORT"
 SUPPORTED_REPORT_TYPES = frozenset({ORDERS_BY_DATE, ORDERS_BY_UPDATE, FBA_INVENTORY, MERCHANT_LISTINGS, SALES_AND_TRAFFIC})
 SNAPSHOT_REPORT_TYPES = frozenset({FBA_INVENTORY, MERCHANT_LISTINGS})  # data times ignored
 
+# createReport limits of one report type, on top of the operation's plan: (rate requests/second, burst).
+# Since 2026-04-24 a Sales and Traffic report may be requested once per 15 minutes, 96 times a day, per
+# selling partner and application (Amazon support, amzn/selling-partner-api-models#5210); burst 1 makes
+# the daily cap follow from the spacing. A refusal is the usual 429 QuotaExceeded.
+REPORT_TYPE_CREATE_PLANS: dict[str, tuple[float, int]] = {SALES_AND_TRAFFIC: (1 / 900, 1)}
+
 # Flat-file encodings: Amazon NA serves most flat files as windows-1252; inventory here is UTF-8 so both
 # decoding paths of the client get exercised.
 DOCUMENT_ENCODING = {ORDERS_BY_DATE: "cp1252", ORDERS_BY_UPDATE: "cp1252", MERCHANT_LISTINGS: "cp1252",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from .constants import USAGE_PLANS
+from .constants import REPORT_TYPE_CREATE_PLANS, USAGE_PLANS
 from .documents import DocumentSpec
 
 
@@ -141,10 +141,11 @@ class ServerState:
     tokens: dict[str, float] = field(default_factory=dict)  # access token -> expiry (time.time())
     url_expiry: dict[str, float] = field(default_factory=dict)  # presigned URL signature -> expiry
     buckets: dict[str, Bucket] = field(default_factory=dict)
+    type_buckets: dict[str, Bucket] = field(default_factory=dict)  # createReport limits per report type
     faults: Faults = field(default_factory=Faults)
     stats: dict[str, Counter] = field(default_factory=lambda: {
         "calls": Counter(), "throttled": Counter(), "injected_5xx": Counter(), "create_calls": Counter(),
-        "lwa": Counter(), "downloads": Counter(),
+        "lwa": Counter(), "downloads": Counter(), "throttled_types": Counter(),
     })
     today_override: date | None = None
     next_id: int = 0
@@ -154,6 +155,11 @@ class ServerState:
         self.signing_key = hashlib.sha256(f"spapi-standin:{self.seed}".encode()).digest()
         for op, (rate, burst) in USAGE_PLANS.items():
             self.buckets[op] = Bucket(rate * self.rate_limit_scale, burst)
+        self.reset_type_buckets()
+
+    def reset_type_buckets(self) -> None:
+        for report_type, (rate, burst) in REPORT_TYPE_CREATE_PLANS.items():
+            self.type_buckets[report_type] = Bucket(rate * self.rate_limit_scale, burst)
 
     # --- clock -------------------------------------------------------------------------------------------
     def current_day(self) -> date:
@@ -176,6 +182,10 @@ class ServerState:
 
     def rate_header(self, operation: str) -> str:
         rate = USAGE_PLANS[operation][0] * self.rate_limit_scale
+        return f"{rate:g}"
+
+    def type_rate_header(self, report_type: str) -> str:
+        rate = REPORT_TYPE_CREATE_PLANS[report_type][0] * self.rate_limit_scale
         return f"{rate:g}"
 
     def stats_json(self) -> dict[str, Any]:

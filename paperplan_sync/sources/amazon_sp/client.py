@@ -33,6 +33,7 @@ from . import settings as s
 from .auth import LWATokenProvider
 from .errors import ReportDocumentError, SPAPIError
 from .parsing import bound_stream, gunzip
+from .ratelimit import report_type_bucket
 from .transport import SPAPITransport
 
 
@@ -148,7 +149,10 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
 
     def create_report(self, body: dict[str, Any]) -> str:
         """createReport; not retried on 5xx/network errors by itself (see ``request_report``)."""
-        resp = self.api.call(s.OP_CREATE_REPORT, "POST", s.PATH_REPORTS, json=body, retry_transient=False)
+        report_type = str(body.get("reportType", ""))
+        limit = report_type_bucket(self.endpoint, report_type, self.rate_limit_scale)
+        resp = self.api.call(s.OP_CREATE_REPORT, "POST", s.PATH_REPORTS, json=body, retry_transient=False,
+                             limits=[limit] if limit else (), limits_label=report_type)
         return str(resp["reportId"])
 
     def get_report(self, report_id: str) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 import time
 
+from paperplan_sync.reports.catalog import kind_of
+
 from .settings import USAGE_PLANS
 
 
@@ -70,6 +72,23 @@ def bucket_for(endpoint: str, operation: str, scale: float = 1.0) -> TokenBucket
             bucket = _BUCKETS[key] = TokenBucket(rate, plan.burst)
     if bucket.rate != rate:  # a resource configured with another scale: last configuration wins
         bucket.reconfigure(rate, plan.burst)
+    return bucket
+
+
+def report_type_bucket(endpoint: str, report_type: str, scale: float = 1.0) -> TokenBucket | None:
+    """createReport's bucket for one report type Amazon limits on its own (the catalog's ``create_every_s``:
+    Sales and Traffic, one per 15 minutes, burst 1), or None. Process-wide like the operation buckets."""
+    every = kind_of(report_type).create_every_s
+    if not every:
+        return None
+    rate = scale / every
+    key = (endpoint.rstrip("/"), f"createReport:{report_type}")
+    with _BUCKETS_LOCK:
+        bucket = _BUCKETS.get(key)
+        if bucket is None:
+            bucket = _BUCKETS[key] = TokenBucket(rate, 1)
+    if bucket.rate != rate:
+        bucket.reconfigure(rate, 1)
     return bucket
 
 

@@ -70,7 +70,10 @@ SALES_AND_TRAFFIC_SECTIONS = {"salesAndTrafficByDate": "by_date", "salesAndTraff
 
 # --- Client behaviour --------------------------------------------------------------------------------
 TOKEN_REFRESH_MARGIN_S = 60.0  # refresh the LWA token this long before it expires
-THROTTLE_WAIT_MAX_S = 120.0  # bound on a single 429 wait, whatever the header says
+# Bound on a single 429 wait, whatever the header says. Above the longest wait Amazon advertises (a Sales and
+# Traffic createReport: 1 / 0.00111 = 15 min): a shorter cap would retry early, be refused again, and burn
+# createReport calls of every report type.
+THROTTLE_WAIT_MAX_S = 1800.0
 REUSE_LOOKUP_MAX_PAGES = 5  # getReports pages scanned for an in-flight duplicate (rate 0.0222/s: keep small)
 REUSE_PAGE_SIZE = 100
 DOWNLOAD_READ_BYTES = 1 << 18  # network read size for report documents

@@ -3,6 +3,9 @@ x-amzn-RateLimit-Limit rate), one token refresh."""
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -12,7 +15,7 @@ from paperplan_sync.sources.retry import GaveUp, RetryPolicy, rate_limit_wait
 
 from .auth import LWATokenProvider
 from .errors import SPAPIError, describe_errors
-from .ratelimit import bucket_for
+from .ratelimit import TokenBucket, bucket_for
 from .settings import ACCESS_TOKEN_HEADER, RATE_LIMIT_HEADER, REQUEST_ID_HEADER, USAGE_PLANS
 
 
@@ -36,6 +39,15 @@ def _is_token_problem(errors: list[dict[str, Any]]) -> bool:
     return False
 
 
+def _throttled_bucket(answer: httpx.Response, operation: TokenBucket, limits: Sequence[TokenBucket]) -> TokenBucket:
+    """The bucket a 429 was about: the one whose rate the x-amzn-RateLimit-Limit header names."""
+    try:
+        rate = float(answer.headers.get(RATE_LIMIT_HEADER, ""))
+    except ValueError:
+        return operation
+    return next((b for b in limits if math.isclose(b.rate, rate, rel_tol=0.01)), operation)
+
+
 class SPAPITransport:
     def __init__(self, http: httpx.Client, tokens: LWATokenProvider, *, endpoint: str, rate_limit_scale: float,
                  policy: RetryPolicy):
@@ -57,11 +69,14 @@ class SPAPITransport:
         params: dict[str, Any] | None = None,
         json: dict[str, Any] | None = None,
         retry_transient: bool = True,
+        limits: Sequence[TokenBucket] = (),
+        limits_label: str = "",
     ) -> dict[str, Any]:
         """Send one operation; returns the JSON body (``{}`` when empty). Raises SPAPIError.
 
         ``retry_transient=False`` for non-idempotent calls (createReport): only 429s (never accepted) are
         retried here; the caller looks for an in-flight report before trying again after a 5xx.
+        ``limits``: buckets every try takes before the operation's own (a report type's createReport limit).
         """
         bucket = bucket_for(self.endpoint, operation, self._scale)
         url = self.endpoint + path
@@ -72,6 +87,12 @@ class SPAPITransport:
         sent: list[str] = []
 
         def attempt() -> httpx.Response:
+            for limit in limits:  # waited out here, so the server is never asked early
+                wait = limit.reserve()
+                if wait > 0:
+                    self.policy.log.info("SP-API %s %s: Amazon allows one every %.0fs; waiting %.0fs",
+                                         operation, limits_label, 1 / limit.rate, wait)
+                    time.sleep(wait)
             bucket.acquire()  # every try takes its slot of the usage plan
             sent.append(self._tokens.token())
             headers = {ACCESS_TOKEN_HEADER: sent[-1], "Accept": "application/json"}
@@ -79,7 +100,8 @@ class SPAPITransport:
 
         for refreshed in (False, True):
             try:
-                resp = policy.send(attempt, what=f"SP-API {operation}", on_throttle=lambda _: bucket.drain())
+                resp = policy.send(attempt, what=f"SP-API {operation}",
+                                   on_throttle=lambda answer: _throttled_bucket(answer, bucket, limits).drain())
             except GaveUp as exc:
                 note = "still throttled" if exc.response is not None and exc.response.status_code == 429 else "gave up"
                 if exc.response is not None:
