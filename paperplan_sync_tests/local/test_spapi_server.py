@@ -223,6 +223,37 @@ def test_rate_limits_like_amazon():
         assert httpx.get(srv.url + f"{API}/reports/1", headers=headers).headers["x-amzn-RateLimit-Limit"] == "2"
 
 
+def traffic_body(day: date) -> dict:
+    return {"reportType": "GET_SALES_AND_TRAFFIC_REPORT", "marketplaceIds": MARKET, "reportOptions": {"dateGranularity": "DAY"},
+            "dataStartTime": f"{day}T00:00:00-07:00", "dataEndTime": f"{day}T23:59:59-07:00"}
+
+
+def test_sales_and_traffic_once_per_15_minutes_like_amazon():
+    # Since 2026-04-24: one Sales and Traffic createReport per 15 minutes (96 a day); other types unaffected.
+    with ServerThread(build_app(rate_limit_scale=1.0, enable_fault_injection=True)) as srv:
+        headers = {"x-amz-access-token": token_for(srv.url).json()["access_token"]}
+        first = httpx.post(srv.url + f"{API}/reports", json=traffic_body(TODAY), headers=headers)
+        assert first.status_code == 202
+        second = httpx.post(srv.url + f"{API}/reports", json=traffic_body(TODAY - timedelta(days=1)), headers=headers)
+        assert second.status_code == 429
+        assert second.json() == {"errors": [{"code": "QuotaExceeded", "details": "",
+                                             "message": "You exceeded your quota for the requested resource."}]}
+        assert 1 / float(second.headers["x-amzn-RateLimit-Limit"]) == pytest.approx(900, rel=1e-3)
+        assert httpx.post(srv.url + f"{API}/reports", json=order_body(TODAY), headers=headers).status_code == 202
+        stats = httpx.get(srv.url + "/_test/stats").json()
+        assert stats["create_calls"] == {"GET_SALES_AND_TRAFFIC_REPORT": 1, ORDERS: 1}
+        assert stats["throttled_types"] == {"GET_SALES_AND_TRAFFIC_REPORT": 1}
+
+
+def test_sales_and_traffic_spacing_follows_the_rate_limit_scale(server, api):
+    httpx.post(server.url + "/_test/reset")  # scale 1000: one per 0.9 s
+    assert api.post(f"{API}/reports", json=traffic_body(TODAY)).status_code == 202
+    refused = api.post(f"{API}/reports", json=traffic_body(TODAY))
+    assert refused.status_code == 429 and refused.headers["x-amzn-RateLimit-Limit"] == f"{1000 / 900:g}"
+    time.sleep(0.95)
+    assert api.post(f"{API}/reports", json=traffic_body(TODAY)).status_code == 202
+
+
 def test_injected_faults(server, api):
     httpx.post(server.url + "/_test/faults", json={"status_5xx": 1, "operation": "getReport", "code": 500})
     httpx.post(server.url + "/_test/faults", json={"status_429": 1, "operation": "getReport", "rate_limit": "0.5"})

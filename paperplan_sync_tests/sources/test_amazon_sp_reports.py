@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from datetime import date, datetime, timedelta, timezone
 
+import httpx
 import pytest
 
 from paperplan_sync.local.spapi import sandbox
@@ -254,3 +255,48 @@ def test_one_in_flight_lookup_serves_every_request_of_a_run(spapi, spapi_resourc
     assert ids[0] == in_flight and len(set(ids)) == 3
     stats = spapi.stats()
     assert stats["calls"]["getReports"] == 1 and stats["create_calls"] == {ORDERS: 2}
+
+
+# --- Sales and Traffic: one createReport per 15 minutes ---------------------------------------------------
+
+def test_a_sales_and_traffic_429_waits_amazons_15_minutes_not_a_quick_retry():
+    """At Amazon's real rate (scale 1): after the type's 429 the client's policy waits 1 / x-amzn-RateLimit-Limit
+    = 900 s -- its cap does not cut that short (a 2-minute retry would be refused 7 more times)."""
+    from dataclasses import replace
+
+    from paperplan_sync.local.runner import ServerThread
+    from paperplan_sync.local.spapi import build_app
+    from paperplan_sync.sources.amazon_sp.settings import RATE_LIMIT_HEADER, USAGE_PLANS
+    from paperplan_sync.sources.retry import GaveUp, rate_limit_wait
+    from paperplan_sync_tests.fixtures.spapi import make_spapi_resource
+
+    body = {"reportType": "GET_SALES_AND_TRAFFIC_REPORT", "marketplaceIds": ["ATVPDKIKX0DER"],
+            "dataStartTime": "2026-11-03T00:00:00-07:00", "dataEndTime": "2026-11-03T23:59:59-07:00"}
+    with ServerThread(build_app(rate_limit_scale=1.0, enable_fault_injection=True)) as srv:
+        res = make_spapi_resource(srv.url, rate_limit_scale=1.0)
+        assert res.create_report(body)  # takes the 15-minute slot
+        slept: list[float] = []
+        policy = replace(res.policy, wait=rate_limit_wait(RATE_LIMIT_HEADER, USAGE_PLANS["createReport"].rate),
+                         sleep=slept.append, throttle_attempts=2)
+        headers = {"x-amz-access-token": res.api.tokens.token()}
+        with pytest.raises(GaveUp):  # another process that does not know the slot is taken
+            policy.send(lambda: httpx.post(srv.url + "/reports/2021-06-30/reports", json=body, headers=headers),
+                        what="createReport")
+        assert slept == [pytest.approx(900, rel=1e-3)]
+        stats = httpx.get(srv.url + "/_test/stats").json()
+        assert stats["create_calls"] == {"GET_SALES_AND_TRAFFIC_REPORT": 1}
+        assert stats["throttled_types"] == {"GET_SALES_AND_TRAFFIC_REPORT": 2}
+
+
+def test_sales_and_traffic_requests_are_paced_by_the_client(spapi, spapi_resource):
+    days = [ReportRequest("GET_SALES_AND_TRAFFIC_REPORT", DAY - timedelta(days=n), options={"dateGranularity": "DAY"})
+            for n in range(3)]
+    started = time.monotonic()
+    ids = list(spapi_resource.request_reports(days))
+    assert len(set(ids)) == 3 and all(isinstance(i, str) for i in ids)
+    assert time.monotonic() - started >= 2 * 900 / 1000 * 0.95  # 15 minutes at the tests' 1000x
+    assert spapi.stats()["throttled"] == {}  # never asked early
+    # Other report types do not queue behind it.
+    started = time.monotonic()
+    spapi_resource.request_report(ReportRequest(ORDERS, DAY))
+    assert time.monotonic() - started < 0.5

@@ -109,6 +109,8 @@ class SPAPITransport:
                 raise SPAPIError(f"{operation} failed: {exc.problem}, gave up after {exc.attempts} attempt(s)",
                                  operation=operation) from None
             if resp.status_code < 300:
+                for limit in limits:  # burst 1: count the spacing from Amazon's answer, not from our send
+                    limit.drain()
                 return resp.json() if resp.content else {}
             if resp.status_code == 403 and not refreshed and _is_token_problem(_error_list(resp)):
                 self._tokens.invalidate(sent[-1])  # once: a second 403 is a real authorization problem
