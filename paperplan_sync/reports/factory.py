@@ -3,7 +3,7 @@
 # No `from __future__ import annotations`: Dagster inspects the asset function's context annotation.
 import warnings
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -155,9 +155,11 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
             for future in requested:
                 future.cancel()  # only the ones never answered: a cancelled run requests nothing more
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="request-reports") as requester, \
-            AirtableWriter(db, context.resources.airtable, background=True) as writer:
-        requester.submit(request_all)
+    # A daemon thread, not an executor: it may sleep out Amazon's 15 minutes between two Sales and Traffic
+    # requests, and a terminated run must not wait for that to end.
+    requester = threading.Thread(target=request_all, name="request-reports", daemon=True)
+    with AirtableWriter(db, context.resources.airtable, background=True) as writer:
+        requester.start()
         try:
             for chunk, request in zip(chunks, requested):
                 try:
@@ -177,6 +179,7 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
                     failed.append((chunk, exc))
         finally:
             stop.set()
+            requester.join(timeout=5.0)  # done by now unless it is sleeping out Amazon's spacing
 
         flushed = writer.flush()
     if flushed.stopped_by:
