@@ -42,6 +42,9 @@ def production_resources() -> dict[str, object]:
             # Tuning knobs; production keeps the defaults (Amazon's rates, 5 s first poll).
             rate_limit_scale=float(_env("SPAPI_RATE_LIMIT_SCALE", "1")),
             poll_initial_s=float(_env("SPAPI_POLL_INITIAL_S", "5")),
+            # Sales and Traffic's one-per-15-minutes turns, shared by every process like Airtable's limiter.
+            state_mongodb_uri=dg.EnvVar("MONGODB_URI"),
+            state_database=_env("MONGODB_DATABASE", "paperplan_sync"),
         ),
         "amazon_ads": AmazonAdsReportsResource(
             client_id=dg.EnvVar("ADS_LWA_CLIENT_ID"),

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 
+import httpx
+
 from paperplan_sync.reports.catalog import SALES_AND_TRAFFIC
 from paperplan_sync.sources.amazon_sp import reset_buckets
 from paperplan_sync.sources.base import ReportRequest
@@ -46,11 +48,26 @@ def test_a_daily_fire_waits_its_turn_and_stores_every_day(product, spapi, mongo)
     assert sorted(requested_days(spapi), reverse=True) == requested_days(spapi)
 
 
-def test_a_slot_taken_elsewhere_costs_one_refusal_and_the_advertised_wait(product, spapi):
-    # Another process (a backfill, say) requested Sales and Traffic a moment ago: this process's bucket is
-    # full, Amazon's is not.
+def test_a_turn_taken_by_another_process_of_the_product_is_waited_for_not_refused(product, spapi):
+    # A backfill (another process, its own client) requested Sales and Traffic a moment ago.
     spapi.resource().request_report(ReportRequest(SALES_AND_TRAFFIC, None))
-    reset_buckets()
+    reset_buckets()  # nothing in this process's memory knows: the shared state does
+    spapi.reset_stats()
+    started = time.monotonic()
+
+    assert product.materialize("sales_and_traffic", days=FIRE).success
+
+    assert time.monotonic() - started >= 4 * SPACING_S * 0.95
+    stats = spapi.stats()
+    assert stats.get("throttled_types", {}) == {}
+    assert stats["create_calls"] == {SALES_AND_TRAFFIC: 4}
+    assert all(n > 0 for n in stored_days(product).values())
+
+
+def test_a_turn_taken_outside_the_product_costs_one_refusal_and_the_advertised_wait(product, spapi):
+    body = {"reportType": SALES_AND_TRAFFIC, "marketplaceIds": ["ATVPDKIKX0DER"]}
+    assert httpx.post(f"{spapi.url}/reports/2021-06-30/reports", json=body,
+                      headers={"x-amz-access-token": spapi.access_token()}).status_code == 202
     spapi.reset_stats()
 
     assert product.materialize("sales_and_traffic", days=FIRE).success

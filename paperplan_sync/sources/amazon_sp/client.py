@@ -26,6 +26,7 @@ from paperplan_sync.sources.base import (
     RowStream,
     poll_report,
 )
+from paperplan_sync.control_plane.shared_state import SharedState, shared_state
 from paperplan_sync.sources.lwa import LwaCredentials
 from paperplan_sync.sources.retry import RETRY_STATUSES, GaveUp, RetryPolicy
 
@@ -33,7 +34,7 @@ from . import settings as s
 from .auth import LWATokenProvider
 from .errors import ReportDocumentError, SPAPIError
 from .parsing import bound_stream, gunzip
-from .ratelimit import report_type_bucket
+from .ratelimit import report_type_turn
 from .transport import SPAPITransport
 
 
@@ -85,6 +86,10 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
         default=1.0, description="Multiplier of Amazon's documented rates (1.0 in production; high in tests)."
     )
     http_timeout_s: float = Field(default=s.HTTP_TIMEOUT_S, description="Read timeout of one HTTP call.")
+    # Where every process of the product shares the turns of report types Amazon spaces out (MongoDB; else a
+    # file under PAPERPLAN_STATE_DIR, one machine only).
+    state_mongodb_uri: str = Field(default="", repr=False, description="MongoDB URI of the shared state.")
+    state_database: str = Field(default="", description="Database of the shared state.")
 
     _http: httpx.Client | None = PrivateAttr(default=None)
     _transport: SPAPITransport | None = PrivateAttr(default=None)
@@ -109,6 +114,9 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
             timeout = httpx.Timeout(self.http_timeout_s, connect=s.HTTP_CONNECT_TIMEOUT_S)
             self._http = httpx.Client(timeout=timeout, headers={"User-Agent": s.USER_AGENT})
         return self._http
+
+    def _state(self) -> SharedState:
+        return shared_state(self.state_mongodb_uri, self.state_database)
 
     @property
     def policy(self) -> RetryPolicy:
@@ -150,9 +158,9 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
     def create_report(self, body: dict[str, Any]) -> str:
         """createReport; not retried on 5xx/network errors by itself (see ``request_report``)."""
         report_type = str(body.get("reportType", ""))
-        limit = report_type_bucket(self.endpoint, report_type, self.rate_limit_scale)
+        turn = report_type_turn(self._state(), self.endpoint, report_type, self.rate_limit_scale)
         resp = self.api.call(s.OP_CREATE_REPORT, "POST", s.PATH_REPORTS, json=body, retry_transient=False,
-                             limits=[limit] if limit else (), limits_label=report_type)
+                             turns=[turn] if turn else (), turns_label=report_type)
         return str(resp["reportId"])
 
     def get_report(self, report_id: str) -> dict[str, Any]:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
+from paperplan_sync.control_plane.ratelimit import RateLimited, SharedRateLimiter
+from paperplan_sync.control_plane.shared_state import SharedState
 from paperplan_sync.reports.catalog import kind_of
 
 from .settings import USAGE_PLANS
@@ -75,21 +78,36 @@ def bucket_for(endpoint: str, operation: str, scale: float = 1.0) -> TokenBucket
     return bucket
 
 
-def report_type_bucket(endpoint: str, report_type: str, scale: float = 1.0) -> TokenBucket | None:
-    """createReport's bucket for one report type Amazon limits on its own (the catalog's ``create_every_s``:
-    Sales and Traffic, one per 15 minutes, burst 1), or None. Process-wide like the operation buckets."""
+class ReportTypeTurn:
+    """Amazon's own createReport limit of one report type (Sales and Traffic: one per 15 minutes, burst 1).
+    Amazon counts it per selling partner and application, so the turns live in the product's shared state:
+    every process -- each run, a backfill, a retried step -- waits its turn in order instead of being refused."""
+
+    def __init__(self, state: SharedState, endpoint: str, report_type: str, every_s: float):
+        self.every_s, self.rate = every_s, 1 / every_s
+        self._limiter = SharedRateLimiter(state, f"spapi-create-{endpoint.rstrip('/')}-{report_type}", self.rate)
+
+    def take(self, on_wait: Callable[[float], None]) -> None:
+        """Reserve the next turn and sleep until it; ``on_wait(seconds)`` first when that is not now."""
+        try:
+            self._limiter.acquire(max_wait_s=0.0)
+        except RateLimited as busy:
+            on_wait(busy.wait_s)
+            self._limiter.acquire()
+
+    def answered(self) -> None:
+        """Amazon took the turn somewhere between our send and its answer: the next one counts from here."""
+        self._limiter.penalize(self.every_s)
+
+    def refused(self, wait_s: float) -> None:
+        """Amazon said 429 (a request from outside the product): nobody asks again before ``wait_s``."""
+        self._limiter.penalize(wait_s)
+
+
+def report_type_turn(state: SharedState, endpoint: str, report_type: str, scale: float = 1.0) -> ReportTypeTurn | None:
+    """The turn of a report type the catalog marks ``create_every_s`` (rate scaled like the usage plans), or None."""
     every = kind_of(report_type).create_every_s
-    if not every:
-        return None
-    rate = scale / every
-    key = (endpoint.rstrip("/"), f"createReport:{report_type}")
-    with _BUCKETS_LOCK:
-        bucket = _BUCKETS.get(key)
-        if bucket is None:
-            bucket = _BUCKETS[key] = TokenBucket(rate, 1)
-    if bucket.rate != rate:
-        bucket.reconfigure(rate, 1)
-    return bucket
+    return ReportTypeTurn(state, endpoint, report_type, every / scale) if every else None
 
 
 def reset_buckets() -> None:

@@ -4,7 +4,6 @@ x-amzn-RateLimit-Limit rate), one token refresh."""
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -15,7 +14,7 @@ from paperplan_sync.sources.retry import GaveUp, RetryPolicy, rate_limit_wait
 
 from .auth import LWATokenProvider
 from .errors import SPAPIError, describe_errors
-from .ratelimit import TokenBucket, bucket_for
+from .ratelimit import ReportTypeTurn, TokenBucket, bucket_for
 from .settings import ACCESS_TOKEN_HEADER, RATE_LIMIT_HEADER, REQUEST_ID_HEADER, USAGE_PLANS
 
 
@@ -39,13 +38,18 @@ def _is_token_problem(errors: list[dict[str, Any]]) -> bool:
     return False
 
 
-def _throttled_bucket(answer: httpx.Response, operation: TokenBucket, limits: Sequence[TokenBucket]) -> TokenBucket:
-    """The bucket a 429 was about: the one whose rate the x-amzn-RateLimit-Limit header names."""
+def _throttled(answer: httpx.Response, operation: TokenBucket, turns: Sequence[ReportTypeTurn]) -> None:
+    """A 429 is about the limit whose rate the x-amzn-RateLimit-Limit header names: a report type's turn, or
+    the operation's usage plan."""
     try:
         rate = float(answer.headers.get(RATE_LIMIT_HEADER, ""))
     except ValueError:
-        return operation
-    return next((b for b in limits if math.isclose(b.rate, rate, rel_tol=0.01)), operation)
+        rate = 0.0
+    for turn in turns:
+        if math.isclose(turn.rate, rate, rel_tol=0.01):
+            turn.refused(1 / rate)
+            return
+    operation.drain()
 
 
 class SPAPITransport:
@@ -69,14 +73,14 @@ class SPAPITransport:
         params: dict[str, Any] | None = None,
         json: dict[str, Any] | None = None,
         retry_transient: bool = True,
-        limits: Sequence[TokenBucket] = (),
-        limits_label: str = "",
+        turns: Sequence[ReportTypeTurn] = (),
+        turns_label: str = "",
     ) -> dict[str, Any]:
         """Send one operation; returns the JSON body (``{}`` when empty). Raises SPAPIError.
 
         ``retry_transient=False`` for non-idempotent calls (createReport): only 429s (never accepted) are
         retried here; the caller looks for an in-flight report before trying again after a 5xx.
-        ``limits``: buckets every try takes before the operation's own (a report type's createReport limit).
+        ``turns``: a report type's own createReport limit, whose turn every try takes before the operation's.
         """
         bucket = bucket_for(self.endpoint, operation, self._scale)
         url = self.endpoint + path
@@ -87,12 +91,10 @@ class SPAPITransport:
         sent: list[str] = []
 
         def attempt() -> httpx.Response:
-            for limit in limits:  # waited out here, so the server is never asked early
-                wait = limit.reserve()
-                if wait > 0:
-                    self.policy.log.info("SP-API %s %s: Amazon allows one every %.0fs; waiting %.0fs",
-                                         operation, limits_label, 1 / limit.rate, wait)
-                    time.sleep(wait)
+            for turn in turns:  # waited out here, so the server is never asked early
+                turn.take(lambda wait: self.policy.log.info(
+                    "SP-API %s %s: Amazon allows one every %.0fs; waiting %.0fs for its turn",
+                    operation, turns_label, turn.every_s, wait))
             bucket.acquire()  # every try takes its slot of the usage plan
             sent.append(self._tokens.token())
             headers = {ACCESS_TOKEN_HEADER: sent[-1], "Accept": "application/json"}
@@ -101,7 +103,7 @@ class SPAPITransport:
         for refreshed in (False, True):
             try:
                 resp = policy.send(attempt, what=f"SP-API {operation}",
-                                   on_throttle=lambda answer: _throttled_bucket(answer, bucket, limits).drain())
+                                   on_throttle=lambda answer: _throttled(answer, bucket, turns))
             except GaveUp as exc:
                 note = "still throttled" if exc.response is not None and exc.response.status_code == 429 else "gave up"
                 if exc.response is not None:
@@ -109,8 +111,8 @@ class SPAPITransport:
                 raise SPAPIError(f"{operation} failed: {exc.problem}, gave up after {exc.attempts} attempt(s)",
                                  operation=operation) from None
             if resp.status_code < 300:
-                for limit in limits:  # burst 1: count the spacing from Amazon's answer, not from our send
-                    limit.drain()
+                for turn in turns:
+                    turn.answered()
                 return resp.json() if resp.content else {}
             if resp.status_code == 403 and not refreshed and _is_token_problem(_error_list(resp)):
                 self._tokens.invalidate(sent[-1])  # once: a second 403 is a real authorization problem
