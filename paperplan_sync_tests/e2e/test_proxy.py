@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,29 +70,36 @@ def nginx() -> str:
     return NGINX
 
 
-@pytest.fixture(scope="module")
-def api_service(dagster_dev) -> Iterator[str]:
-    """`paperplan-sync api` (the public /api page and the webhook receiver) next to the webserver."""
+@contextmanager
+def api_service(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`paperplan-sync api` (the public /api page and the webhook receiver) on a free port; yields its URL."""
     port = free_port()
-    log = open(dagster_dev.home / "api.log", "w")  # noqa: SIM115 - closed below
+    log = open(log_path, "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen([str(Path(sys.executable).parent / "paperplan-sync"), "api", "--host", "127.0.0.1", "--port", str(port)],
-                            env=dagster_dev.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
 
     def answers() -> bool:
         try:
             return httpx.get(f"{url}/api", timeout=5).status_code in (200, 503)
         except httpx.HTTPError:
-            assert proc.poll() is None, (dagster_dev.home / "api.log").read_text()[-2000:]
+            assert proc.poll() is None, log_path.read_text()[-2000:]
             return False
 
     try:
         wait_until(answers, 60, 0.5, "paperplan-sync api")
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture(scope="module", name="api_service")
+def api_service_fixture(dagster_dev) -> Iterator[str]:
+    with api_service(dagster_dev.env, dagster_dev.home / "api.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
