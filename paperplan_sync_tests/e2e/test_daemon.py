@@ -8,7 +8,6 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psutil
 import pytest
 
 from paperplan_sync.control_plane.airtable import AirtableResource
@@ -94,11 +93,3 @@ def test_health_and_the_heartbeat(base, dagster_dev):
     health = subprocess.run([str(Path(sys.executable).parent / "paperplan-sync"), "health", "--webserver", dagster_dev.webserver_url],
                             env=dagster_dev.env, capture_output=True, text=True, timeout=60)
     assert health.returncode == 0, health.stdout
-
-
-def _command_line(proc: psutil.Process) -> str:
-    """A child's command line; "" for one that has just exited (a finished run's process, not yet reaped)."""
-    try:
-        return " ".join(proc.cmdline())
-    except psutil.Error:
-        return ""
