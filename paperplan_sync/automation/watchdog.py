@@ -19,6 +19,7 @@ import requests
 
 from paperplan_sync.automation.health import Check, Health
 from paperplan_sync.automation.slack import SlackResource, back_online_message, offline_message
+from paperplan_sync.config.loader import config_reader
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync.control_plane.schema import TABLE_OVERVIEW
@@ -72,6 +73,7 @@ def run_watchdog(*, airtable: AirtableResource, slack: SlackResource, api_url: s
                  api_attempts: int = 3, api_pause_s: float = 5.0,
                  now: datetime | None = None, state_path: Path | None = None) -> WatchdogOutcome:
     now = now or datetime.now(UTC)
+    airtable = config_reader(airtable)  # an Airtable outage must not hold the verdict up for minutes
     path = state_path or state_dir() / STATE_FILE
     state = json.loads(path.read_text()) if path.exists() else {}
     offline_since = datetime.fromisoformat(state["offline_since"]) if state.get("offline_since") else None
