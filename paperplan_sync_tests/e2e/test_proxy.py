@@ -7,6 +7,7 @@ its machine-specific values (ports, certificate and password-file paths) are swa
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import signal
@@ -21,7 +22,8 @@ import httpx
 import pytest
 
 from paperplan_sync.local.runner import free_port
-from paperplan_sync_tests.e2e.test_browser import CHROMIUM, CHROMIUM_FLAGS
+from paperplan_sync_tests.e2e.devtools import browser
+from paperplan_sync_tests.e2e.test_browser import CHROMIUM
 from paperplan_sync_tests.fixtures.dagster_dev import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -193,9 +195,11 @@ def test_plain_http_redirects_to_https(proxy):
 def test_the_ui_renders_in_a_browser_after_login(proxy, tmp_path):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing")
-    url = proxy.url.replace("https://", f"https://{USER}:{PASSWORD.replace(' ', '%20')}@") + "/overview"
-    shot = tmp_path / "ui-behind-proxy.png"
-    proc = subprocess.run([str(CHROMIUM), *CHROMIUM_FLAGS, "--ignore-certificate-errors", f"--user-data-dir={tmp_path / 'profile'}",
-                           f"--screenshot={shot}", "--dump-dom", url], capture_output=True, text=True, timeout=120)
-    print(f"\nscreenshot: {shot}")
-    assert "Overview" in proc.stdout and "Timeline" in proc.stdout, proc.stdout[:1500] + proc.stderr[-1500:]
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    with browser(CHROMIUM, tmp_path / "profile", "--ignore-certificate-errors") as page:
+        # What a browser sends once the person has typed the login into its dialog.
+        page.send("Network.enable")
+        page.send("Network.setExtraHTTPHeaders", headers={"Authorization": f"Basic {token}"})
+        page.open(proxy.url + "/assets")
+        wait_until(lambda: "amazon_sp" in page.text() and "paperplan_sync" in page.text(), 60, 1, "the asset list")
+        print(f"\nscreenshot: {page.screenshot(tmp_path / 'ui-behind-proxy.png')}")
