@@ -141,6 +141,7 @@ def _log_run(context: dg.RunStatusSensorContext, airtable: AirtableResource, mon
     reports = run.tags.get("paperplan/report") or ", ".join(key.path[-1] for key in run.asset_selection or ()) or run.job_name
     span = run.tags.get("dagster/partition") or (f"{run.tags[RANGE_START]} … {run.tags[RANGE_END]}" if RANGE_START in run.tags else "")
     writer = AirtableWriter(mongo.db(), airtable)
+    # Queued only: the outbox sensor sends it within a minute, batched with the run's other Logs records
+    # (a run's start and end cost one Airtable call together, not one each).
     writer.log(records.log_record(f"Run {what}: {reports} {span}".strip(), event=f"run {what}", run_id=run.run_id,
                                   report_type=reports if "," not in reports else ""))
-    writer.flush()
