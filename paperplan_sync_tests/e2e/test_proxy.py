@@ -11,6 +11,7 @@ import base64
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -59,7 +60,10 @@ class Proxy:
     cert: Path
 
     def client(self, auth: tuple[str, str] | None = None) -> httpx.Client:
-        return httpx.Client(base_url=self.url, verify=str(self.cert), auth=auth, timeout=30, follow_redirects=False)
+        return httpx.Client(base_url=self.url, verify=self.tls(), auth=auth, timeout=30, follow_redirects=False)
+
+    def tls(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.cert))  # trusts the test's self-signed certificate only
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +133,7 @@ def proxy(nginx, dagster_dev, api_service, tmp_path_factory) -> Iterator[Proxy]:
     def up() -> bool:
         assert proc.poll() is None, (root / "nginx.log").read_text()
         try:
-            httpx.get(result.url + "/api", verify=str(cert), timeout=5)
+            httpx.get(result.url + "/api", verify=result.tls(), timeout=5)
             return True
         except httpx.ConnectError:
             return False
