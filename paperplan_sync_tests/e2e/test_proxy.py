@@ -1,5 +1,5 @@
 """The login in front of the UI: Debian's nginx with deploy/proxy/paperplan-sync.conf in front of a real
-`dagster dev` webserver and a real `paperplan-sync api`, spoken to over TLS as a browser / Airtable would.
+`dagster dev` webserver and a real `paperplan-sync api` (both started by local.stack), spoken to over TLS as a browser / Airtable would.
 
 Needs Debian's `nginx` (`make test` installs it when missing). The shipped site file is used as is; only
 its machine-specific values (ports, certificate and password-file paths) are swapped for the test's.
@@ -10,12 +10,9 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import signal
 import ssl
 import subprocess
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,36 +73,17 @@ def nginx() -> str:
     return NGINX
 
 
-@contextmanager
-def api_service(env: dict[str, str], log_path: Path) -> Iterator[str]:
-    """`paperplan-sync api` (the public /api page and the webhook receiver) on a free port; yields its URL."""
-    port = free_port()
-    log = open(log_path, "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "paperplan-sync"), "api", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-
+@pytest.fixture(scope="module")
+def api_service(dagster_dev) -> str:
+    """The product's `paperplan-sync api` (the public /api page and the webhook receiver) beside the webserver."""
     def answers() -> bool:
         try:
-            return httpx.get(f"{url}/api", timeout=5).status_code in (200, 503)
+            return httpx.get(f"{dagster_dev.api_url}/api", timeout=5).status_code in (200, 503)
         except httpx.HTTPError:
-            assert proc.poll() is None, log_path.read_text()[-2000:]
             return False
 
-    try:
-        wait_until(answers, 60, 0.5, "paperplan-sync api")
-        yield url
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        log.close()
-
-
-@pytest.fixture(scope="module", name="api_service")
-def api_service_fixture(dagster_dev) -> Iterator[str]:
-    with api_service(dagster_dev.env, dagster_dev.home / "api.log") as url:
-        yield url
+    wait_until(answers, 60, 0.5, "paperplan-sync api")
+    return dagster_dev.api_url
 
 
 @pytest.fixture(scope="module")

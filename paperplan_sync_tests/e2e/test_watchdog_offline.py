@@ -18,7 +18,6 @@ import psutil
 import pytest
 
 from paperplan_sync.local import stack
-from paperplan_sync_tests.e2e.test_proxy import api_service
 from paperplan_sync_tests.fixtures.dagster_dev import FAST_SENSORS, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +32,10 @@ def run_watchdog_elsewhere(env: dict[str, str]) -> tuple[int, str]:
 
 def kill_machine(dev: stack.Stack) -> None:
     """What a dead machine looks like from outside: every process of the product gone at once, no goodbyes."""
-    procs = [psutil.Process(dev.pid), *psutil.Process(dev.pid).children(recursive=True)]
+    api_port = dev.api_url.rsplit(":", 1)[1]
+    api = [p for p in psutil.process_iter(["cmdline"]) if "api" in (p.info["cmdline"] or []) and api_port in (p.info["cmdline"] or [])]
+    assert len(api) == 1, api
+    procs = [psutil.Process(dev.pid), *psutil.Process(dev.pid).children(recursive=True), *api]
     for proc in procs:
         try:
             proc.send_signal(signal.SIGKILL)
@@ -65,13 +67,9 @@ def test_watchdog_alerts_once_when_the_machine_is_gone_and_again_when_it_is_back
 
     home = tmp_path / "dagster_home"
     home.mkdir()
-    dev_cm, api_cm = stack.dagster_dev(env, home=home), None
-    dev = dev_cm.__enter__()
-    try:
-        api_cm = api_service(dev.env, home / "api.log")
-        api_url = api_cm.__enter__()
-        watchdog_env["PAPERPLAN_API_URL"] = f"{api_url}/api"
-        wait_until(lambda: httpx.get(f"{api_url}/api", timeout=10).status_code == 200, 90, 2, "/api to say healthy")
+    with stack.dagster_dev(env, home=home) as dev:
+        watchdog_env["PAPERPLAN_API_URL"] = f"{dev.api_url}/api"
+        wait_until(lambda: httpx.get(f"{dev.api_url}/api", timeout=10).status_code == 200, 90, 2, "/api to say healthy")
         wait_until(beat, 60, 2, "a heartbeat")
 
         # Healthy: the first run cross-checks the heartbeat (1 Airtable call), the next ones only ask /api.
@@ -84,10 +82,9 @@ def test_watchdog_alerts_once_when_the_machine_is_gone_and_again_when_it_is_back
 
         # The machine dies: webserver, daemon, code server and api service killed; time passes, the heartbeat goes stale.
         kill_machine(dev)
-        api_cm.__exit__(None, None, None)
-        api_cm = None
-        with pytest.raises(httpx.ConnectError):
-            httpx.get(dev.webserver_url + "/server_info", timeout=5)
+        for url in (dev.webserver_url + "/server_info", dev.api_url + "/api"):
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(url, timeout=5)
         overview.batch_upsert([{"fields": {"Name": "Sync application", "Alive": 1,
                                            "Timestamp": (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.000Z")}}],
                               key_fields=["Name"])
@@ -100,15 +97,11 @@ def test_watchdog_alerts_once_when_the_machine_is_gone_and_again_when_it_is_back
         offline = texts(slack_server, OFFLINE)
         assert len(offline) == 1 and "last heartbeat" in offline[0], offline
         assert overview.first(formula="{Name}='Sync application'")["fields"].get("Alive", 0) == 0
-    finally:
-        if api_cm is not None:
-            api_cm.__exit__(None, None, None)
-        dev_cm.__exit__(None, None, None)
 
-    # Started again (a new machine would do: same Airtable, same URL is not needed, the watchdog follows the setting).
-    with stack.dagster_dev(env, home=home) as dev, api_service(dev.env, home / "api2.log") as api_url:
-        watchdog_env["PAPERPLAN_API_URL"] = f"{api_url}/api"
-        wait_until(lambda: httpx.get(f"{api_url}/api", timeout=10).status_code == 200, 90, 2, "/api to say healthy")
+    # Started again; the watchdog follows its PAPERPLAN_API_URL setting.
+    with stack.dagster_dev(env, home=home) as dev:
+        watchdog_env["PAPERPLAN_API_URL"] = f"{dev.api_url}/api"
+        wait_until(lambda: httpx.get(f"{dev.api_url}/api", timeout=10).status_code == 200, 90, 2, "/api to say healthy")
         wait_until(lambda: (b := beat()) and datetime.now(UTC) - datetime.fromisoformat(b.replace("Z", "+00:00")) < timedelta(minutes=5),
                    60, 2, "a fresh heartbeat")
         rc, out = run_watchdog_elsewhere(watchdog_env)
