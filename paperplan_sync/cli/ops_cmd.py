@@ -47,12 +47,15 @@ def _print_airtable_usage() -> None:
     Console().print(("" if ok else "[yellow]") + text)
 
 
-API_URL_HELP = "The product's public health page (default: $PAPERPLAN_API_URL, else this machine's api service)"
+API_URL_HELP = "The product's public health page (default: $PAPERPLAN_PUBLIC_URL/api, else this machine's api service)"
 
 
 def _api_url(url: str | None) -> str:
-    port = os.environ.get("PAPERPLAN_API_PORT") or "8710"
-    return url or os.environ.get("PAPERPLAN_API_URL") or f"http://127.0.0.1:{port}/api"
+    if url:
+        return url
+    if public := os.environ.get("PAPERPLAN_PUBLIC_URL"):
+        return public.rstrip("/") + "/api"
+    return f"http://127.0.0.1:{os.environ.get('PAPERPLAN_API_PORT') or '8710'}/api"
 
 
 def watchdog(

@@ -1,6 +1,6 @@
 """The offline alert with the product's machine gone: a real `dagster dev` and `paperplan-sync api` are
 killed outright and the heartbeat goes stale; `paperplan-sync watchdog`, run as from another machine (its
-own state directory, only the Airtable and Slack settings and the /api URL), posts "Sync application
+own state directory, only the Airtable and Slack settings and the public URL), posts "Sync application
 offline" exactly once, then "back online" when the product is started again. It stays cheap on Airtable."""
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def test_watchdog_alerts_once_when_the_machine_is_gone_and_again_when_it_is_back
     home = tmp_path / "dagster_home"
     home.mkdir()
     with stack.dagster_dev(env, home=home) as dev:
-        watchdog_env["PAPERPLAN_API_URL"] = f"{dev.api_url}/api"
+        watchdog_env["PAPERPLAN_PUBLIC_URL"] = dev.api_url
         wait_until(lambda: httpx.get(f"{dev.api_url}/api", timeout=10).status_code == 200, 90, 2, "/api to say healthy")
         wait_until(beat, 60, 2, "a heartbeat")
 
@@ -98,9 +98,9 @@ def test_watchdog_alerts_once_when_the_machine_is_gone_and_again_when_it_is_back
         assert len(offline) == 1 and "last heartbeat" in offline[0], offline
         assert overview.first(formula="{Name}='Sync application'")["fields"].get("Alive", 0) == 0
 
-    # Started again; the watchdog follows its PAPERPLAN_API_URL setting.
+    # Started again (on other ports: the watchdog follows its PAPERPLAN_PUBLIC_URL setting).
     with stack.dagster_dev(env, home=home) as dev:
-        watchdog_env["PAPERPLAN_API_URL"] = f"{dev.api_url}/api"
+        watchdog_env["PAPERPLAN_PUBLIC_URL"] = dev.api_url
         wait_until(lambda: httpx.get(f"{dev.api_url}/api", timeout=10).status_code == 200, 90, 2, "/api to say healthy")
         wait_until(lambda: (b := beat()) and datetime.now(UTC) - datetime.fromisoformat(b.replace("Z", "+00:00")) < timedelta(minutes=5),
                    60, 2, "a fresh heartbeat")
