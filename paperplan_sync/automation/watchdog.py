@@ -4,7 +4,7 @@ or 503 with the reason) and the Overview heartbeat in Airtable. Posts "Sync appl
 outage and "Sync application back online" after.
 
 Airtable calls are rationed (the workspace's monthly quota): the heartbeat is read only when /api is not
-healthy, while recovering, and as a cross-check every ``heartbeat_check_every`` (default 6 h) otherwise.
+healthy, while recovering, and as a cross-check every ``heartbeat_check_every`` (default 24 h: 30 calls a month) otherwise.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from paperplan_sync.state import state_dir
 
 # The heartbeat is written every 30 minutes; allow one missed beat plus slack for a slow daemon loop.
 DEFAULT_MAX_HEARTBEAT_AGE = timedelta(minutes=45)
-DEFAULT_HEARTBEAT_CHECK_EVERY = timedelta(hours=6)
+DEFAULT_HEARTBEAT_CHECK_EVERY = timedelta(hours=24)
 HEALTHY_BODY = "Hello world!"
 STATE_FILE = "watchdog.json"
 

@@ -61,7 +61,7 @@ def _api_url(url: str | None) -> str:
 def watchdog(
     api_url: str | None = typer.Option(None, help=API_URL_HELP),
     max_heartbeat_minutes: int = typer.Option(45, help="Heartbeat older than this means offline"),
-    heartbeat_check_hours: float = typer.Option(6, help="While /api is healthy, read the heartbeat this often"),
+    heartbeat_check_hours: float = typer.Option(24, help="While /api is healthy, read the heartbeat this often"),
 ) -> None:
     """Run on a machine other than the product's (cron, a timer, any scheduler): posts "Sync application
     offline" once when the product's /api or its Airtable heartbeat says it is down."""
