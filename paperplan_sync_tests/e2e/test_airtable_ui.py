@@ -114,3 +114,17 @@ def test_add_edit_and_delete_rows_through_the_forms(airtable, airtable_resource)
 
     page = ui.post(f"/tables/{automations}/records/{added['id']}/delete")
     assert "Row deleted" in page.text and automation(airtable, "Evening orders") is None
+
+
+def test_a_long_table_is_shown_a_hundred_rows_a_page_and_an_edit_returns_to_its_page(airtable):
+    logs = airtable.table("Logs")
+    logs.batch_create([{"Summary": f"line {n}"} for n in range(150)])
+    ui = httpx.Client(base_url=airtable.url, follow_redirects=True, timeout=10)
+    logs_id = table_id(airtable, "Logs")
+    last = ui.get(f"/tables/{logs_id}").text  # the last page first: new rows are there
+    assert 'value="line 149"' in last and 'value="line 99"' not in last and "150 records, 100 a page" in last
+    first = ui.get(f"/tables/{logs_id}?page=1").text
+    assert 'value="line 0"' in first and 'value="line 100"' not in first
+    record = logs.first(formula="{Summary}='line 3'")
+    page = ui.post(f"/tables/{logs_id}/records/{record['id']}", data={"Summary": "line three"})
+    assert "Saved Summary" in page.text and 'value="line three"' in page.text and str(page.url).endswith("page=1")

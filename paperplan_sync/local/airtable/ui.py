@@ -23,6 +23,7 @@ TEXT = {"singleLineText", "multilineText", "email", "url", "phoneNumber", "dateT
 NUMBER = {"number", "currency", "percent", "duration", "rating"}
 EDITABLE = TEXT | NUMBER | {"checkbox", "singleSelect", "multipleSelects", "date", "multipleRecordLinks"}
 NEW = "new"  # the add-a-row form's id
+PAGE_ROWS = 100
 
 STYLE = """
 body{font:14px system-ui,sans-serif;margin:0;color:#1d1f25}
@@ -67,14 +68,22 @@ class BaseUI:
 
     async def grid(self, request: Request) -> HTMLResponse:
         table = self.store.table(request.path_params["table"])
-        notice = request.query_params.get("done")
-        return self._grid(table, note=notice)
+        page = request.query_params.get("page", "")
+        return self._grid(table, note=request.query_params.get("done"), page=int(page) if page.isdigit() else None)
 
-    def _grid(self, table: Table, *, note: str | None = None, error: str | None = None, status: int = 200) -> HTMLResponse:
+    def _grid(self, table: Table, *, note: str | None = None, error: str | None = None, status: int = 200,
+              page: int | None = None) -> HTMLResponse:
         fields = table.fields
+        records = self.store.records(table)
+        pages = max(1, -(-len(records) // PAGE_ROWS))
+        page = pages if page is None else min(max(page, 1), pages)  # the last page by default: new rows are there
         head = "".join(f"<th>{escape(f.name)}<small>{escape(f.type)}</small></th>" for f in fields)
-        body = "".join(self._row(table, fields, r) for r in self.store.records(table))
+        body = "".join(self._row(table, fields, r) for r in records[(page - 1) * PAGE_ROWS:page * PAGE_ROWS])
         body += self._row(table, fields, None)
+        if pages > 1:
+            links = " ".join(f'<a href="/tables/{table.id}?page={n}">{n}</a>' if n != page else f"<b>{n}</b>" for n in range(1, pages + 1))
+            note = f"{note + ' · ' if note else ''}{len(records)} records, {PAGE_ROWS} a page"
+            body += f'<tr><td colspan="{len(fields) + 1}">Pages: {links}</td></tr>'
         banner = f'<div class="error" role="alert">{escape(error)}</div>' if error else ""
         banner += f'<div class="note">{escape(note)}</div>' if note else ""
         html = (f"<main>{banner}<table class=\"grid\" id=\"grid\"><thead><tr>{head}<th></th></tr></thead>"
@@ -146,11 +155,14 @@ class BaseUI:
         return self._change(table, "delete", request.path_params["record_id"], None, "Row deleted")
 
     def _change(self, table: Table, op: str, record_id: str | None, fields: dict | None, done: str):
+        ids = [r.id for r in self.store.records(table)]
+        page = ids.index(record_id) // PAGE_ROWS + 1 if record_id in ids else None  # back where the row was
         try:
             client_edit(self.store, table.id, op, record_id, fields)
         except ApiError as exc:
-            return self._grid(table, error=f"{exc.type}: {exc.message}", status=exc.status)
-        return RedirectResponse(f"/tables/{quote(table.id)}?{urlencode({'done': done})}", status_code=303)
+            return self._grid(table, error=f"{exc.type}: {exc.message}", status=exc.status, page=page)
+        query = {"done": done, **({"page": page} if page else {})}
+        return RedirectResponse(f"/tables/{quote(table.id)}?{urlencode(query)}", status_code=303)
 
 
 async def _form(request: Request) -> ImmutableMultiDict:
