@@ -61,7 +61,7 @@ def test_a_time_edited_in_the_browser_is_what_the_product_reads(airtable, airtab
         # A person's edit: type into the row's Time cell, tick Disable, press the row's Save.
         page.submit(f"""(() => {{ const f = 'r-{record["id"]}';
             const time = document.querySelector(`input[form="${{f}}"][name="Time"]`); time.value = '07:15';
-            document.querySelector(`input[form="${{f}}"][name="Disable"]`).checked = true;
+            document.querySelector(`input[type=checkbox][form="${{f}}"][name="Disable"]`).checked = true;
             document.querySelector(`button[form="${{f}}"]`).click(); }})()""")
         assert "Saved Time, Disable" in page.eval("document.querySelector('.note').textContent")
 
@@ -111,6 +111,11 @@ def test_add_edit_and_delete_rows_through_the_forms(airtable, airtable_resource)
     page = ui.post(f"/tables/{report_types}/records/{record['id']}", data=form | {"Status": "Sometimes"})
     assert page.status_code == 422 and 'role="alert">INVALID_MULTIPLE_CHOICE_OPTIONS' in page.text, page.text[-800:]
     assert airtable.table("Report Types").get(record["id"])["fields"]["Status"] == "Inactive"
+
+    # A form that leaves cells out (unticked boxes and empty multiple selects send nothing) leaves them alone.
+    before = airtable.table("Report Types").get(record["id"])["fields"]
+    assert "Saved Status" in ui.post(f"/tables/{report_types}/records/{record['id']}", data={"Status": "Active"}).text
+    assert airtable.table("Report Types").get(record["id"])["fields"] == before | {"Status": "Active"}
 
     page = ui.post(f"/tables/{automations}/records/{added['id']}/delete")
     assert "Row deleted" in page.text and automation(airtable, "Evening orders") is None

@@ -105,22 +105,24 @@ class BaseUI:
     def _input(self, field: Field, value: Any, form: str) -> str:
         name = escape(field.name, quote=True)
         common = f'form="{form}" name="{name}" aria-label="{name}"'
+        # An unticked box or an empty multiple select sends nothing: this empty value says "the cell was shown".
+        shown = f'<input type="hidden" form="{form}" name="{name}" value="">'
         if field.type not in EDITABLE:
             return escape(_as_text(value))
         if field.type == "checkbox":
-            return f'<input type="checkbox" {common} value="1"{" checked" if value else ""}>'
+            return f'{shown}<input type="checkbox" {common} value="1"{" checked" if value else ""}>'
         if field.type in ("singleSelect", "multipleSelects"):
             chosen = set(value if isinstance(value, list) else [value] if value else [])
             options = "".join(f'<option{" selected" if c in chosen else ""}>{escape(c)}</option>' for c in field.choice_names())
             if field.type == "singleSelect":
                 return f'<select {common}><option value=""></option>{options}</select>'
-            return f'<select multiple size="2" {common}>{options}</select>'
+            return f'{shown}<select multiple size="2" {common}>{options}</select>'
         if field.type == "multipleRecordLinks":
             texts = self.store.primary_texts(field.options["linkedTableId"])
             options = "".join(f'<option value="{rid}"{" selected" if rid in (value or []) else ""}>{escape(text)}</option>'
                               for rid, text in texts.items())
             linked = ", ".join(texts.get(rid, rid) for rid in value or [])
-            return f'<div class="links">{escape(linked)}</div><select multiple size="3" {common}>{options}</select>'
+            return f'<div class="links">{escape(linked)}</div>{shown}<select multiple size="3" {common}>{options}</select>'
         kind = "date" if field.type == "date" else "text"
         return f'<input type="{kind}" {common} value="{escape(_as_text(value), quote=True)}">'
 
@@ -147,7 +149,7 @@ class BaseUI:
         # Only the cells that changed, as the Airtable UI sends a cell edit.
         changed = {k: v for k, v in wanted.items() if v != current.get(k) and not (_blank(v) and current.get(k) is None)}
         if not changed:
-            return RedirectResponse(f"/tables/{table.id}?{urlencode({'done': 'Nothing changed'})}", status_code=303)
+            return self._back(table, self._page_of(table, record.id), "Nothing changed")
         return self._change(table, "update", record.id, changed, f"Saved {', '.join(changed)}")
 
     async def delete(self, request: Request):
@@ -155,12 +157,19 @@ class BaseUI:
         return self._change(table, "delete", request.path_params["record_id"], None, "Row deleted")
 
     def _change(self, table: Table, op: str, record_id: str | None, fields: dict | None, done: str):
-        ids = [r.id for r in self.store.records(table)]
-        page = ids.index(record_id) // PAGE_ROWS + 1 if record_id in ids else None  # back where the row was
+        page = self._page_of(table, record_id)  # back where the row was
         try:
             client_edit(self.store, table.id, op, record_id, fields)
         except ApiError as exc:
             return self._grid(table, error=f"{exc.type}: {exc.message}", status=exc.status, page=page)
+        return self._back(table, page, done)
+
+    def _page_of(self, table: Table, record_id: str | None) -> int | None:
+        ids = [r.id for r in self.store.records(table)]
+        return ids.index(record_id) // PAGE_ROWS + 1 if record_id in ids else None
+
+    @staticmethod
+    def _back(table: Table, page: int | None, done: str) -> RedirectResponse:
         query = {"done": done, **({"page": page} if page else {})}
         return RedirectResponse(f"/tables/{quote(table.id)}?{urlencode(query)}", status_code=303)
 
@@ -177,11 +186,13 @@ def _fields_from_form(table: Table, form: ImmutableMultiDict) -> dict[str, Any]:
     for field in table.fields:
         if field.type not in EDITABLE:
             continue
+        if field.name not in form:
+            continue  # not part of this form: left as it is
         if field.type == "checkbox":
-            out[field.name] = field.name in form
+            out[field.name] = "1" in form.getlist(field.name)
         elif field.type in ("multipleSelects", "multipleRecordLinks"):
-            out[field.name] = form.getlist(field.name)
-        elif field.name in form:
+            out[field.name] = [v for v in form.getlist(field.name) if v]
+        else:
             text = str(form[field.name]).strip()
             out[field.name] = None if text == "" else _number(text) if field.type in NUMBER else text
     return out
