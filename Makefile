@@ -28,6 +28,7 @@ up: install
 
 # Debian packages the end-to-end tests run; installed when missing (as root), else named.
 TEST_DEBS += nginx
+TEST_DEBS += nodejs  # runs deploy/airtable's automation script against the local Airtable
 
 test-deps:
 	@missing=$$(for p in $(TEST_DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
