@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install dev test up clean
+.PHONY: install dev test test-deps up clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,18 @@ dev: install
 up: install
 	$(BIN)/paperplan-sync local up
 
+# Debian packages the end-to-end tests run; installed when missing (as root), else named.
+TEST_DEBS += nginx
+TEST_DEBS += nodejs  # runs deploy/airtable's automation script against the local Airtable
+
+test-deps:
+	@missing=$$(for p in $(TEST_DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "make test needs Debian packages: sudo apt-get install -y $$missing" >&2; exit 1; fi; \
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing
+
 ## The whole test suite
-test: install
+test: install test-deps
 	$(BIN)/python -m pytest
 
 clean:
