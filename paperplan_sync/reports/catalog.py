@@ -104,7 +104,8 @@ CATALOG: dict[str, ReportKind] = {k.report_type_id: k for k in (
     # By-ASIN rows aggregate the whole requested range: per-day ASIN figures need one request per day, and
     # those requests are 15 minutes apart at least.
     ReportKind(SALES_AND_TRAFFIC, AMAZON_SP, document_format=SALES_AND_TRAFFIC_JSON,
-               create_every_s=SALES_AND_TRAFFIC_CREATE_EVERY_S, row_key=("record_type", "date", "childAsin"), datapoints=DatapointMapping(
+               create_every_s=SALES_AND_TRAFFIC_CREATE_EVERY_S, row_key=("record_type", "date", "childAsin"),
+               datapoints=DatapointMapping(
                    key_field="childAsin",  # the JSON report's nested keys, joined with "_" by the parser
                    metrics={"units_ordered": "salesByAsin_unitsOrdered",
                             "ordered_revenue": "salesByAsin_orderedProductSales_amount",

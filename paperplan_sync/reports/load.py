@@ -86,8 +86,11 @@ def plan_chunks(report_type: ReportType, days: list[date | None]) -> list[Chunk]
     """The fewest reports that cover ``days``: contiguous runs cut at the type's maximum range."""
     if not splits_by_day(report_type) or None in days:
         if kind_for(report_type).create_every_s and None not in days:
-            # Amazon spaces these requests out (Sales and Traffic: 15 minutes each): the newest day, which has
-            # no data yet, goes first; the re-pulls of days already stored follow.
+            # Amazon spaces these requests out (Sales and Traffic: one per 15 minutes, 96 a day), and the run
+            # waits its turns (sources/amazon_sp/ratelimit.py): one range report would lose the per-day by-ASIN
+            # figures the datapoints need, and leaving the re-pulls to later runs would need the scheduler to
+            # launch delayed runs and remember owed days, to save 45 idle minutes of one SP-API run slot a day.
+            # The newest day, which has no data yet, goes first; the re-pulls of stored days follow.
             days = sorted(days, reverse=True)  # type: ignore[type-var]
         return [Chunk((day,), request_for(report_type, day)) for day in days]
     limit = kind_for(report_type).max_range_days

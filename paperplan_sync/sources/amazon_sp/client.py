@@ -15,6 +15,7 @@ import dagster as dg
 import httpx
 from pydantic import Field, PrivateAttr
 
+from paperplan_sync.control_plane.shared_state import SharedState, shared_state
 from paperplan_sync.readahead import read_ahead
 from paperplan_sync.reports.catalog import document_parser, kind_of
 from paperplan_sync.sources.base import (
@@ -26,7 +27,6 @@ from paperplan_sync.sources.base import (
     RowStream,
     poll_report,
 )
-from paperplan_sync.control_plane.shared_state import SharedState, shared_state
 from paperplan_sync.sources.lwa import LwaCredentials
 from paperplan_sync.sources.retry import RETRY_STATUSES, GaveUp, RetryPolicy
 
