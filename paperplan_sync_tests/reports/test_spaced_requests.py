@@ -43,7 +43,7 @@ def test_a_daily_fire_waits_its_turn_and_stores_every_day(product, spapi, mongo)
     assert all(rows[day] > 0 for day in DAYS), rows
     points = {p["date"] for p in mongo.db()["datapoints"].find({"report": "sales_and_traffic"})}
     assert points == set(DAYS)  # per-ASIN datapoints for each day, from its own report
-    # The newest day (no data yet) first; its data is stored before the re-pulls are even requested.
+    # The newest day (no data yet) is requested first, the re-pulls after it.
     assert requested_days(spapi)[0] == "2026-11-17"
     assert sorted(requested_days(spapi), reverse=True) == requested_days(spapi)
 
