@@ -11,7 +11,7 @@ error code, and are raised ``from None`` so slack_sdk's request (with its Author
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import dagster as dg
@@ -189,17 +189,37 @@ def report_failed_message(report_name: str, report_date: str | None, reason: str
     return text, blocks
 
 
-def report_stale_message(
-    report_name: str, last_report_at: datetime | None, hours: int = 24, *, now: datetime | None = None
+def report_late_message(
+    report_name: str, due_at: datetime, report_date: str | None, last_report_at: datetime | None, *,
+    grace: timedelta, now: datetime | None = None,
 ) -> Message:
-    window = f"{hours} hour" if hours == 1 else f"{hours} hours"
+    hours = f"{grace.total_seconds() / 3600:g} h"
+    what = f"the {report_date} report" if report_date else "a new snapshot"
     last = _when(last_report_at, now) if last_report_at else "never"
-    detail = f"last report {last}" if last_report_at else "no report on record"
-    text = f"{report_failed_prefix(report_name)}: no report in the last {window} ({detail})"
+    text = (f"{report_failed_prefix(report_name)}: no report since its run due at {_fmt_dt(due_at)} "
+            f"({what} is missing {hours} after it was due; last report {last})")
     blocks = [
         _header(f":hourglass: Report {report_name} failed"),
-        _section(f"No report in the last {window}."),
-        _fields(("Report", report_name), ("Last report", last)),
+        _section(f"No report since its run due at {_fmt_dt(due_at)} ({hours} grace)."),
+        _fields(("Report", report_name), ("Missing", report_date or "snapshot"), ("Last report", last)),
+    ]
+    return text, blocks
+
+
+def report_loading_again_message(report_name: str, loaded_at: datetime | None) -> Message:
+    when = _fmt_dt(loaded_at) if loaded_at else "just now"
+    text = f"Report {_escape(report_name)} is on time again (loaded {when})"
+    return text, [_section(f":white_check_mark: {text}")]
+
+
+def dead_letter_message(table: str, fields: str, error: str, attempts: int) -> Message:
+    text = (f"Airtable refused a write to {_escape(table)} {attempts} times; it is set aside "
+            f"(field {_escape(fields)}: {_escape(_first_line(error, REASON_TEXT_CHARS))})")
+    blocks = [
+        _header(":warning: Airtable write set aside"),
+        _fields(("Table", table), ("Field", fields), ("Attempts", str(attempts))),
+        _section(f"*Airtable's error*\n```{_escape(_reason_block(error, has_run=False))}```"),
+        _context("Fix the table or field in Airtable; `paperplan-sync doctor` lists the writes set aside."),
     ]
     return text, blocks
 

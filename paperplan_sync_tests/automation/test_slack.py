@@ -18,7 +18,7 @@ from paperplan_sync.automation.slack import (
     back_online_message,
     offline_message,
     report_failed_message,
-    report_stale_message,
+    report_late_message,
 )
 from paperplan_sync.local.runner import ServerThread, free_port
 from paperplan_sync.local.slack import build_app
@@ -122,14 +122,12 @@ def test_offline_then_back_online(slack):
     assert float(online["ts"]) > float(offline["ts"])
 
 
-def test_stale_report_message():
-    text, blocks = report_stale_message("sp_orders", NOW - timedelta(hours=30), now=NOW)
-    assert text == (
-        "Report sp_orders failed: no report in the last 24 hours (last report 2026-11-24 23:45 UTC, 1 d 6 h ago)"
-    )
-    assert blocks[1]["text"]["text"] == "No report in the last 24 hours."
-    text, _ = report_stale_message("sp_orders", None)
-    assert text == "Report sp_orders failed: no report in the last 24 hours (no report on record)"
+def test_late_report_message():
+    text, blocks = report_late_message("sp_orders", NOW - timedelta(hours=3), "2026-11-25", NOW - timedelta(hours=30),
+                                       grace=timedelta(hours=2), now=NOW)
+    assert text == ("Report sp_orders failed: no report since its run due at 2026-11-26 02:45 UTC "
+                    "(the 2026-11-25 report is missing 2 h after it was due; last report 2026-11-24 23:45 UTC, 1 d 6 h ago)")
+    assert blocks[1]["text"]["text"] == "No report since its run due at 2026-11-26 02:45 UTC (2 h grace)."
 
 
 def test_resource_injected_into_an_asset_like_dagster_slack(slack):
