@@ -15,6 +15,7 @@ from paperplan_sync.reports.checks import CHECK_SPECS, check_results
 from paperplan_sync.reports.load import DayResult, load_day, request_for
 from paperplan_sync.reports.partitions import day_key, local_today, parse_day, partitions_for, repeat_window_closed
 from paperplan_sync.sources.base import ReportFailed
+from paperplan_sync.storage.loads import get_load
 
 # Transient errors (throttling, 5xx, timeouts) are retried inside the run, so Slack hears only of real failures.
 RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
@@ -132,10 +133,20 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
                     context.log.error(f"{report_type.name} {key} failed: {exc}")
                     failed.append((key, exc))
                     continue
+                if result.empty and not result.kept_rows and not report_type.empty_is_ok:
+                    # The runbook's scenario 2: no data on a first pull is a failure (Fail only for Notify On Fail).
+                    context.log.warning(f"{report_type.name} {key}: {records.EMPTY_REASON}")
+                    _record_empty(writer, report_type, key, result, run_url=run_url)
+                    if report_type.notify_on_fail:
+                        failed.append((key, ReportFailed(records.EMPTY_REASON, api_report_id=result.api_report_id)))
+                        continue
+                    done.append(result)
+                    continue
                 done.append(result)
                 context.log.info(f"{report_type.name} {key}: {result.rows} rows, "
                                  f"{result.quarantined} quarantined, load {result.load_id}")
-                _record_success(writer, report_type, day, key, result, run_url=run_url, now=now)
+                _record_success(writer, report_type, day, key, result, run_url=run_url, now=now,
+                                kept=get_load(db, result.kept_load_id) if result.kept_rows else None)
         finally:
             requester.shutdown(cancel_futures=True)  # a cancelled run stops requesting days it will not load
 
@@ -155,14 +166,29 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
     return dg.MaterializeResult(metadata=_metadata(report_type, done, context), check_results=check_results(done))
 
 
+def _record_empty(writer: AirtableWriter, report_type: ReportType, report_date: str, result: DayResult, *, run_url: str) -> None:
+    writer.report(records.report_empty(report_name=report_type.name, report_date=report_date, real_time=report_type.real_time,
+                                       fail=report_type.notify_on_fail, api_report_id=result.api_report_id, run_url=run_url))
+    writer.log(records.log_record(f"Report {report_type.name} {report_date}: {records.EMPTY_REASON}", level="WARNING",
+                                  event="empty report", report_type=report_type.name))
+
+
 def _record_success(writer: AirtableWriter, report_type: ReportType, day: date | None, report_date: str,
-                    result: DayResult, *, run_url: str, now: datetime) -> None:
-    """The day's Reports record (and its Airtable mirror, when the type has one), through the outbox."""
+                    result: DayResult, *, run_url: str, now: datetime, kept: dict | None = None) -> None:
+    """The day's Reports record (and its Airtable mirror, when the type has one), through the outbox.
+
+    ``kept``: the load whose rows an empty re-pull left in place; the record still describes those rows."""
+    note = f"re-pull returned no data; kept {result.kept_rows} rows" if kept else ""
     writer.report(records.report_success(
         report_name=report_type.name, report_date=report_date,
-        real_time=report_type.real_time, load_id=result.load_id, rows=result.rows, quarantined=result.quarantined,
+        real_time=report_type.real_time, load_id=str(kept["_id"]) if kept else result.load_id,
+        rows=result.kept_rows if kept else result.rows, quarantined=kept.get("quarantined_rows", 0) if kept else result.quarantined,
         api_report_id=result.api_report_id, run_url=run_url,
-        repeat_done=day is not None and repeat_window_closed(report_type, day, now), now=now))
+        repeat_done=day is not None and repeat_window_closed(report_type, day, now), now=now, note=note,
+        loaded_at=kept.get("finished_at").replace(tzinfo=UTC) if kept and kept.get("finished_at") else None))
+    if kept:
+        writer.log(records.log_record(f"Report {report_type.name} {report_date}: {note}", level="WARNING",
+                                      event="empty re-pull", report_type=report_type.name))
     if "Airtable" in report_type.destinations:
         writer.mirror(report=report_type.name, report_date=result.report_date, table=report_type.airtable_table,
                       key_fields=report_type.airtable_key_fields)
