@@ -11,6 +11,7 @@ import dagster as dg
 from paperplan_sync.automation import freshness, settings
 from paperplan_sync.automation.slack import (
     SlackResource,
+    dead_letter_message,
     report_failed_message,
     report_late_message,
     report_loading_again_message,
@@ -20,10 +21,11 @@ from paperplan_sync.config.models import Automation, ReportType, SyncConfig
 from paperplan_sync.config.parse import parse_tables
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.airtable import AirtableResource
-from paperplan_sync.control_plane.schema import TABLE_AUTOMATIONS, TABLE_REPORT_TYPES
-from paperplan_sync.control_plane.writer import AirtableWriter
+from paperplan_sync.control_plane.schema import TABLE_AUTOMATIONS, TABLE_LOGS, TABLE_REPORT_TYPES
+from paperplan_sync.control_plane.writer import REFUSED, AirtableWriter, refused_fields
 from paperplan_sync.reports.factory import asset_key
 from paperplan_sync.reports.partitions import day_key, local_today, partitions_for
+from paperplan_sync.storage import outbox
 from paperplan_sync.storage.mongo import MongoResource
 
 WILL_RETRY_TAG = "dagster/will_retry"
@@ -176,11 +178,31 @@ def build_alert_sensors(config: SyncConfig) -> list[dg.SensorDefinition]:
 
     @dg.sensor(name="airtable_outbox", description="Sends Airtable writes that waited in the outbox (e.g. during an outage), in order.",
                minimum_interval_seconds=settings.OUTBOX_FLUSH_S, default_status=dg.DefaultSensorStatus.RUNNING)
-    def airtable_outbox(context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource):
-        result = AirtableWriter(mongo.db(), airtable).flush()
-        return dg.SkipReason(f"sent {result.sent}, refused {result.failed}" + (f"; stopped: {result.stopped_by}" if result.stopped_by else ""))
+    def airtable_outbox(context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource, slack: SlackResource):
+        db = mongo.db()
+        writer = AirtableWriter(db, airtable)
+        result = writer.flush()
+        announced = announce_dead_letters(db, writer, slack)
+        return dg.SkipReason(f"sent {result.sent}, refused {result.failed}, set aside {announced}"
+                             + (f"; stopped: {result.stopped_by}" if result.stopped_by else ""))
 
     return [report_failure_alerts, run_started_logs, run_finished_logs, report_freshness, heartbeat, airtable_outbox]
+
+
+def announce_dead_letters(db, writer: AirtableWriter, slack: SlackResource) -> int:
+    """One Slack message and one Logs line per write set aside (naming table, field and Airtable's error)."""
+    entries = outbox.dead_letters(db, unannounced=True)
+    for entry in entries:
+        table, error = entry["payload"]["table"], str(entry.get("last_error") or "").removeprefix(REFUSED)
+        text, blocks = dead_letter_message(table, refused_fields(entry), error, entry.get("attempts", 0))
+        slack.post(text, blocks=blocks)
+        if table != TABLE_LOGS:  # a refused Logs write would only be refused again
+            writer.log(records.log_record(text, level="ERROR", event="write set aside",
+                                          details=json.dumps(entry["payload"].get("fields") or {}, default=str)[:5000]))
+        outbox.mark_announced(db, entry["_id"])
+    if entries:
+        writer.flush()
+    return len(entries)
 
 
 def _log_run(context: dg.RunStatusSensorContext, airtable: AirtableResource, mongo: MongoResource, what: str) -> None:

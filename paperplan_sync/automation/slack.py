@@ -154,6 +154,41 @@ class SlackResource(dg.ConfigurableResource):
         return {k: data.get(k) for k in ("team", "team_id", "user", "user_id", "bot_id", "url")}
 
 
+    def channel_access(self) -> dict[str, Any]:
+        """Checks that ``channel`` exists and the bot may post there (for `doctor`); raises SlackError.
+
+        conversations.info takes only an ID, so a name is looked up with conversations.list (scope
+        channels:read; groups:read for a private channel)."""
+        client, ref = self.get_client(), self.channel
+        try:
+            if _is_channel_id(ref):
+                found = client.conversations_info(channel=ref)["channel"]
+            else:
+                name = ref.lstrip("#").lower()
+                found = None
+                for page in client.conversations_list(types="public_channel,private_channel", exclude_archived=False, limit=200):
+                    found = next((c for c in page["channels"] if c.get("name") == name), None)
+                    if found:
+                        break
+        except SlackApiError as e:
+            error = _error_code(e)
+            hint = "add the channels:read (and groups:read) scope to the app" if error == "missing_scope" else _HINTS.get(error, "see Slack API docs")
+            raise SlackError(f"Slack could not look up {ref}: {error} ({hint})", error=error, channel=ref) from None
+        except (SlackClientError, OSError) as e:
+            raise SlackError(f"Could not reach Slack at {self.base_url}: {_reason(e)}", error="connection_error", channel=ref) from None
+        if not found:
+            raise SlackError(f"Slack channel {ref} does not exist: {_HINTS['channel_not_found']}", error="channel_not_found", channel=ref)
+        if found.get("is_archived"):
+            raise SlackError(f"Slack channel {ref} is archived: {_HINTS['is_archived']}", error="is_archived", channel=ref)
+        if not found.get("is_member"):
+            raise SlackError(f"the app is not a member of {ref}: invite it (/invite @app in the channel)", error="not_in_channel", channel=ref)
+        return {"id": found.get("id"), "name": found.get("name")}
+
+
+def _is_channel_id(ref: str) -> bool:
+    return len(ref) > 1 and ref[0] in "CG" and ref[1:].isalnum() and ref.upper() == ref
+
+
 def _error_code(e: SlackApiError) -> str:
     try:
         return str(e.response.get("error") or f"http_{e.response.status_code}")

@@ -143,16 +143,17 @@ def test_resource_injected_into_an_asset_like_dagster_slack(slack):
 def test_stand_in_speaks_slack_to_a_plain_client_and_form_posts(slack):
     client = WebClient(slack.token, base_url=slack.api_url)
     assert client.auth_test()["bot_id"]
+    channel_id = slack.add_channel("ops-form")["id"]
     answer = httpx.post(
         f"{slack.api_url}chat.postMessage",
-        data={"token": slack.token, "channel": "C0123ABCDE", "text": "form <post>"},
+        data={"token": slack.token, "channel": channel_id, "text": "form <post>"},
     ).json()
-    assert answer["ok"] and answer["channel"] == "C0123ABCDE" and answer["message"]["text"] == "form <post>"
-    assert httpx.post(f"{slack.api_url}chat.postMessage", data={"token": slack.token, "channel": "#x"}).json() == {
+    assert answer["ok"] and answer["channel"] == channel_id and answer["message"]["text"] == "form <post>"
+    assert httpx.post(f"{slack.api_url}chat.postMessage", data={"token": slack.token, "channel": "#airtable"}).json() == {
         "ok": False,
         "error": "no_text",
     }
-    assert [m["text"] for m in slack.messages("C0123ABCDE")] == ["form <post>"]
+    assert [m["text"] for m in slack.messages(channel_id)] == ["form <post>"]
     assert "form &lt;post&gt;" in httpx.get(slack.url + "/").text
 
 
