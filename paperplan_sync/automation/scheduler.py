@@ -15,7 +15,7 @@ import requests
 from pyairtable.formulas import AND, BLANK, EQ, NOT, OR, Field
 
 from paperplan_sync.automation import settings
-from paperplan_sync.automation.plan import Launch, automation_summary, config_changes, plan_tick
+from paperplan_sync.automation.plan import CATCH_UP, Launch, automation_summary, config_changes, plan_tick
 from paperplan_sync.automation.slack import SlackResource
 from paperplan_sync.config.loader import load_config
 from paperplan_sync.config.models import SyncConfig
@@ -123,6 +123,12 @@ def build_scheduler_sensor(loaded_config: SyncConfig, jobs: dict[str, Unresolved
             writer.log(records.log_record(summary, level=level, event=event))
         for automation, fired in plan.due:
             writer.log(records.log_record(f"Automation '{automation.name}' due at {fired.isoformat(timespec='minutes')}", event="automation fired"))
+        for missed in plan.missed:  # older than the catch-up bound: Fail checked, so it shows in Failed Reports
+            writer.report(records.report_missed(report_name=missed.report, report_date=missed.day, due_at=missed.fired_at))
+        if plan.missed:
+            writer.log(records.log_record(f"{len(plan.missed)} missed day(s) not caught up (older than {CATCH_UP.days} days); "
+                                          "marked Fail in Reports", level="WARNING", event="missed days",
+                                          details=", ".join(f"{m.report} {m.day}" for m in plan.missed)[:5000]))
         writer.flush()
 
         state.update(after=now.isoformat(), automations=summaries if config.origin == "airtable" else state.get("automations", summaries),
