@@ -26,8 +26,10 @@ dev: install
 up: install
 	$(BIN)/paperplan-sync local up
 
-## The whole test suite
+## The whole test suite. On a fresh machine it first installs or starts what the end-to-end tests need
+## (Chromium, PostgreSQL on 127.0.0.1:5432: with apt-get when root, otherwise it says what to install).
 test: install
+	./.ci/test-prereqs
 	$(BIN)/python -m pytest
 
 clean:
