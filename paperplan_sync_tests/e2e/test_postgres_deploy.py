@@ -11,13 +11,8 @@ afterwards.
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pytest
 import requests
@@ -25,13 +20,11 @@ import requests
 from paperplan_sync.automation.backfill import backfill_progress, launch_backfill, partitions
 from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync_tests.fixtures.dagster_dev import FAST_SENSORS, wait_until
+from paperplan_sync_tests.fixtures.postgres import DEPLOY_YAML, query
 from paperplan_sync.local.stack import finished_run_status, launch_partition_run, dagster_dev, stand_ins
 
 pytestmark = pytest.mark.e2e
 
-DEPLOY_YAML = Path(__file__).resolve().parents[2] / "deploy" / "dagster.yaml"
-PG_URL_ENV = "PAPERPLAN_TEST_POSTGRES_URL"
-DEFAULT_PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
 PARTITION_RUNS = """query($v: String!) { runsOrError(filter: {tags: [{key: "dagster/partition", value: $v}]}) {
   ... on Runs { results { runId status tags { key value } } } } }"""
@@ -49,53 +42,6 @@ def test_deploy_dagster_yaml_is_a_valid_instance_config():
     ref = InstanceRef.from_dir(str(DEPLOY_YAML.parent))  # validates; connects to nothing, needs no env
     assert ref.run_storage_data.class_name == "PostgresRunStorage"
     assert ref.run_coordinator_data.class_name == "QueuedRunCoordinator"
-
-
-@dataclass
-class Database:
-    name: str
-    dagster_url: str  # postgresql+psycopg2://..., for PAPERPLAN_DAGSTER_PG_URL
-    libpq_url: str  # postgresql://..., for psycopg2.connect
-
-
-@pytest.fixture
-def fresh_database() -> Iterator[Database]:
-    server_url = os.environ.get(PG_URL_ENV) or DEFAULT_PG_URL
-    import psycopg2
-    from sqlalchemy.engine import make_url
-
-    url = make_url(server_url)
-    assert url.drivername == "postgresql+psycopg2", f"{PG_URL_ENV} must start with postgresql+psycopg2:// (got {url.drivername})"
-    name = f"paperplan_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg2.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
-    except psycopg2.OperationalError as exc:
-        pytest.fail(f"no PostgreSQL at {url.render_as_string(hide_password=True)} ({str(exc).strip()}): run `make test`, "
-                    f"which starts or installs it, or set {PG_URL_ENV}=postgresql+psycopg2://USER:PASSWORD@HOST:5432/postgres")
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        db_url = url.set(database=name)
-        yield Database(name, db_url.render_as_string(hide_password=False),
-                       db_url.set(drivername="postgresql").render_as_string(hide_password=False))
-    finally:
-        with admin.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
-
-
-def query(database: Database, sql: str, params: tuple = ()) -> list[tuple]:
-    import psycopg2
-
-    conn = psycopg2.connect(database.libpq_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def test_a_run_and_a_backfill_through_the_daemon_on_postgres(fresh_database, tmp_path):
