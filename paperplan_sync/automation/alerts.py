@@ -72,11 +72,12 @@ def will_be_retried(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
 
 def watched_config(airtable: AirtableResource, loaded: SyncConfig) -> tuple[dict[str, ReportType], tuple[Automation, ...]]:
     """Report types and automations as of the scheduler's last read (its cache file, not Airtable itself)."""
-    cached = cache.load(cache.cache_path(airtable.base_id))
-    if cached is None:
+    try:
+        tables, _ = cache.load(cache.cache_path(airtable.base_id)) or (None, None)
+        report_types, automations, _ = parse_tables(tables[TABLE_REPORT_TYPES], tables[TABLE_AUTOMATIONS])
+    except (TypeError, KeyError, ValueError):  # no cache (yet), or one this code cannot read
         return {rt.name: rt for rt in loaded.report_types}, loaded.automations
-    report_types, automations, _ = parse_tables(cached[0].get(TABLE_REPORT_TYPES, []), cached[0].get(TABLE_AUTOMATIONS, []))
-    return {rt.name: rt for rt in report_types}, tuple(a for a in automations if not a.disabled)
+    return {rt.name: rt for rt in report_types}, tuple(automations)
 
 
 def failed_report_types(instance: dg.DagsterInstance, run: dg.DagsterRun, by_key: dict[dg.AssetKey, ReportType]):
