@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from paperplan_sync.automation.alerts import build_alert_sensors
+from paperplan_sync.automation.housekeeping import airtable_logs_retention
 from paperplan_sync.automation.scheduler import build_scheduler_sensor
 from paperplan_sync.config.models import SyncConfig
 from paperplan_sync.reports.factory import build_report_assets, build_report_jobs
@@ -15,6 +16,6 @@ def build_definitions(config: SyncConfig, resources: dict[str, object]) -> dg.De
     return dg.Definitions(
         assets=build_report_assets(config),
         jobs=list({job.name: job for job in jobs.values()}.values()),
-        sensors=[build_scheduler_sensor(config, jobs), *build_alert_sensors(config)],
+        sensors=[build_scheduler_sensor(config, jobs), *build_alert_sensors(config), airtable_logs_retention],
         resources=resources,
     )

@@ -26,6 +26,10 @@ def production_resources() -> dict[str, object]:
             api_key=dg.EnvVar("AIRTABLE_API_KEY"),
             base_id=dg.EnvVar("AIRTABLE_BASE_ID"),
             endpoint_url=_env("AIRTABLE_ENDPOINT_URL", AIRTABLE_DEFAULT_ENDPOINT),
+            # The shared limiter, month count and configuration live in MongoDB: every machine sees them.
+            state_mongodb_uri=dg.EnvVar("MONGODB_URI"),
+            state_database=_env("MONGODB_DATABASE", "paperplan_sync"),
+            monthly_quota=int(_env("AIRTABLE_MONTHLY_QUOTA", "100000")),
         ),
         "mongo": MongoResource(uri=dg.EnvVar("MONGODB_URI"), database=_env("MONGODB_DATABASE", "paperplan_sync")),
         "amazon_sp": AmazonSPReportsResource(

@@ -16,7 +16,7 @@ from paperplan_sync.automation.slack import (
     report_late_message,
     report_loading_again_message,
 )
-from paperplan_sync.config import cache
+from paperplan_sync.config import loader
 from paperplan_sync.config.models import Automation, ReportType, SyncConfig
 from paperplan_sync.config.parse import parse_tables
 from paperplan_sync.control_plane import records
@@ -71,9 +71,9 @@ def will_be_retried(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
 
 
 def watched_config(airtable: AirtableResource, loaded: SyncConfig) -> tuple[dict[str, ReportType], tuple[Automation, ...]]:
-    """Report types and automations as of the scheduler's last read (its cache file, not Airtable itself)."""
+    """Report types and automations as of the scheduler's last read (the shared snapshot, never Airtable itself)."""
     try:
-        tables, _ = cache.load(cache.cache_path(airtable.base_id)) or (None, None)
+        tables, _ = loader._snapshot(airtable) or (None, None)  # current_config() would read Airtable without one
         report_types, automations, _ = parse_tables(tables[TABLE_REPORT_TYPES], tables[TABLE_AUTOMATIONS])
     except (TypeError, KeyError, ValueError):  # no cache (yet), or one this code cannot read
         return {rt.name: rt for rt in loaded.report_types}, loaded.automations
@@ -211,6 +211,7 @@ def _log_run(context: dg.RunStatusSensorContext, airtable: AirtableResource, mon
     reports = run.tags.get("paperplan/report") or ", ".join(key.path[-1] for key in run.asset_selection or ()) or run.job_name
     span = run.tags.get("dagster/partition") or (f"{run.tags[RANGE_START]} … {run.tags[RANGE_END]}" if RANGE_START in run.tags else "")
     writer = AirtableWriter(mongo.db(), airtable)
+    # Queued only: the outbox sensor sends it within a minute, batched with the run's other Logs records
+    # (a run's start and end cost one Airtable call together, not one each).
     writer.log(records.log_record(f"Run {what}: {reports} {span}".strip(), event=f"run {what}", run_id=run.run_id,
                                   report_type=reports if "," not in reports else ""))
-    writer.flush()

@@ -109,6 +109,7 @@ def run_doctor(resources: dict[str, object]) -> list[Finding]:
         return f"instance at {instance.root_directory}, run storage {type(instance.run_storage).__name__}"
 
     if airtable is not None:
+        findings += airtable_usage(airtable)
         findings.append(_safe("Airtable base", "run `paperplan-sync init-airtable`, or check AIRTABLE_BASE_ID / the key's scopes", airtable_check))
         findings.append(_safe("configuration", "fix the named row in Airtable (see `paperplan-sync config show`)", config_check))
     if mongo is not None:
@@ -124,3 +125,16 @@ def run_doctor(resources: dict[str, object]) -> list[Finding]:
             findings.append(_safe(f"{label} credentials", f"check the {label} LWA client id/secret and refresh token", source.check_access))
     findings.append(_safe("Dagster instance", "set DAGSTER_HOME to a directory with dagster.yaml (deploy/dagster.yaml in production)", dagster_check))
     return findings
+
+
+def airtable_usage(airtable) -> list[Finding]:
+    """The change-detection mode in force, what it costs, and the month's calls against the plan's quota."""
+    from paperplan_sync.automation.settings import change_settings
+    from paperplan_sync.control_plane.usage import mode_line, month_line
+
+    mode = _safe("Airtable change detection", "set PAPERPLAN_CHANGE_DETECTION to webhook or poll", lambda: mode_line(change_settings()))
+    try:
+        ok, text = month_line(airtable)
+    except Exception as exc:  # the shared state (MongoDB) unreachable: the MongoDB row says why
+        ok, text = False, f"month's usage unknown ({type(exc).__name__})"
+    return [mode, Finding("Airtable quota", ok, text, "" if ok else "fewer automations, webhook mode, or a plan with a larger quota")]

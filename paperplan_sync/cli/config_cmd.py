@@ -16,7 +16,7 @@ def show() -> None:
 
     config = load_config()
     console = Console()
-    origin = {"airtable": "[green]read from Airtable[/]", "cache": "[yellow]Airtable unavailable: using the cached copy[/]", "none": "[red]no configuration[/]"}[config.origin]
+    origin = {"airtable": "[green]read from Airtable[/]", "snapshot": "[green]the shared snapshot[/]", "cache": "[yellow]Airtable unavailable: using the cached copy[/]", "none": "[red]no configuration[/]"}[config.origin]
     console.print(f"Configuration: {origin}" + (f" (fetched {config.fetched_at:%Y-%m-%d %H:%M:%S} UTC)" if config.fetched_at else ""))
     if config.unavailable_reason:
         console.print(f"  reason: {config.unavailable_reason}")

@@ -12,6 +12,7 @@ app = typer.Typer(no_args_is_help=True, help="Local stand-ins for Airtable, Mong
 
 STATE_HELP = "Directory for persisted state (omit: in memory)"
 FAULTS_HELP = "Enable /_test fault injection (tests only)"
+QUOTA_HELP = "API calls a calendar month before Airtable's over-quota answer (Team plan: 100000; omit: no cap)"
 
 
 def _serve(app_, port: int) -> None:
@@ -29,13 +30,16 @@ def airtable(
     api_key: str | None = typer.Option(None, help="Accepted key (default: $AIRTABLE_API_KEY or the dev key)"),
     rate_limit: float = typer.Option(5.0, help="Requests per second per base"),
     penalty: float = typer.Option(30.0, help="Seconds of 429s after the limit is exceeded"),
+    monthly_quota: int | None = typer.Option(None, min=0, help=QUOTA_HELP),
+    over_quota_rate: float = typer.Option(2.0, help="Requests per second served past the monthly quota (0: refuse)"),
     fault_injection: bool = typer.Option(False, "--fault-injection", hidden=True, help=FAULTS_HELP),
 ) -> None:
     """An Airtable-compatible server holding the SYNC base (seeded with demo rows when empty)."""
     from paperplan_sync.local.airtable import build_app
 
     _serve(build_app(state_dir=state, base_id=base_id, api_key=api_key, rate_limit_per_s=rate_limit,
-                     penalty_s=penalty, enable_fault_injection=fault_injection), port)
+                     penalty_s=penalty, enable_fault_injection=fault_injection, monthly_quota=monthly_quota,
+                     over_quota_rate_per_s=over_quota_rate), port)
 
 
 @app.command()
@@ -90,8 +94,9 @@ def slack(
 def up(
     state: Path = typer.Option(Path(".local_state"), help="Where the stand-ins keep their state"),
     dagster: bool = typer.Option(False, "--dagster", help="Also run `dagster dev` pointed at the stand-ins"),
+    airtable_monthly_quota: int | None = typer.Option(None, min=0, help=QUOTA_HELP),
 ) -> None:
     """Start every stand-in on its fixed loopback port and print the environment that uses them."""
     from paperplan_sync.local.up import run_up
 
-    raise typer.Exit(run_up(state, with_dagster=dagster, echo=typer.echo))
+    raise typer.Exit(run_up(state, with_dagster=dagster, echo=typer.echo, airtable_monthly_quota=airtable_monthly_quota))

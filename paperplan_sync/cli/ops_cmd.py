@@ -28,7 +28,23 @@ def health(webserver: str | None = typer.Option(None, help=WEBSERVER_HELP)) -> N
 
     result = check_dagster(_webserver(webserver))
     _print(result)
+    _print_airtable_usage()
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _print_airtable_usage() -> None:
+    """The month's Airtable calls (information: a used-up quota slows the product, it does not stop it)."""
+    from paperplan_sync.config.loader import airtable_from_env
+    from paperplan_sync.control_plane.usage import month_line
+
+    airtable = airtable_from_env()
+    if airtable is None:
+        return
+    try:
+        ok, text = month_line(airtable)
+    except Exception as exc:  # shared state unreachable; `doctor` says why
+        ok, text = False, f"Airtable usage unknown ({type(exc).__name__})"
+    Console().print(("" if ok else "[yellow]") + text)
 
 
 def watchdog(

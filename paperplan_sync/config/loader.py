@@ -1,4 +1,11 @@
-"""Read the configuration from Airtable when the code location loads, falling back to the cache.
+"""The configuration: read from Airtable once per change, then shared by every process as a snapshot.
+
+``load_config`` reads Report Types and Automations from Airtable (one call per 100 rows of each) and
+stores the raw rows as the shared snapshot (MongoDB when configured, else the state directory) and as a
+machine-local copy. ``current_config`` is what every process uses when it builds the definitions (code
+server, daemon, each run): the shared snapshot, so a process start costs no Airtable call and all of them
+see the same configuration; Airtable is read only when there is no snapshot yet. The scheduler decides
+when Airtable changed (webhooks, see control_plane/changes.py) and calls ``load_config`` then.
 
 An Airtable outage, 5xx or 429 must never break the code location: the last good read is used and the
 configuration says so (``origin == "cache"``, ``unavailable_reason``).
@@ -30,7 +37,8 @@ def airtable_from_env(**overrides) -> AirtableResource | None:
     if not api_key or not base_id:
         return None
     endpoint = os.environ.get(ENV_ENDPOINT) or AIRTABLE_DEFAULT_ENDPOINT
-    return AirtableResource(api_key=api_key, base_id=base_id, endpoint_url=endpoint, **overrides)
+    state = {"state_mongodb_uri": os.environ.get("MONGODB_URI", ""), "state_database": os.environ.get("MONGODB_DATABASE", "")}
+    return AirtableResource(api_key=api_key, base_id=base_id, endpoint_url=endpoint, **{**state, **overrides})
 
 
 def config_reader(airtable: AirtableResource) -> AirtableResource:
@@ -64,25 +72,63 @@ def _fetch(airtable: AirtableResource) -> dict[str, list[dict]]:
         raise AirtableUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
 
+def _snapshot_key(airtable: AirtableResource) -> str:
+    return f"config-{airtable.base_id}"
+
+
+def _save(airtable: AirtableResource, tables: dict, fetched_at: datetime) -> None:
+    cache.save(cache.cache_path(airtable.base_id), tables, fetched_at)
+    try:  # tables go in as JSON text: Airtable field names may hold characters MongoDB keys may not
+        snapshot = {"tables": json.dumps(tables), "fetched_at": fetched_at.isoformat(), "fingerprint": _fingerprint(tables)}
+        airtable.shared_state.update(_snapshot_key(airtable), lambda _: snapshot)
+    except Exception as exc:  # MongoDB down: the machine-local copy still serves this machine
+        log.warning("Could not share the configuration snapshot (%s); kept the local copy", type(exc).__name__)
+
+
+def _snapshot(airtable: AirtableResource) -> tuple[dict, datetime] | None:
+    """The shared snapshot, else this machine's copy."""
+    try:
+        doc = airtable.shared_state.read(_snapshot_key(airtable))
+        if doc.get("tables"):
+            return json.loads(doc["tables"]), datetime.fromisoformat(doc["fetched_at"])
+    except Exception as exc:
+        log.warning("Shared configuration snapshot unreadable (%s); trying the local copy", type(exc).__name__)
+    return cache.load(cache.cache_path(airtable.base_id))
+
+
+def _not_configured() -> SyncConfig:
+    reason = f"{ENV_API_KEY} and {ENV_BASE_ID} must be set to read the configuration from Airtable"
+    return SyncConfig(origin="none", unavailable_reason=reason, problems=(ValidationProblem("(settings)", "-", None, ENV_API_KEY, reason),))
+
+
 def load_config(airtable: AirtableResource | None = None) -> SyncConfig:
-    """The configuration from Airtable; on any failure, the last good one from the cache."""
+    """The configuration read from Airtable now; on any failure, the last good one."""
     airtable = airtable or airtable_from_env()
     if airtable is None:
-        reason = f"{ENV_API_KEY} and {ENV_BASE_ID} must be set to read the configuration from Airtable"
-        return SyncConfig(origin="none", unavailable_reason=reason, problems=(ValidationProblem("(settings)", "-", None, ENV_API_KEY, reason),))
-
-    path = cache.cache_path(airtable.base_id)
+        return _not_configured()
     try:
         tables = _fetch(config_reader(airtable))
     except AirtableUnavailable as exc:
-        cached = cache.load(path)
+        cached = _snapshot(airtable)
         if cached is None:
-            log.error("Airtable unavailable (%s) and no cached configuration at %s: no report types loaded", exc, path)
+            log.error("Airtable unavailable (%s) and no cached configuration: no report types loaded", exc)
             return SyncConfig(origin="none", unavailable_reason=str(exc))
         tables, fetched_at = cached
         log.warning("Airtable unavailable (%s); using the configuration cached at %s", exc, fetched_at.isoformat())
         return build_config(tables, origin="cache", fetched_at=fetched_at, reason=str(exc))
 
     now = datetime.now(UTC)
-    cache.save(path, tables, now)
+    _save(airtable, tables, now)
     return build_config(tables, origin="airtable", fetched_at=now)
+
+
+def current_config(airtable: AirtableResource | None = None) -> SyncConfig:
+    """The shared snapshot (no Airtable call); Airtable is read only when there is none yet."""
+    airtable = airtable or airtable_from_env()
+    if airtable is None:
+        return _not_configured()
+    snapshot = _snapshot(airtable)
+    if snapshot is None:
+        return load_config(airtable)
+    tables, fetched_at = snapshot
+    return build_config(tables, origin="snapshot", fetched_at=fetched_at)

@@ -81,7 +81,7 @@ class SyncConfig:
     report_types: tuple[ReportType, ...] = ()
     automations: tuple[Automation, ...] = ()
     problems: tuple[ValidationProblem, ...] = ()
-    origin: Literal["airtable", "cache", "none"] = "none"
+    origin: Literal["airtable", "snapshot", "cache", "none"] = "none"
     fetched_at: datetime | None = None
     # Why Airtable itself could not be used, when origin is "cache" or "none".
     unavailable_reason: str | None = None

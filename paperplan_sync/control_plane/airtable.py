@@ -1,8 +1,10 @@
 """The Airtable client every part of the product uses: pyairtable, paced and retried for Airtable's limits.
 
-All requests of all the product's processes go through one shared limiter per base (see ratelimit.py).
-A 429 pauses the whole machine for Airtable's penalty window instead of hammering; transient 5xx and
-network errors are retried a bounded number of times with backoff.
+All requests of all the product's processes go through one shared limiter per base (see ratelimit.py),
+kept in MongoDB when the deployment gives its URI (every machine), else in a local file (one machine).
+A 429 pauses every process for Airtable's penalty window instead of hammering; a 429 that says the
+workspace's monthly quota is used up also slows the limiter to Airtable's reduced rate for the month.
+Transient 5xx and network errors are retried a bounded number of times with backoff.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pyairtable import Api, Table
 from requests.adapters import HTTPAdapter
 
 from paperplan_sync.control_plane.ratelimit import RateLimited, SharedRateLimiter
-from paperplan_sync.state import state_dir
+from paperplan_sync.control_plane.shared_state import SharedState, shared_state
 
 AIRTABLE_DEFAULT_ENDPOINT = "https://api.airtable.com"
 # Airtable allows 5/s per base; pacing slightly under it leaves room for clock jitter. Up to 5 requests
@@ -25,10 +27,27 @@ DEFAULT_REQUESTS_PER_SECOND = 4.75
 DEFAULT_BURST = 5
 AIRTABLE_PENALTY_S = 30.0
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+QUOTA_EXCEEDED = "PUBLIC_API_BILLING_LIMIT_EXCEEDED"  # Airtable's 429 error type past the monthly quota
 
 
 class AirtableUnavailable(Exception):
     """Airtable could not be reached or kept failing; the caller falls back (cache, outbox)."""
+
+
+class AirtableQuotaExceeded(AirtableUnavailable):
+    """The workspace's monthly API quota is used up: Airtable serves 2 requests/s until the month ends."""
+
+
+def _error_type(response) -> str:
+    """Airtable answers {"error": {"type": ...}}, {"error": "TYPE"} or {"errors": [{"error": "TYPE", ...}]}."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    error = body.get("error") or next(iter(body.get("errors") or []), None)
+    if isinstance(error, dict):
+        return str(error.get("type") or error.get("error") or "")
+    return str(error or "")
 
 
 class _PacedAdapter(HTTPAdapter):
@@ -52,6 +71,10 @@ class _PacedAdapter(HTTPAdapter):
                 continue
             if response.status_code == 429:
                 self.limiter.penalize(self.penalty_s)
+                if _error_type(response) == QUOTA_EXCEEDED:
+                    self.limiter.mark_quota_exceeded()
+                    if last:
+                        raise AirtableQuotaExceeded("Airtable's monthly API call quota for this workspace is used up")
             elif response.status_code in TRANSIENT_STATUSES:
                 time.sleep(min(2 ** attempt * 0.25, 8))
             else:
@@ -75,12 +98,21 @@ class AirtableResource(dg.ConfigurableResource):
     attempts: int = 5
     # None: wait as long as the shared limiter says. Set it to fail fast (e.g. while loading config).
     max_wait_s: float | None = None
+    # Where the shared limiter and configuration live: MongoDB (all machines), else a local file.
+    state_mongodb_uri: str = ""
+    state_database: str = ""
+    # The workspace's plan quota, for usage reports only (Free 1,000; Team 100,000; 0 = unlimited).
+    monthly_quota: int = 100_000
 
     _api: Api | None = PrivateAttr(default=None)
 
     @property
+    def shared_state(self) -> SharedState:
+        return shared_state(self.state_mongodb_uri, self.state_database)
+
+    @property
     def limiter(self) -> SharedRateLimiter:
-        return SharedRateLimiter(state_dir() / f"airtable-{self.base_id}.slot", self.requests_per_second,
+        return SharedRateLimiter(self.shared_state, f"airtable-limiter-{self.base_id}", self.requests_per_second,
                                  self.burst)
 
     @property

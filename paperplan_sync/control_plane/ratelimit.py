@@ -1,22 +1,27 @@
-"""A request limiter shared by every process on the machine: at most ``burst`` sends in any window of
-``burst / requests_per_second`` seconds.
+"""A request limiter shared by every process of the product: at most ``burst`` sends in any window of
+``burst / requests_per_second`` seconds, and a count of the calendar month's calls.
 
 Airtable allows 5 requests/s per base and answers more with 429 plus a 30 s penalty for the whole base.
-Within that limit a short burst is free: a code-location load reads its few pages back to back instead of
-one every 0.2 s. The long-run pace is still ``requests_per_second``, and a client that never sends more
-than ``burst`` requests in ``burst / rate`` seconds conforms to a token bucket of that size and rate, which
-is how such limits are enforced. The code server, the daemon and each run are separate processes, so an
-in-process limiter is not enough: the last ``burst`` send times live in a small file, updated under an
-exclusive ``flock``.
+Within that limit a short burst is free: a configuration read sends its few pages back to back instead of
+one every 0.2 s. The long-run pace is still ``requests_per_second``; a client that never sends more than
+``burst`` requests in ``burst / rate`` seconds conforms to a token bucket of that size and rate, which is
+how such limits are enforced. The code server, the daemon and each run are separate processes (maybe on
+separate machines), so the last ``burst`` send times live in a shared document (``shared_state``).
+
+Airtable also caps calls per workspace per month and, past the cap, slows the workspace to 2 requests/s
+until the month ends. The same document counts the month's calls (one update per send, no extra round
+trip) and, once Airtable said the quota is used up, paces at ``slowed_rate`` for the rest of the month.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
-import struct
 import time
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from paperplan_sync.control_plane.shared_state import SharedState
+
+SLOWED_RATE = 1.9  # Airtable's 2 requests/s past the monthly quota, with room for clock jitter
 
 
 class RateLimited(Exception):
@@ -27,56 +32,90 @@ class RateLimited(Exception):
         self.wait_s = wait_s
 
 
+@dataclass(frozen=True)
+class MonthUsage:
+    month: str  # YYYY-MM (UTC)
+    calls: int
+    quota_exceeded: bool
+
+    def projected(self, now: datetime | None = None) -> int:
+        """This month's calls extrapolated to the whole month at the pace so far."""
+        now = now or datetime.now(UTC)
+        start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+        elapsed = max((now - start).total_seconds(), 3600.0)  # the first hour says little
+        return round(self.calls * (end - start).total_seconds() / elapsed)
+
+
+def month_of(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m")
+
+
 class SharedRateLimiter:
-    def __init__(self, path: Path, requests_per_second: float, burst: int = 1):
+    def __init__(self, state: SharedState, key: str, requests_per_second: float, burst: int = 1,
+                 slowed_rate: float = SLOWED_RATE):
         if burst < 1:
             raise ValueError("burst must be at least 1")
-        self.path = Path(path)
-        self.burst = burst
+        self.state, self.key, self.burst = state, key, burst
         self.window = burst / requests_per_second
-        self._record = struct.Struct(f"<{burst}d")  # the last `burst` send times, oldest first
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.slowed_gap = 1 / slowed_rate
 
-    def _update(self, change) -> tuple[float, ...]:
-        """Atomically read the stored send times, store ``change(times)``, return what was stored."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            raw = os.pread(fd, self._record.size, 0)
-            # A missing file or one written with another burst size: no sends on record.
-            times = self._record.unpack(raw) if len(raw) == self._record.size else (0.0,) * self.burst
-            os.pwrite(fd, self._record.pack(*change(times)), 0)
-            os.ftruncate(fd, self._record.size)
-            return times
-        finally:
-            os.close(fd)  # closing releases the lock
+    def _times(self, doc: dict) -> list[float]:
+        times = [float(t) for t in doc.get("times", [])][-self.burst:]
+        return [0.0] * (self.burst - len(times)) + times
 
-    def _next_slot(self, times: tuple[float, ...], now: float) -> float:
+    def _next_slot(self, doc: dict, now: float) -> float:
         # Never before a send already reserved (first come, first served), and the send `burst` back must
         # have left the window.
-        return max(now, times[-1], times[0] + self.window)
+        times = self._times(doc)
+        slot = max(now, times[-1], times[0] + self.window, float(doc.get("penalty_until", 0.0)))
+        if doc.get("quota_exceeded") == month_of(now):
+            slot = max(slot, times[-1] + self.slowed_gap)
+        return slot
 
     def acquire(self, max_wait_s: float | None = None) -> float:
-        """Reserve the next send slot and sleep until it. Returns the seconds waited."""
+        """Reserve the next send slot, count the call and sleep until the slot. Returns the seconds waited."""
         now = time.time()
         reserved: list[float] = []
 
-        def take(times: tuple[float, ...]) -> tuple[float, ...]:
-            slot = self._next_slot(times, now)
+        def take(doc: dict) -> dict | None:
+            slot = self._next_slot(doc, now)
             if max_wait_s is not None and slot - now > max_wait_s:
-                return times  # leave the slot for someone prepared to wait
+                reserved.append(-(slot - now))  # leave the slot for someone prepared to wait
+                return None
             reserved.append(slot)
-            return (*times[1:], slot)
+            month = month_of(slot)
+            calls = int(doc.get("calls", 0)) + 1 if doc.get("month") == month else 1
+            return {**doc, "times": [*self._times(doc)[1:], slot], "month": month, "calls": calls}
 
-        times = self._update(take)
-        if not reserved:
-            raise RateLimited(self._next_slot(times, now) - now)
-        wait = reserved[0] - now
+        self.state.update(self.key, take)
+        if reserved[-1] < 0:
+            raise RateLimited(-reserved[-1])
+        wait = reserved[-1] - now
         if wait > 0:
             time.sleep(wait)
         return max(wait, 0.0)
 
     def penalize(self, seconds: float) -> None:
-        """After a 429 nobody on this machine sends before the penalty is over."""
+        """After a 429 nobody sends before the penalty is over."""
         until = time.time() + seconds
-        self._update(lambda times: tuple(max(t, until - self.window) for t in times))
+        self.state.update(self.key, lambda doc: {**doc, "penalty_until": max(until, float(doc.get("penalty_until", 0.0)))})
+
+    def mark_quota_exceeded(self) -> bool:
+        """Airtable said the month's quota is used up: pace at its slowed rate until the month ends.
+        Returns True for the first mark of the month (so exactly one caller tells people)."""
+        month = month_of(time.time())
+        first: list[bool] = []
+
+        def mark(doc: dict) -> dict | None:
+            first.append(doc.get("quota_exceeded") != month)
+            return {**doc, "quota_exceeded": month} if first[-1] else None
+
+        self.state.update(self.key, mark)
+        return first[-1]
+
+    def usage(self) -> MonthUsage:
+        doc = self.state.read(self.key)
+        month = month_of(time.time())
+        calls = int(doc.get("calls", 0)) if doc.get("month") == month else 0
+        return MonthUsage(month, calls, doc.get("quota_exceeded") == month)

@@ -38,7 +38,7 @@ from paperplan_sync.control_plane.airtable import AirtableResource, AirtableUnav
 from paperplan_sync.control_plane.records import REPORT_KEY_FIELDS
 from paperplan_sync.control_plane.schema import TABLE_LOGS, TABLE_OVERVIEW, TABLE_REPORTS
 from paperplan_sync.reports.destinations import mirror_rows
-from paperplan_sync.storage import outbox
+from paperplan_sync.storage import logs, outbox
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class FlushResult:
 class AirtableWriter:
     def __init__(self, db: Database, airtable: AirtableResource | None, *, background: bool = False):
         self.db, self.airtable = db, airtable
+        self.enqueued = 0  # writes queued through this writer
         self._sender = _BackgroundSender(self._send_full_batches) if background and airtable is not None else None
 
     def __enter__(self) -> AirtableWriter:
@@ -94,6 +95,7 @@ class AirtableWriter:
         self.upsert(TABLE_REPORTS, fields, REPORT_KEY_FIELDS, coalesce_key=key)
 
     def log(self, fields: dict) -> None:
+        logs.record(self.db, fields)  # the whole history; Airtable keeps the last N days (retention.py)
         self.create(TABLE_LOGS, fields)
 
     def mirror(self, *, report: str, report_date: str | None, table: str, key_fields: tuple[str, ...]) -> None:
@@ -106,6 +108,7 @@ class AirtableWriter:
 
     def _enqueue(self, kind: str, payload: dict, key: str | None = None) -> None:
         outbox.enqueue(self.db, kind=kind, payload=payload, key=key)
+        self.enqueued += 1
         if self._sender is not None:
             self._sender.wake()
 

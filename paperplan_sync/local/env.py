@@ -20,6 +20,7 @@ class Ports:
     ads: int = 8704
     mongo: int = 27017
     dagster: int = 3000
+    api: int = 8710
 
 
 def local_environment(ports: Ports = Ports(), host: str = LOOPBACK) -> dict[str, str]:
@@ -48,6 +49,9 @@ def local_environment(ports: Ports = Ports(), host: str = LOOPBACK) -> dict[str,
         "SLACK_BOT_TOKEN": slack.DEV_TOKEN,
         "SLACK_CHANNEL": "#airtable",
         "DAGSTER_WEBSERVER_URL": f"{base}:{ports.dagster}",
+        # The local Airtable pings the product's api service here (webhook mode, as in production).
+        "PAPERPLAN_PUBLIC_URL": f"{base}:{ports.api}",
+        "PAPERPLAN_API_PORT": str(ports.api),
         # The stand-ins answer in well under a second and run with 100x Amazon's rates (see `local up`).
         "SPAPI_RATE_LIMIT_SCALE": str(LOCAL_RATE_LIMIT_SCALE),
         "SPAPI_POLL_INITIAL_S": "0.5",

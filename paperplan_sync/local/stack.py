@@ -29,6 +29,7 @@ class Stack:
     webserver_url: str
     home: Path
     pid: int  # `dagster dev`'s process (its webserver, daemon and code server are its children)
+    api_url: str = ""  # the product's `paperplan-sync api` service (/api, Airtable webhook pings)
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
         return graphql(self.webserver_url, query, variables, timeout=120)
@@ -107,27 +108,40 @@ def stand_in_environment(*, airtable_url: str, mongo_uri: str, spapi_url: str, a
 
 @contextmanager
 def dagster_dev(env: dict[str, str], *, home: Path | None = None, timeout: float = 180, instance_yaml: str | None = None):
-    """`dagster dev` in its own process group, yielding once the code location has loaded.
+    """`dagster dev` and the product's `api` service, each in its own process group, yielding once the
+    code location has loaded. Airtable's webhook pings go to the api service (webhook mode) unless ``env``
+    says otherwise.
 
     ``instance_yaml`` replaces the minimal dagster.yaml (e.g. the text of deploy/dagster.yaml).
     """
     home = home or Path(tempfile.mkdtemp(prefix="paperplan-dagster-"))
     (home / "dagster.yaml").write_text(INSTANCE_YAML if instance_yaml is None else instance_yaml)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    full_env = {**os.environ, **env, "DAGSTER_HOME": str(home), "PAPERPLAN_STATE_DIR": str(home / "state"), "DAGSTER_WEBSERVER_URL": url}
-    log = open(home / "dagster_dev.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(WORKSPACE),
-                             "-h", "127.0.0.1", "-p", str(port)], env=full_env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, cwd=home)
-    stack = Stack(full_env, url, home, proc.pid)
-    try:
+    port, api_port = free_port(), free_port()
+    url, api_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{api_port}"
+    full_env = {**os.environ, "PAPERPLAN_PUBLIC_URL": api_url, **env, "DAGSTER_HOME": str(home),
+                "PAPERPLAN_STATE_DIR": str(home / "state"), "DAGSTER_WEBSERVER_URL": url}
+    bin_dir = Path(sys.executable).parent
+    with ExitStack() as stack_:
+        proc = stack_.enter_context(_process_group([str(bin_dir / "dagster"), "dev", "-w", str(WORKSPACE), "-h", "127.0.0.1",
+                                                    "-p", str(port)], full_env, home, "dagster_dev.log"))
+        stack_.enter_context(_process_group([str(bin_dir / "paperplan-sync"), "api", "--port", str(api_port)], full_env, home, "api.log"))
+        stack = Stack(full_env, url, home, proc.pid, api_url)
         deadline = time.monotonic() + timeout
         while not _loaded(stack):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"dagster dev did not come up: {(home / 'dagster_dev.log').read_text()[-2000:]}")
             time.sleep(1)
         yield stack
+
+
+@contextmanager
+def _process_group(argv: list[str], env: dict[str, str], cwd: Path, log_name: str):
+    """A child in its own process group (dagster dev ignores signals sent to a plain background child),
+    stopped with its whole group."""
+    log = open(cwd / log_name, "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd)
+    try:
+        yield proc
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)

@@ -47,8 +47,10 @@ class Supervisor:
                 proc.wait()
 
 
-def _stand_in_argv(name: str, port: int, state: Path) -> list[str]:
+def _stand_in_argv(name: str, port: int, state: Path, airtable_monthly_quota: int | None = None) -> list[str]:
     argv = [sys.executable, "-m", "paperplan_sync.cli", "local", name, "--port", str(port), "--state", str(state / name)]
+    if name == "airtable" and airtable_monthly_quota is not None:
+        argv += ["--monthly-quota", str(airtable_monthly_quota)]
     return argv + (["--rate-limit-scale", str(LOCAL_RATE_LIMIT_SCALE)] if name == "spapi" else [])
 
 
@@ -62,7 +64,8 @@ def dagster_home(default: str = ".dagster_home") -> Path:
     return home
 
 
-def run_up(state: Path, ports: Ports = Ports(), with_dagster: bool = False, echo=print) -> int:
+def run_up(state: Path, ports: Ports = Ports(), with_dagster: bool = False, echo=print,
+           airtable_monthly_quota: int | None = None) -> int:
     state.mkdir(parents=True, exist_ok=True)
     env = local_environment(ports)
     supervisor = Supervisor()
@@ -74,7 +77,7 @@ def run_up(state: Path, ports: Ports = Ports(), with_dagster: bool = False, echo
     try:
         for name in STAND_INS:
             port = asdict(ports)[name]
-            supervisor.spawn(name, _stand_in_argv(name, port, state))
+            supervisor.spawn(name, _stand_in_argv(name, port, state, airtable_monthly_quota))
             wait_for_port(port, timeout=30)
             echo(f"  {name:<9} {LOOPBACK}:{port}")
         echo("\nPoint the product at them with:\n")
@@ -84,7 +87,9 @@ def run_up(state: Path, ports: Ports = Ports(), with_dagster: bool = False, echo
             home = dagster_home()
             child_env = {**os.environ, **env, "DAGSTER_HOME": str(home), "PAPERPLAN_STATE_DIR": str(state / "product")}
             supervisor.spawn("dagster", [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", LOOPBACK, "-p", str(ports.dagster)], env=child_env)
-            echo(f"\nDagster UI: http://{LOOPBACK}:{ports.dagster}  (ready in ~15 s)  Slack messages: http://{LOOPBACK}:{ports.slack}/")
+            supervisor.spawn("api", [str(Path(sys.executable).parent / "paperplan-sync"), "api", "--port", str(ports.api)], env=child_env)
+            echo(f"\nDagster UI: http://{LOOPBACK}:{ports.dagster}  (ready in ~15 s)  Slack messages: http://{LOOPBACK}:{ports.slack}/"
+                 f"  Health: http://{LOOPBACK}:{ports.api}/api")
         echo("\nCtrl-C stops everything.")
         while (exited := supervisor.first_exited()) is None:
             time.sleep(0.5)

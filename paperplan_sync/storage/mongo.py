@@ -16,7 +16,7 @@ from pydantic import Field
 from pymongo import MongoClient
 from pymongo.database import Database
 
-from paperplan_sync.storage import datapoints, loads, outbox
+from paperplan_sync.storage import datapoints, loads, logs, outbox
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ def ensure_indexes(db: Database) -> None:
     loads.ensure_indexes(db)
     datapoints.ensure_indexes(db)
     outbox.ensure_indexes(db)
+    logs.ensure_indexes(db)
 
 
 class MongoResource(dg.ConfigurableResource):

@@ -46,22 +46,22 @@ def logs(base: AirtableResource) -> list[str]:
     return [r["fields"].get("Summary", "") for r in base.table("Logs").all()]
 
 
-def test_an_airtable_edit_runs_reports_and_a_failure_alerts_once(base, dagster_dev, spapi_server, slack_server):
+def test_an_airtable_edit_runs_reports_and_a_failure_alerts_once(base, dagster_dev, airtable_server, spapi_server, slack_server):
     import requests
 
     requests.delete(f"{slack_server.url}/messages", timeout=10)
     requests.post(f"{spapi_server.url}/_test/faults", json={"fatal": True, "report_type": "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"}, timeout=10)
-    automations = base.table("Automations")
     listings_id = base.table("Report Types").first(formula="{Name}='merchant_listings'")["id"]
     inventory_id = base.table("Report Types").first(formula="{Name}='fba_inventory'")["id"]
-    weekly = automations.first(formula="{Name}='Weekly listings'")
+    weekly = base.table("Automations").first(formula="{Name}='Weekly listings'")
     # The product is already running when someone edits Airtable: its first scheduler tick has happened.
     wait_until(lambda: any(s.startswith("Scheduler started") for s in logs(base)), 120, 2, "the scheduler's first tick")
     edited_at = datetime.now(UTC)
-    automations.update(weekly["id"], {"Run": "Daily", "Time": soon_in_gmt_minus_7(), "Report Types": [listings_id, inventory_id]})
+    airtable_server.client_edit("Automations", "update", record_id=weekly["id"], fields={
+        "Run": "Daily", "Time": soon_in_gmt_minus_7(), "Report Types": [listings_id, inventory_id]}, typecast=True)
 
-    # The edit lands in Logs within 2 minutes, and the runs it schedules happen.
-    wait_until(lambda: any("Automation 'Weekly listings' changed" in s for s in logs(base)), 120, 3, "the change in Logs")
+    # The edit lands in Logs within a minute, and the runs it schedules happen.
+    wait_until(lambda: any("Automation 'Weekly listings' changed" in s for s in logs(base)), 60, 2, "the change in Logs")
     listings = wait_until(lambda: [r for r in report_runs(dagster_dev, "merchant_listings") if r["status"] == "SUCCESS"], 180, 3, "merchant_listings to run")
     assert listings
     failed = wait_until(lambda: [r for r in report_runs(dagster_dev, "fba_inventory") if r["status"] == "FAILURE"], 180, 3, "fba_inventory to fail")
@@ -75,11 +75,12 @@ def test_an_airtable_edit_runs_reports_and_a_failure_alerts_once(base, dagster_d
     requests.delete(f"{spapi_server.url}/_test/faults", timeout=10)
 
 
-def test_unchecking_fail_reruns_the_report_at_the_next_scheduled_time(base, dagster_dev):
-    # The operator's view: a failed report whose Fail they unchecked (Last Updated and Mongo Id empty).
-    base.table("Reports").create({"Name": "sales_report 2026-09-15", "Report Type": "sales_report", "Date": "2026-09-15", "Fail": False})
+def test_unchecking_fail_reruns_the_report_at_the_next_scheduled_time(base, dagster_dev, airtable_server):
+    # The operator's view: a failed report (Last Updated and Mongo Id empty); they uncheck Fail in Airtable.
+    failed = base.table("Reports").create({"Name": "sales_report 2026-09-15", "Report Type": "sales_report", "Date": "2026-09-15", "Fail": True})
+    airtable_server.client_edit("Reports", "update", record_id=failed["id"], fields={"Fail": False})
     daily = base.table("Automations").first(formula="{Name}='Daily reports'")
-    base.table("Automations").update(daily["id"], {"Time": soon_in_gmt_minus_7()})
+    airtable_server.client_edit("Automations", "update", record_id=daily["id"], fields={"Time": soon_in_gmt_minus_7()})
 
     def rerun_done():
         record = base.table("Reports").first(formula="AND({Report Type}='sales_report', {Date}=DATETIME_PARSE('2026-09-15'))")

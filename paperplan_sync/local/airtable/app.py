@@ -1,4 +1,4 @@
-"""The stand-in's HTTP face: ``build_app`` and the Airtable Web API routes (records and metadata)."""
+"""The stand-in's HTTP face: ``build_app`` and the Airtable Web API routes (records, metadata, webhooks)."""
 
 from __future__ import annotations
 
@@ -13,19 +13,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from paperplan_sync.local.airtable.clock import Clock
 from paperplan_sync.local.airtable.controls import FaultControls, Guard
 from paperplan_sync.local.airtable.errors import ApiError, invalid_request, not_found
 from paperplan_sync.local.airtable.model import Field, Table
 from paperplan_sync.local.airtable.payload import MAX_RECORDS_PER_WRITE, json_body, only_keys, records_payload
 from paperplan_sync.local.airtable.query import ListQuery, list_page, query_from_body, query_from_params, render
+from paperplan_sync.local.airtable.quota import OVER_CAP_RATE_PER_S, MonthlyQuota
 from paperplan_sync.local.airtable.ratelimit import Faults, RateLimiter, Stats
 from paperplan_sync.local.airtable.seed import seed_sync_base
 from paperplan_sync.local.airtable.store import Store
+from paperplan_sync.local.airtable.webhooks import Webhooks
 
 DEFAULT_BASE_ID = "appPaperPlanLocal"  # "app" + 14 characters, like a real base id
 DEFAULT_API_KEY = "patPaperPlanLocal.localdevelopmentkey"  # opens only this stand-in
 BASE_NAME = "SYNC"
 USER_ID = "usrPaperPlanLocal"
+USER = {"id": USER_ID, "email": "dev@paperplan.local", "name": "Local Developer", "permissionLevel": "create"}
 STATE_FILE = "airtable.sqlite3"
 
 
@@ -37,10 +41,14 @@ def build_app(
     rate_limit_per_s: float = 5.0,
     penalty_s: float = 30.0,
     enable_fault_injection: bool = False,
+    monthly_quota: int | None = None,
+    over_quota_rate_per_s: float = OVER_CAP_RATE_PER_S,
 ) -> Starlette:
     """An Airtable-compatible ASGI app serving one base. ``state_dir`` None keeps the state in memory;
-    otherwise it lives in ``<state_dir>/airtable.sqlite3`` across restarts. ``seed`` fills an empty state
-    with the SYNC base and its demo rows. Fault injection adds the ``/_test/*`` endpoints (tests only)."""
+    otherwise it lives in ``<state_dir>/airtable.sqlite3`` across restarts (records, webhooks, the month's
+    call count). ``seed`` fills an empty state with the SYNC base and its demo rows. ``monthly_quota`` caps the
+    calls a calendar month (None: no cap); past it calls are served at ``over_quota_rate_per_s`` (0: refused).
+    Fault injection adds the ``/_test/*`` endpoints (tests only)."""
     base_id = base_id or os.environ.get("AIRTABLE_BASE_ID") or DEFAULT_BASE_ID
     api_key = api_key or os.environ.get("AIRTABLE_API_KEY") or DEFAULT_API_KEY
     path = None
@@ -51,15 +59,17 @@ def build_app(
     if seed and store.is_empty():
         seed_sync_base(store)
 
+    clock = Clock()
     limiter, faults, stats = RateLimiter(rate_limit_per_s, penalty_s), Faults(), Stats()
-    api = _Api(store, base_id)
-    routes = api.routes()
+    quota = MonthlyQuota(store, clock, monthly_quota, over_quota_rate_per_s)
+    webhooks = Webhooks(store, base_id, clock, USER)
+    routes = _WebhookApi(webhooks, base_id).routes() + _Api(store, base_id).routes()
     if enable_fault_injection:
-        routes += FaultControls(store, seed, limiter, faults, stats).routes()
-    guard = Middleware(Guard, api_key=api_key, limiter=limiter, faults=faults, stats=stats)
+        routes += FaultControls(store, seed, limiter, faults, stats, quota=quota, webhooks=webhooks, clock=clock).routes()
+    guard = Middleware(Guard, api_key=api_key, limiter=limiter, faults=faults, stats=stats, quota=quota, store=store)
     app = Starlette(routes=routes, middleware=[guard], exception_handlers={ApiError: _api_error, HTTPException: _http_error})
     app.state.store, app.state.limiter, app.state.faults, app.state.stats = store, limiter, faults, stats
-    app.state.base_id = base_id
+    app.state.base_id, app.state.quota, app.state.webhooks, app.state.clock = base_id, quota, webhooks, clock
     return app
 
 
@@ -73,6 +83,51 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 404:
         return JSONResponse(not_found().body(), status_code=404)
     return JSONResponse({"error": {"type": "INVALID_REQUEST_UNKNOWN", "message": str(exc.detail)}}, status_code=exc.status_code)
+
+
+class _WebhookApi:
+    """Routed before the record routes: ``/v0/bases/{id}/webhooks/{hook}`` would also match ``/v0/{base}/{table}/{record}``."""
+
+    def __init__(self, webhooks: Webhooks, base_id: str):
+        self.webhooks, self.base_id = webhooks, base_id
+
+    def routes(self) -> list[Route]:
+        hooks = "/v0/bases/{base_id}/webhooks"
+        return [
+            Route(hooks, self.list, methods=["GET"]),
+            Route(hooks, self.create, methods=["POST"]),
+            Route(hooks + "/{hook}", self.delete, methods=["DELETE"]),
+            Route(hooks + "/{hook}/refresh", self.refresh, methods=["POST"]),
+            Route(hooks + "/{hook}/enableNotifications", self.enable, methods=["POST"]),
+            Route(hooks + "/{hook}/payloads", self.payloads, methods=["GET"]),
+        ]
+
+    def _hook(self, request: Request) -> str:
+        if request.path_params["base_id"] != self.base_id:
+            raise not_found()
+        return request.path_params.get("hook", "")
+
+    async def list(self, request: Request) -> JSONResponse:
+        self._hook(request)
+        return JSONResponse(self.webhooks.list())
+
+    async def create(self, request: Request) -> JSONResponse:
+        self._hook(request)
+        return JSONResponse(self.webhooks.create(await json_body(request)))
+
+    async def delete(self, request: Request) -> JSONResponse:
+        return JSONResponse(self.webhooks.delete(self._hook(request)))
+
+    async def refresh(self, request: Request) -> JSONResponse:
+        return JSONResponse(self.webhooks.refresh(self._hook(request)))
+
+    async def enable(self, request: Request) -> JSONResponse:
+        hook = self._hook(request)
+        return JSONResponse(self.webhooks.enable_notifications(hook, await json_body(request)))
+
+    async def payloads(self, request: Request) -> JSONResponse:
+        params = request.query_params
+        return JSONResponse(self.webhooks.payloads(self._hook(request), params.get("cursor"), params.get("limit")))
 
 
 class _Api:

@@ -101,7 +101,7 @@ def _sort_item(spec: dict[str, Any]) -> tuple[str, str]:
 LinkText = Callable[[Field, list[str]], str]
 
 
-class _RowView:
+class RowView:
     """One record as a formula reads it."""
 
     def __init__(self, record: Record, link_text: LinkText):
@@ -127,7 +127,7 @@ def list_page(table: Table, records: list[Record], query: ListQuery, link_text: 
     for name in query.fields or []:
         _field(table, name)
 
-    rows = [r for r in records if all(keep(_RowView(r, link_text)) for keep in keeps)]
+    rows = [r for r in records if all(keep(RowView(r, link_text)) for keep in keeps)]
     for sort_field, descending in reversed(sorts):  # stable sorts, last key first
         rows.sort(key=lambda r: sort_key(sort_field, r.cells.get(sort_field.id), link_text), reverse=descending)
     if query.max_records is not None:

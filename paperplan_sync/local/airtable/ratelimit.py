@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 
 class RateLimiter:
@@ -86,5 +86,12 @@ class Faults:
 @dataclass
 class Stats:
     requests: int = 0  # API requests received (everything under /v0/)
-    rate_limited: int = 0  # 429s the limiter answered
+    rate_limited: int = 0  # 429s the per-second limiter answered
+    quota_limited: int = 0  # 429 PUBLIC_API_BILLING_LIMIT_EXCEEDED answers (monthly cap)
+    responses_429: int = 0  # every 429 answered, injected ones included
     faults: int = 0  # requests a fault was applied to
+    by_endpoint: Counter = field(default_factory=Counter)  # "GET Report Types" -> requests
+
+    def clear(self) -> None:
+        self.requests = self.rate_limited = self.quota_limited = self.responses_429 = self.faults = 0
+        self.by_endpoint.clear()

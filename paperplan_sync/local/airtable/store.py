@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from paperplan_sync.local.airtable.errors import ApiError, invalid_request, unknown_field
 from paperplan_sync.local.airtable.fields import NOT_PRIMARY_TYPES, cell_value, field_options, new_choice
+from paperplan_sync.local.airtable.fields import is_empty as empty_cell
 from paperplan_sync.local.airtable.model import Field, Record, Table, View, new_id, utc_timestamp
 
 SCHEMA = """
@@ -30,6 +32,13 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_by_table ON records (table_id, seq);
 """
 
+# Who makes the current change: "publicApi" (REST API) unless a caller runs inside ``store.as_source("client")``.
+_source: ContextVar[str] = ContextVar("airtable_change_source", default="publicApi")
+
+# One committed write: (source, changes). A change is a dict with "kind" (record_created / record_updated /
+# record_destroyed / field_created / field_changed / table_changed / table_created), "table" and the details.
+Listener = Callable[[str, list[dict[str, Any]]], None]
+
 
 class Store:
     def __init__(self, path: str | Path | None = None):
@@ -41,7 +50,23 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._tables: list[Table] = []
+        self._changes: list[dict[str, Any]] | None = None
+        self.listeners: list[Listener] = []
         self._load_schema()
+
+    @contextmanager
+    def as_source(self, source: str) -> Iterator[None]:
+        """Writes inside this block are reported to listeners as coming from ``source`` (e.g. "client")."""
+        token = _source.set(source)
+        try:
+            yield
+        finally:
+            _source.reset(token)
+
+    def sql(self, statement: str, params: tuple = ()) -> list[tuple]:
+        """The stand-in's other state (webhooks, call counts) lives in the same database, under the same lock."""
+        with self._lock:
+            return self._db.execute(statement, params).fetchall()
 
     # --- transactions and the schema cache -----------------------------------------------------------
 
@@ -49,13 +74,23 @@ class Store:
     def _write(self) -> Iterator[None]:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
+            self._changes = []
             try:
                 yield
             except BaseException:
                 self._db.execute("ROLLBACK")
+                self._changes = None
                 self._load_schema()  # typecast may have added options in memory
                 raise
             self._db.execute("COMMIT")
+            changes, self._changes = self._changes, None
+        if changes:
+            for listener in self.listeners:
+                listener(_source.get(), changes)
+
+    def _note(self, kind: str, table: Table, **details: Any) -> None:
+        if self._changes is not None:
+            self._changes.append({"kind": kind, "table": table.id, **details})
 
     def _load_schema(self) -> None:
         fields: dict[str, list[Field]] = {}
@@ -117,26 +152,30 @@ class Store:
             self._tables.append(table)
             self._save_table(table, len(self._tables) - 1)
             for spec in fields:
-                self._add_field(table, spec)
+                self._add_field(table, spec, note=False)
+            self._note("table_created", table, name=name, description=description,
+                       fields={f.id: {"name": f.name, "type": f.type} for f in table.fields})
         return table
 
     def update_table(self, table: Table, changes: dict[str, Any]) -> Table:
         if set(changes) - {"name", "description"}:
             raise invalid_request("Only a table's name and description can be changed")
         with self._write():
+            before = {"name": table.name, "description": table.description}
             if "name" in changes:
                 if any(t is not table and t.name.casefold() == str(changes["name"]).casefold() for t in self._tables):
                     raise ApiError(422, "DUPLICATE_TABLE_NAME", f"A table named {changes['name']!r} already exists")
                 table.name = changes["name"]
             table.description = changes.get("description", table.description)
             self._save_table(table, self._tables.index(table))
+            self._note("table_changed", table, previous=before, current={"name": table.name, "description": table.description})
         return table
 
     def create_field(self, table: Table, spec: Any) -> Field:
         with self._write():
             return self._add_field(table, spec)
 
-    def _add_field(self, table: Table, spec: Any) -> Field:
+    def _add_field(self, table: Table, spec: Any, note: bool = True) -> Field:
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec.get("type"):
             raise invalid_request("A field needs a name and a type")
         self._check_field_name(table, spec["name"])
@@ -144,6 +183,8 @@ class Store:
         field = Field(new_id("fld"), spec["name"], spec["type"], options, spec.get("description"))
         table.fields.append(field)
         self._save_field(table, field)
+        if note:
+            self._note("field_created", table, field=field.id, current={"name": field.name, "type": field.type})
         return field
 
     def update_field(self, table: Table, id_or_name: str, changes: dict[str, Any]) -> Field:
@@ -155,6 +196,7 @@ class Store:
         with self._write():
             if "name" in changes and changes["name"] != field.name:
                 self._check_field_name(table, changes["name"])
+                self._note("field_changed", table, field=field.id, previous={"name": field.name}, current={"name": changes["name"]})
                 field.name = changes["name"]
             field.description = changes.get("description", field.description)
             self._save_field(table, field)
@@ -205,7 +247,7 @@ class Store:
                 record = self._find(table.id, record_id)
                 if record is None:
                     raise ApiError(422, "ROW_DOES_NOT_EXIST", f"Record ID {record_id} does not exist in this table")
-                out.append(self._update(record, self._cells(table, fields, typecast), replace))
+                out.append(self._update(record, self._cells(table, fields, typecast), replace, table))
             return out
 
     def upsert_records(self, table: Table, items: list[dict[str, Any]], merge_on: list[str], replace: bool,
@@ -224,13 +266,17 @@ class Store:
                     if record is None:
                         raise ApiError(422, "ROW_DOES_NOT_EXIST", f"Record ID {item['id']} does not exist in this table")
                 else:
+                    named = {table.field(k).id for k in item.get("fields") or {}}
+                    for key in keys:
+                        if key.id not in named:  # absent is refused; present but empty creates (below)
+                            raise invalid_request(f'Field "{key.name}" is in fieldsToMergeOn but the record does not set it')
                     record = self._match(existing, keys, cells)
                 if record is None:
                     record = self._insert(table, cells)
                     existing.append(record)
                     created.append(record.id)
                 else:
-                    self._update(record, cells, replace)
+                    self._update(record, cells, replace, table)
                     if record.id not in created and record.id not in updated:
                         updated.append(record.id)
                 out.append(record)
@@ -238,9 +284,8 @@ class Store:
 
     @staticmethod
     def _match(existing: list[Record], keys: list[Field], cells: dict[str, Any]) -> Record | None:
-        for key in keys:
-            if cells.get(key.id) is None:
-                raise invalid_request(f'Field "{key.name}" is in fieldsToMergeOn but the record has no value for it')
+        if any(empty_cell(cells.get(key.id)) for key in keys):
+            return None  # an empty merge key matches nothing, so Airtable creates a record
         matches = [r for r in existing if all(r.cells.get(k.id) == cells[k.id] for k in keys)]
         if len(matches) > 1:
             names = ", ".join(k.name for k in keys)
@@ -250,8 +295,10 @@ class Store:
     def delete_records(self, table: Table, record_ids: list[str]) -> list[str]:
         with self._write():
             for record_id in record_ids:
-                if self._find(table.id, record_id) is None:
+                record = self._find(table.id, record_id)
+                if record is None:
                     raise ApiError(404, "MODEL_ID_NOT_FOUND", f"Record not found: {record_id}")
+                self._note("record_destroyed", table, record=record_id, previous=record.cells)
             self._db.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in record_ids])
             self._unlink(table, set(record_ids))
         return record_ids
@@ -265,7 +312,7 @@ class Store:
             for record in self.records(other):
                 cells = {f.id: [i for i in record.cells[f.id] if i not in gone] for f in links if f.id in record.cells}
                 if any(len(v) != len(record.cells[k]) for k, v in cells.items()):
-                    self._update(record, {k: v or None for k, v in cells.items()}, replace=False)
+                    self._update(record, {k: v or None for k, v in cells.items()}, replace=False, table=other)
 
     def wipe(self) -> None:
         with self._write():
@@ -296,9 +343,11 @@ class Store:
             "INSERT INTO records (id, table_id, created_time, cells) VALUES (?, ?, ?, ?)",
             (record.id, table.id, record.created_time, json.dumps(record.cells)),
         )
+        self._note("record_created", table, record=record.id, created_time=record.created_time, current=dict(record.cells))
         return record
 
-    def _update(self, record: Record, cells: dict[str, Any], replace: bool) -> Record:
+    def _update(self, record: Record, cells: dict[str, Any], replace: bool, table: Table | None = None) -> Record:
+        before = dict(record.cells)
         merged = {} if replace else dict(record.cells)
         for field_id, value in cells.items():
             if value is None:
@@ -307,7 +356,14 @@ class Store:
                 merged[field_id] = value
         record.cells = merged
         self._db.execute("UPDATE records SET cells = ? WHERE id = ?", (json.dumps(merged), record.id))
+        if before != merged:
+            table = table or self._table_of(record.id)
+            self._note("record_updated", table, record=record.id, previous=before, current=dict(merged))
         return record
+
+    def _table_of(self, record_id: str) -> Table:
+        (table_id,) = self._db.execute("SELECT table_id FROM records WHERE id = ?", (record_id,)).fetchone()
+        return self.table(table_id)
 
     # --- WriteContext: what typecast and link checks ask of the store ---------------------------------
 

@@ -1,0 +1,176 @@
+"""When did somebody change the SYNC base? Airtable webhooks instead of re-reading tables every minute.
+
+One webhook watches the whole base for changes made by people (the Airtable UI, forms, automations),
+not by the API, so the product's own writes (Reports, Logs, Overview) never wake it up. Airtable pings
+the product's `api` service (``/airtable/webhook``), which checks the ping's MAC and notes it in the shared
+state; the scheduler's next tick lists the new payloads (one call) and learns which tables changed.
+
+Modes:
+- ``webhook``: pings, plus a safety read of the payloads every 30 minutes (a lost ping is picked up);
+- ``poll``: no public URL for pings, so the payloads are listed every 2 minutes (about 21,600 calls a month).
+Edits made through the API (scripts with a token, not people) are ignored on purpose, like the product's
+own writes; they take effect when the webhook is created anew (first start, expiry) or at a restart
+without a snapshot. A webhook lives 7 days unless refreshed; it is refreshed a day early.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from paperplan_sync.control_plane.airtable import AirtableResource
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/airtable/webhook"
+# Every source but "publicApi": the product's own writes must not ping it.
+PEOPLE_SOURCES = ["client", "formSubmission", "formPageSubmission", "automation", "sync", "anonymousUser"]
+SPECIFICATION = {"options": {"filters": {"dataTypes": ["tableData"], "fromSources": PEOPLE_SOURCES}}}
+REFRESH_BEFORE = timedelta(days=1)
+MONTH_S = 30 * 24 * 3600
+
+Mode = Literal["webhook", "poll"]
+
+
+@dataclass(frozen=True)
+class ChangeSettings:
+    mode: Mode = "poll"
+    public_url: str = ""  # where Airtable reaches the api service, e.g. https://sync.example.com
+    safety_poll_s: int = 30 * 60
+    poll_s: int = 2 * 60
+
+    @property
+    def notification_url(self) -> str | None:
+        return self.public_url.rstrip("/") + WEBHOOK_PATH if self.mode == "webhook" and self.public_url else None
+
+    @property
+    def read_every_s(self) -> int:
+        return self.safety_poll_s if self.notification_url else self.poll_s
+
+    def monthly_calls(self) -> int:
+        """What change detection costs a month when nothing changes (one call per payload read)."""
+        return MONTH_S // self.read_every_s + 5  # 5: webhook refreshes (one every 6 days)
+
+
+@dataclass(frozen=True)
+class Changes:
+    tables: frozenset[str]  # names of the tables people changed
+    reason: str  # "ping", "safety poll", "poll", "webhook created"
+    full_read: bool = False  # read the configuration tables whatever `tables` says
+
+
+def verify_ping(body: bytes, header: str | None, mac_secret_base64: str) -> bool:
+    """Airtable signs each ping: ``hmac-sha256=<hex HMAC-SHA256 of the raw body>`` keyed by the secret."""
+    if not header or not mac_secret_base64:
+        return False
+    expected = "hmac-sha256=" + hmac.new(base64.b64decode(mac_secret_base64), body, "sha256").hexdigest()
+    return hmac.compare_digest(expected, header)
+
+
+class ChangeWatcher:
+    """The webhook's life (create, refresh, cursor) and the decision when to read Airtable, in the shared
+    state so the api service, the scheduler and any restarted process agree."""
+
+    def __init__(self, airtable: AirtableResource, settings: ChangeSettings):
+        self.airtable, self.settings = airtable, settings
+        self.key = f"airtable-webhook-{airtable.base_id}"
+
+    @property
+    def _url(self) -> str:
+        return f"{self.airtable.api.build_url('bases', self.airtable.base_id, 'webhooks')}"
+
+    def state(self) -> dict:
+        return self.airtable.shared_state.read(self.key)
+
+    def note_ping(self, now: datetime | None = None) -> None:
+        moment = (now or datetime.now(UTC)).timestamp()
+        self.airtable.shared_state.update(self.key, lambda doc: {**doc, "pinged_at": moment})
+
+    # -- the webhook ----------------------------------------------------------------------------
+    def ensure_webhook(self, now: datetime) -> bool:
+        """Create the webhook when there is none (or it expired, or the URL changed); refresh it a day
+        before it expires. Returns True when a new one was created (changes before it were not recorded)."""
+        doc = self.state()
+        expires = doc.get("expires_at", 0.0)
+        if doc.get("id") and doc.get("notification_url") == self.settings.notification_url and expires > now.timestamp():
+            if expires - now.timestamp() < REFRESH_BEFORE.total_seconds():
+                answer = self.airtable.api.request("POST", f"{self._url}/{doc['id']}/refresh")
+                self._store(expires_at=_timestamp(answer.get("expirationTime"), now))
+            return False
+        if doc.get("id"):  # expired or pointing elsewhere: replace it, never leave two behind
+            try:
+                self.airtable.api.request("DELETE", f"{self._url}/{doc['id']}")
+            except Exception as exc:  # already gone (expired webhooks are deleted by Airtable)
+                log.info("Old webhook %s not deleted: %s", doc["id"], type(exc).__name__)
+        body = {"specification": SPECIFICATION}
+        if self.settings.notification_url:
+            body["notificationUrl"] = self.settings.notification_url
+        created = self.airtable.api.request("POST", self._url, json=body)
+        self.airtable.shared_state.update(self.key, lambda old: {
+            "id": created["id"], "mac_secret": created["macSecretBase64"], "cursor": 1,
+            "expires_at": _timestamp(created.get("expirationTime"), now), "notification_url": self.settings.notification_url,
+            "read_at": now.timestamp(), "tables": old.get("tables", {}),
+        })
+        return True
+
+    def _store(self, **fields) -> None:
+        self.airtable.shared_state.update(self.key, lambda doc: {**doc, **fields})
+
+    def mark_read(self, now: datetime) -> None:
+        self._store(read_at=now.timestamp())
+
+    def mark_config_read(self, *, fresh: bool) -> None:
+        """After the configuration tables were read: ``fresh`` False (Airtable failed, the cache served)
+        keeps the change pending, so the next tick reads them again."""
+        self._store(config_stale=not fresh)
+
+    # -- when to read ---------------------------------------------------------------------------
+    def due(self, now: datetime) -> str | None:
+        doc, t = self.state(), now.timestamp()
+        if doc.get("pinged_at", 0.0) > doc.get("read_at", 0.0):
+            return "ping"
+        if t - doc.get("read_at", 0.0) >= self.settings.read_every_s:
+            return "safety poll" if self.settings.notification_url else "poll"
+        return None
+
+    def poll(self, now: datetime) -> Changes | None:
+        """What people changed since the last read, when a read is due; None when nothing is due."""
+        if self.ensure_webhook(now):  # changes before it were not recorded: read the tables
+            return Changes(frozenset(), "webhook created", full_read=True)
+        reason = self.due(now)
+        if reason is None:
+            return None
+        return Changes(frozenset(self._read_payloads(now)), reason)
+
+    def _read_payloads(self, now: datetime) -> set[str]:
+        doc = self.state()
+        cursor, table_ids = doc.get("cursor", 1), set()
+        started = now.timestamp()
+        while True:
+            page = self.airtable.api.request("GET", f"{self._url}/{doc['id']}/payloads", params={"cursor": cursor})
+            for payload in page.get("payloads", []):
+                table_ids.update(payload.get("changedTablesById", {}))
+            cursor = page.get("cursor", cursor)
+            if not page.get("mightHaveMore"):
+                break
+        names = self._table_names(table_ids)
+        self._store(cursor=cursor, read_at=started)
+        return names
+
+    def _table_names(self, table_ids: set[str]) -> set[str]:
+        known = self.state().get("tables", {})
+        if table_ids - set(known):  # a table we have not seen: one schema read maps ids to names
+            schema = self.airtable.api.base(self.airtable.base_id).schema(force=True)
+            known = {t.id: t.name for t in schema.tables}
+            self._store(tables=known)
+        return {known.get(t, t) for t in table_ids}
+
+
+def _timestamp(value: str | None, now: datetime) -> float:
+    if not value:
+        return (now + timedelta(days=7)).timestamp()
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
