@@ -62,6 +62,8 @@ def test_conversations_info_takes_an_id_like_slack(slack):
 def test_the_channel_check_of_doctor_names_the_problem(slack):
     assert slack.resource().channel_access()["name"] == "airtable"
     assert slack.resource(channel="airtable").channel_access()["name"] == "airtable"
+    channel_id = slack.add_channel("airtable")["id"]
+    assert slack.resource(channel=channel_id).channel_access() == {"id": channel_id, "name": "airtable"}
     slack.add_channel("ops", is_member=False)
     for channel, error in (("#airtabel", "channel_not_found"), ("#ops", "not_in_channel")):
         with pytest.raises(SlackError) as caught:
