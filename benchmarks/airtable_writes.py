@@ -2,7 +2,7 @@
 
 The path is the one a report run's writes take: each record queued durably in the MongoDB outbox (one
 at a time, as runs and sensors write them), sent meanwhile by the writer's background sender in batches of
-10 under the shared limiter, the rest by the final AirtableWriter.flush(). The local Airtable enforces
+10 under the shared limiter (kept in MongoDB, as in production), the rest by the final AirtableWriter.flush(). The local Airtable enforces
 Airtable's 5 requests/s per base with its 30 s penalty, so one 429 would cost 30 s and show in the figure.
 
     .venv/bin/python benchmarks/airtable_writes.py [--records 500]
@@ -38,7 +38,8 @@ def main() -> None:
     with ServerThread(app) as server, MongoStandIn() as mongo:
         from paperplan_sync.local.airtable import DEFAULT_API_KEY, DEFAULT_BASE_ID
 
-        airtable = AirtableResource(api_key=DEFAULT_API_KEY, base_id=DEFAULT_BASE_ID, endpoint_url=server.url)
+        airtable = AirtableResource(api_key=DEFAULT_API_KEY, base_id=DEFAULT_BASE_ID, endpoint_url=server.url,
+                                    state_mongodb_uri=mongo.uri, state_database="bench_airtable_writes")
         db = MongoClient(mongo.uri)["bench_airtable_writes"]
         time.sleep(1.1)  # start with the server's bucket full, as a product that has been idle would
 

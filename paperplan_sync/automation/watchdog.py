@@ -1,15 +1,25 @@
-"""`paperplan-sync watchdog`: run from cron / a systemd timer, outside Dagster, so it still speaks when
-Dagster is down. Posts "Sync application offline" once per outage (and "back online" after), and sets
-Overview Alive = 0 while the product is down."""
+"""`paperplan-sync watchdog`: judges the product from outside, so it can run on another machine and still
+speak when the product's machine is dead. Two signals: the public health page (`GET /api`: "Hello world!"
+or 503 with the reason) and the Overview heartbeat in Airtable. Posts "Sync application offline" once per
+outage and "Sync application back online" after.
+
+Airtable calls are rationed (the workspace's monthly quota): the heartbeat is read only when /api is not
+healthy, while recovering, and as a cross-check every ``heartbeat_check_every`` (default 24 h: 30 calls a month) otherwise.
+"""
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from paperplan_sync.automation.health import Check, Health, check_dagster
+import requests
+
+from paperplan_sync.automation.health import Check, Health
 from paperplan_sync.automation.slack import SlackResource, back_online_message, offline_message
+from paperplan_sync.config.loader import config_reader
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync.control_plane.schema import TABLE_OVERVIEW
@@ -17,6 +27,8 @@ from paperplan_sync.state import state_dir
 
 # The heartbeat is written every 30 minutes; allow one missed beat plus slack for a slow daemon loop.
 DEFAULT_MAX_HEARTBEAT_AGE = timedelta(minutes=45)
+DEFAULT_HEARTBEAT_CHECK_EVERY = timedelta(hours=24)
+HEALTHY_BODY = "Hello world!"
 STATE_FILE = "watchdog.json"
 
 
@@ -25,6 +37,28 @@ class WatchdogOutcome:
     health: Health
     heartbeat_at: datetime | None
     posted: str | None  # "offline", "back online" or None
+    airtable_calls: int  # reads of the heartbeat plus the Alive = 0 write when it alerts
+
+
+def check_api(url: str, *, attempts: int = 3, pause_s: float = 5.0, timeout: float = 10.0) -> Check:
+    """The public health page. A few tries apart, so one dropped packet on the way is not an outage."""
+    problem = ""
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(pause_s)
+        try:
+            response = requests.get(url, timeout=timeout)
+        except requests.RequestException as exc:
+            problem = f"{url} cannot be reached ({type(exc).__name__})"
+            continue
+        body = response.text.strip()
+        if response.status_code == 200 and body == HEALTHY_BODY:
+            return Check("api", True, f"{url} says {HEALTHY_BODY}")
+        reason = next((line for line in body.splitlines() if line.strip()), "no reason given")[:300]
+        problem = f"{url} answers {response.status_code}: {reason}"
+        if response.status_code == 503:  # the product itself says it is unhealthy: no need to ask again
+            break
+    return Check("api", False, problem)
 
 
 def heartbeat_at(airtable: AirtableResource) -> datetime | None:
@@ -33,40 +67,56 @@ def heartbeat_at(airtable: AirtableResource) -> datetime | None:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
 
 
-def run_watchdog(*, airtable: AirtableResource, slack: SlackResource, webserver_url: str,
-                 max_heartbeat_age: timedelta = DEFAULT_MAX_HEARTBEAT_AGE, now: datetime | None = None) -> WatchdogOutcome:
+def run_watchdog(*, airtable: AirtableResource, slack: SlackResource, api_url: str, dagster_url: str | None = None,
+                 max_heartbeat_age: timedelta = DEFAULT_MAX_HEARTBEAT_AGE,
+                 heartbeat_check_every: timedelta = DEFAULT_HEARTBEAT_CHECK_EVERY,
+                 api_attempts: int = 3, api_pause_s: float = 5.0,
+                 now: datetime | None = None, state_path: Path | None = None) -> WatchdogOutcome:
     now = now or datetime.now(UTC)
-    health = check_dagster(webserver_url)
-    try:
-        beat = heartbeat_at(airtable)
-        age_ok = beat is not None and now - beat <= max_heartbeat_age
-        detail = f"last {beat:%Y-%m-%d %H:%M} UTC" if beat else "never written"
-        health.checks.append(Check("heartbeat", age_ok, detail if age_ok else f"stale: {detail}"))
-    except Exception as exc:  # Airtable down is not "Sync offline"; say so and judge by Dagster alone
-        beat = None
-        health.checks.append(Check("heartbeat", True, f"could not read Overview ({type(exc).__name__}); judged by Dagster alone"))
-
-    path = state_dir() / STATE_FILE
+    airtable = config_reader(airtable)  # an Airtable outage must not hold the verdict up for minutes
+    path = state_path or state_dir() / STATE_FILE
     state = json.loads(path.read_text()) if path.exists() else {}
+    offline_since = datetime.fromisoformat(state["offline_since"]) if state.get("offline_since") else None
+    checked_at = datetime.fromisoformat(state["heartbeat_checked_at"]) if state.get("heartbeat_checked_at") else None
+
+    api = check_api(api_url, attempts=api_attempts, pause_s=api_pause_s)
+    health = Health([api])
+    # Read Airtable only when it can change the verdict or the message: /api unhealthy and not yet
+    # alerted, recovering from an outage, or the periodic cross-check is due.
+    cross_check_due = checked_at is None or now - checked_at >= heartbeat_check_every
+    read_heartbeat = (not api.ok and offline_since is None) or (api.ok and offline_since is not None) or (api.ok and cross_check_due)
+    beat, reads = None, 0
+    if read_heartbeat:
+        reads = 1
+        try:
+            beat = heartbeat_at(airtable)
+            fresh = beat is not None and now - beat <= max_heartbeat_age
+            detail = f"last {beat:%Y-%m-%d %H:%M} UTC" if beat else "never written"
+            health.checks.append(Check("heartbeat", fresh, detail if fresh else f"stale: {detail}"))
+            state["heartbeat_checked_at"] = now.isoformat()
+        except Exception as exc:  # Airtable down is not "Sync offline": judge by /api alone this time
+            health.checks.append(Check("heartbeat", True, f"could not read Overview ({type(exc).__name__}); judged by /api alone"))
+
     posted = None
-    if not health.ok and not state.get("offline_since"):
-        text, blocks = offline_message(beat, health.problems, dagster_url=webserver_url, now=now)
+    if not health.ok and offline_since is None:
+        text, blocks = offline_message(beat, health.problems, dagster_url=dagster_url, now=now)
         slack.post(text, blocks=blocks)
-        _set_alive(airtable, now, alive=False)
-        state = {"offline_since": now.isoformat()}
+        _mark_offline(airtable)
+        reads += 1
+        state["offline_since"] = now.isoformat()
         posted = "offline"
-    elif health.ok and state.get("offline_since"):
-        text, blocks = back_online_message(beat, datetime.fromisoformat(state["offline_since"]), now=now)
+    elif health.ok and offline_since is not None and read_heartbeat:
+        text, blocks = back_online_message(beat, offline_since, now=now)
         slack.post(text, blocks=blocks)
-        state = {}
+        state.pop("offline_since")
         posted = "back online"
     path.write_text(json.dumps(state))
-    return WatchdogOutcome(health, beat, posted)
+    return WatchdogOutcome(health, beat, posted, reads)
 
 
-def _set_alive(airtable: AirtableResource, now: datetime, *, alive: bool) -> None:
+def _mark_offline(airtable: AirtableResource) -> None:
     try:
-        fields = records.heartbeat_record(now, alive=alive)
+        fields = records.heartbeat_record(alive=False)
         fields.pop("Timestamp")  # keep the last real heartbeat visible
         airtable.table(TABLE_OVERVIEW).batch_upsert([{"fields": fields}], key_fields=["Name"])
     except Exception:

@@ -47,26 +47,46 @@ def _print_airtable_usage() -> None:
     Console().print(("" if ok else "[yellow]") + text)
 
 
+API_URL_HELP = "The product's public health page (default: $PAPERPLAN_PUBLIC_URL/api, else this machine's api service)"
+
+
+def _api_url(url: str | None) -> str:
+    if url:
+        return url
+    if public := os.environ.get("PAPERPLAN_PUBLIC_URL"):
+        return public.rstrip("/") + "/api"
+    return f"http://127.0.0.1:{os.environ.get('PAPERPLAN_API_PORT') or '8710'}/api"
+
+
 def watchdog(
-    webserver: str | None = typer.Option(None, help=WEBSERVER_HELP),
+    api_url: str | None = typer.Option(None, help=API_URL_HELP),
     max_heartbeat_minutes: int = typer.Option(45, help="Heartbeat older than this means offline"),
+    heartbeat_check_hours: float = typer.Option(24, help="While /api is healthy, read the heartbeat this often"),
 ) -> None:
-    """For cron / a systemd timer: posts "Sync application offline" once when the product is down."""
+    """Run on a machine other than the product's (cron, a timer, any scheduler): posts "Sync application
+    offline" once when the product's /api or its Airtable heartbeat says it is down."""
     from datetime import timedelta
+    from urllib.parse import urlsplit
 
     from paperplan_sync.automation.slack import SlackResource
     from paperplan_sync.automation.watchdog import run_watchdog
     from paperplan_sync.config.loader import airtable_from_env
 
     airtable = airtable_from_env()
-    if airtable is None:
-        typer.echo("AIRTABLE_API_KEY and AIRTABLE_BASE_ID must be set", err=True)
+    if airtable is None or not os.environ.get("SLACK_BOT_TOKEN"):
+        typer.echo("AIRTABLE_API_KEY, AIRTABLE_BASE_ID and SLACK_BOT_TOKEN must be set", err=True)
         raise typer.Exit(2)
-    slack = SlackResource(token=os.environ.get("SLACK_BOT_TOKEN", ""), base_url=os.environ.get("SLACK_BASE_URL") or "https://slack.com/api/",
-                          channel=os.environ.get("SLACK_CHANNEL") or "#airtable", webserver_url=_webserver(webserver))
-    outcome = run_watchdog(airtable=airtable, slack=slack, webserver_url=_webserver(webserver),
-                           max_heartbeat_age=timedelta(minutes=max_heartbeat_minutes))
+    url = _api_url(api_url)
+    # Behind the proxy the UI is on the same origin as /api; on the product's own machine use its webserver.
+    local = urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+    dagster_url = _webserver(None) if local else url.removesuffix("/api")
+    slack = SlackResource(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ.get("SLACK_BASE_URL") or "https://slack.com/api/",
+                          channel=os.environ.get("SLACK_CHANNEL") or "#airtable", webserver_url=dagster_url)
+    outcome = run_watchdog(airtable=airtable, slack=slack, api_url=url, dagster_url=dagster_url,
+                           max_heartbeat_age=timedelta(minutes=max_heartbeat_minutes),
+                           heartbeat_check_every=timedelta(hours=heartbeat_check_hours))
     _print(outcome.health)
+    typer.echo(f"Airtable calls: {outcome.airtable_calls}")
     if outcome.posted:
         typer.echo(f"posted to Slack: {outcome.posted}")
     raise typer.Exit(0 if outcome.health.ok else 1)

@@ -60,7 +60,14 @@ def build_config(tables: dict, *, origin: str, fetched_at: datetime, reason: str
         fetched_at=fetched_at,
         unavailable_reason=reason,
         fingerprint=_fingerprint(tables),
+        snapshot_json=json.dumps({"tables": tables, "fetched_at": fetched_at.isoformat()}),
     )
+
+
+def config_from_snapshot_json(text: str) -> SyncConfig:
+    """The configuration a code server built its definitions from (``SyncConfig.snapshot_json``)."""
+    snapshot = json.loads(text)
+    return build_config(snapshot["tables"], origin="snapshot", fetched_at=datetime.fromisoformat(snapshot["fetched_at"]))
 
 
 def _fetch(airtable: AirtableResource) -> dict[str, list[dict]]:

@@ -86,6 +86,8 @@ class SyncConfig:
     # Why Airtable itself could not be used, when origin is "cache" or "none".
     unavailable_reason: str | None = None
     fingerprint: str = ""
+    # The raw Airtable rows it was built from, as JSON text: what a run worker rebuilds it from.
+    snapshot_json: str = ""
 
     @property
     def active_report_types(self) -> tuple[ReportType, ...]:

@@ -4,12 +4,11 @@ All requests of all the product's processes go through one shared limiter per ba
 kept in MongoDB when the deployment gives its URI (every machine), else in a local file (one machine).
 A 429 pauses every process for Airtable's penalty window instead of hammering; a 429 that says the
 workspace's monthly quota is used up also slows the limiter to Airtable's reduced rate for the month.
-Transient 5xx and network errors are retried a bounded number of times with backoff.
+Transient 5xx and network errors are retried a bounded number of times with backoff (the shared retry
+policy, sources/retry.py).
 """
 
 from __future__ import annotations
-
-import time
 
 import dagster as dg
 import requests
@@ -19,6 +18,7 @@ from requests.adapters import HTTPAdapter
 
 from paperplan_sync.control_plane.ratelimit import RateLimited, SharedRateLimiter
 from paperplan_sync.control_plane.shared_state import SharedState, shared_state
+from paperplan_sync.sources.retry import GaveUp, RetryPolicy
 
 AIRTABLE_DEFAULT_ENDPOINT = "https://api.airtable.com"
 # Airtable allows 5/s per base; pacing slightly under it leaves room for clock jitter. Up to 5 requests
@@ -26,7 +26,6 @@ AIRTABLE_DEFAULT_ENDPOINT = "https://api.airtable.com"
 DEFAULT_REQUESTS_PER_SECOND = 4.75
 DEFAULT_BURST = 5
 AIRTABLE_PENALTY_S = 30.0
-TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 QUOTA_EXCEEDED = "PUBLIC_API_BILLING_LIMIT_EXCEEDED"  # Airtable's 429 error type past the monthly quota
 
 
@@ -56,33 +55,28 @@ class _PacedAdapter(HTTPAdapter):
         self.limiter, self.penalty_s, self.attempts, self.max_wait_s = limiter, penalty_s, attempts, max_wait_s
 
     def send(self, request, **kwargs):  # type: ignore[override]
-        for attempt in range(1, self.attempts + 1):
-            last = attempt == self.attempts
+        def attempt():
             try:
-                self.limiter.acquire(self.max_wait_s)
+                self.limiter.acquire(self.max_wait_s)  # every try takes a slot of the shared limiter
             except RateLimited as exc:
                 raise AirtableUnavailable(f"Airtable is rate limiting this base ({exc})") from exc
-            try:
-                response = super().send(request, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if last:
-                    raise AirtableUnavailable(f"Airtable unreachable: {type(exc).__name__}") from exc
-                time.sleep(min(2 ** attempt * 0.25, 8))
-                continue
-            if response.status_code == 429:
-                self.limiter.penalize(self.penalty_s)
-                if _error_type(response) == QUOTA_EXCEEDED:
-                    self.limiter.mark_quota_exceeded()
-                    if last:
-                        raise AirtableQuotaExceeded("Airtable's monthly API call quota for this workspace is used up")
-            elif response.status_code in TRANSIENT_STATUSES:
-                time.sleep(min(2 ** attempt * 0.25, 8))
-            else:
-                return response
-            if last:
-                raise AirtableUnavailable(f"Airtable answered {response.status_code} {attempt} times")
-            response.close()
-        raise AssertionError("unreachable")
+            return super(_PacedAdapter, self).send(request, **kwargs)
+
+        def throttled(response) -> None:  # every process's next acquire waits the penalty out
+            self.limiter.penalize(self.penalty_s)
+            if _error_type(response) == QUOTA_EXCEEDED:
+                self.limiter.mark_quota_exceeded()
+
+        policy = RetryPolicy(attempts=self.attempts, wait=lambda _: 0.0, backoff_s=0.5, backoff_max_s=8.0,
+                             transport_errors=(requests.ConnectionError, requests.Timeout))
+        try:
+            return policy.send(attempt, what="Airtable", on_throttle=throttled, discard=lambda r: r.close())
+        except GaveUp as exc:
+            if exc.response is None:
+                raise AirtableUnavailable(f"Airtable unreachable: {exc.cause}") from None
+            if exc.response.status_code == 429 and _error_type(exc.response) == QUOTA_EXCEEDED:
+                raise AirtableQuotaExceeded("Airtable's monthly API call quota for this workspace is used up") from None
+            raise AirtableUnavailable(f"Airtable answered {exc.response.status_code} {exc.attempts} times") from None
 
 
 class AirtableResource(dg.ConfigurableResource):

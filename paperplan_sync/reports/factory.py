@@ -2,7 +2,8 @@
 
 # No `from __future__ import annotations`: Dagster inspects the asset function's context annotation.
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -12,15 +13,17 @@ from paperplan_sync.config.models import ReportType, SyncConfig
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.writer import AirtableWriter
 from paperplan_sync.reports.checks import CHECK_SPECS, check_results
-from paperplan_sync.reports.load import DayResult, load_day, request_for
+from paperplan_sync.reports.load import Chunk, DayResult, kind_for, load_chunk, plan_chunks, splits_by_day
 from paperplan_sync.reports.partitions import day_key, local_today, parse_day, partitions_for, repeat_window_closed
 from paperplan_sync.sources.base import ReportFailed
 from paperplan_sync.storage.loads import get_load
 
 # Transient errors (throttling, 5xx, timeouts) are retried inside the run, so Slack hears only of real failures.
 RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
-# A backfill groups days into few runs; each day is still requested and stored as its own report.
-BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=31)
+# A backfill groups days into few runs; a run requests its days in as few reports as the API allows
+# (reports/catalog.py) and stores each day as its own load. A run of a splittable type covers exactly one
+# report's range, so 90 days are 3 runs of one report each.
+BACKFILL_DAYS_PER_RUN = 31
 # backfill_policy is "beta" in the pinned Dagster; its warning, re-printed for every asset (Dagster resets the
 # warnings registry), would fill the code server's log and slow loading a large configuration.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
@@ -74,7 +77,7 @@ def build_report_asset(report_type: ReportType) -> dg.AssetsDefinition:
         group_name=report_type.source,
         description=_description(report_type),
         partitions_def=partitions,
-        backfill_policy=BACKFILL_POLICY if partitions else None,
+        backfill_policy=_backfill_policy(report_type) if partitions else None,
         kinds=kinds,
         tags={"paperplan/source": report_type.source, "paperplan/kind": "snapshot" if report_type.real_time else "daily"},
         metadata={
@@ -96,6 +99,11 @@ def build_report_asset(report_type: ReportType) -> dg.AssetsDefinition:
     return report_asset
 
 
+def _backfill_policy(report_type: ReportType) -> dg.BackfillPolicy:
+    per_run = kind_for(report_type).max_range_days if splits_by_day(report_type) else BACKFILL_DAYS_PER_RUN
+    return dg.BackfillPolicy.multi_run(max_partitions_per_run=per_run)
+
+
 def _description(report_type: ReportType) -> str:
     kind = "Snapshot of current state" if report_type.real_time else (
         f"Daily report; a run pulls today minus {report_type.offset_days} day(s) (UTC{report_type.timezone_offset:+d})"
@@ -112,56 +120,89 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
     days = [parse_day(k) for k in context.partition_keys] if report_type.partitioned else [None]
 
     done: list[DayResult] = []
-    failed: list[tuple[str, Exception]] = []
+    failed: list[tuple[Chunk, Exception]] = []  # a failed report fails every day it covers, once
+    day_failures: list[tuple[str, Exception]] = []  # one day of a range that could not be stored
 
     def label(day: date | None) -> str:  # a snapshot is labelled with its local day
         return day_key(day or local_today(report_type, now))
 
-    # Every day is requested up front, in order, by one background thread (the API prepares them in
-    # parallel and the shared limiter paces the requests); each day loads as soon as its request is in,
-    # so a backfill's request throttling overlaps its loads.
+    # The fewest reports that cover the run's days (one per range for a type the catalog can split by day),
+    # all requested up front, in order, by one background thread (the API prepares them in parallel); each
+    # loads as soon as its request is in, so request throttling overlaps the loads.
+    chunks = plan_chunks(report_type, days)
+    requested: list[Future] = [Future() for _ in chunks]
+    stop = threading.Event()
+
+    def request_all() -> None:
+        outcomes = source.request_reports([chunk.request for chunk in chunks])
+        try:
+            for future, outcome in zip(requested, outcomes):
+                if stop.is_set():
+                    break
+                if isinstance(outcome, BaseException):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+        finally:
+            outcomes.close()
+            for future in requested:
+                future.cancel()  # only the ones never answered: a cancelled run requests nothing more
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="request-reports") as requester, \
             AirtableWriter(db, context.resources.airtable, background=True) as writer:
-        requested = {day: requester.submit(source.request_report, request_for(report_type, day)) for day in days}
+        requester.submit(request_all)
         try:
-            for day, request in requested.items():
-                key = label(day)
+            for chunk, request in zip(chunks, requested):
                 try:
-                    result = load_day(report_type, day, source=source, db=db, run_id=context.run.run_id,
-                                      api_report_id=request.result())
-                except Exception as exc:  # one bad day must not stop the others in a backfill
-                    context.log.error(f"{report_type.name} {key} failed: {exc}")
-                    failed.append((key, exc))
+                    # A single-day chunk streams straight into storage; a range is split into its days.
+                    outcomes = list(load_chunk(report_type, chunk, source=source, db=db,
+                                               run_id=context.run.run_id, api_report_id=request.result()))
+                except Exception as exc:  # one bad report must not stop the others in a backfill
+                    context.log.error(f"{report_type.name} {chunk.label} failed: {exc}")
+                    failed.append((chunk, exc))
                     continue
-                if result.empty and not result.kept_rows and not report_type.empty_is_ok:
-                    # The runbook's scenario 2: no data on a first pull is a failure (Fail only for Notify On Fail).
-                    context.log.warning(f"{report_type.name} {key}: {records.EMPTY_REASON}")
-                    _record_empty(writer, report_type, key, result, run_url=run_url)
-                    if report_type.notify_on_fail:
-                        failed.append((key, ReportFailed(records.EMPTY_REASON, api_report_id=result.api_report_id)))
+                # The report came back empty (CANCELLED or no rows): a day it would wipe keeps its rows
+                # (storage does that); a day without rows yet is the runbook's scenario 2, unless Empty Is OK.
+                nothing = all(isinstance(o, DayResult) and o.empty for _, o in outcomes)
+                for day, outcome in outcomes:
+                    key = label(day)
+                    if isinstance(outcome, Exception):
+                        context.log.error(f"{report_type.name} {key} failed: {outcome}")
+                        day_failures.append((key, outcome))
                         continue
-                    done.append(result)
-                    continue
-                done.append(result)
-                context.log.info(f"{report_type.name} {key}: {result.rows} rows, "
-                                 f"{result.quarantined} quarantined, load {result.load_id}")
-                _record_success(writer, report_type, day, key, result, run_url=run_url, now=now,
-                                kept=get_load(db, result.kept_load_id) if result.kept_rows else None)
+                    if nothing and not outcome.kept_rows and not report_type.empty_is_ok:
+                        context.log.warning(f"{report_type.name} {key}: {records.EMPTY_REASON}")
+                        _record_empty(writer, report_type, key, outcome, run_url=run_url)
+                        if report_type.notify_on_fail:  # fails the day, so the failure alert (once) follows
+                            day_failures.append((key, ReportFailed(records.EMPTY_REASON, api_report_id=outcome.api_report_id)))
+                            continue
+                        done.append(outcome)
+                        continue
+                    done.append(outcome)
+                    context.log.info(f"{report_type.name} {key}: {outcome.rows} rows, "
+                                     f"{outcome.quarantined} quarantined, load {outcome.load_id}")
+                    _record_success(writer, report_type, day, key, outcome, run_url=run_url, now=now,
+                                    kept=get_load(db, outcome.kept_load_id) if outcome.kept_rows else None)
         finally:
-            requester.shutdown(cancel_futures=True)  # a cancelled run stops requesting days it will not load
+            stop.set()
 
         flushed = writer.flush()
     if flushed.stopped_by:
         context.log.warning(f"Airtable unavailable, {len(done)} Reports update(s) kept in the outbox: {flushed.stopped_by}")
 
-    if failed:
+    stored = {r.report_date for r in done}
+    failed_days = [label(d) for chunk, _ in failed for d in chunk.days if label(d) not in stored]
+    failed_days += [key for key, _ in day_failures]
+    if failed_days:
         for result in done:  # the days that did load still count as materialized
             context.log_event(dg.AssetMaterialization(asset_key=context.asset_key, partition=result.report_date,
                                                       metadata=_metadata(report_type, [result], context)))
-        summary = "; ".join(f"{day}: {exc}" for day, exc in failed)
-        retryable = not all(isinstance(exc, ReportFailed) for _, exc in failed)
-        raise dg.Failure(description=f"Report {report_type.name} failed for {len(failed)} day(s): {summary}",
-                         metadata={"failed_days": [day for day, _ in failed]}, allow_retries=retryable)
+        summary = "; ".join([f"{chunk.label}: {exc}" for chunk, exc in failed] +
+                            [f"{key}: {exc}" for key, exc in day_failures])
+        errors = [exc for _, exc in failed] + [exc for _, exc in day_failures]
+        retryable = not all(isinstance(exc, ReportFailed) for exc in errors)
+        raise dg.Failure(description=f"Report {report_type.name} failed for {len(failed_days)} day(s): {summary}",
+                         metadata={"failed_days": failed_days}, allow_retries=retryable)
 
     return dg.MaterializeResult(metadata=_metadata(report_type, done, context), check_results=check_results(done))
 

@@ -1,8 +1,5 @@
-"""Pure, per-report-type knowledge: which columns identify a row, and which rows become datapoints.
-
-Keyed by the API's Report Type Id, so a new report type in Airtable only needs an entry here when it
-wants a duplicate-key check or datapoints.
-"""
+"""Pure row transforms: duplicate-key counting and datapoint sums. Which columns and metrics apply to a
+report type is the catalog's business (reports/catalog.py)."""
 
 from __future__ import annotations
 
@@ -12,23 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from paperplan_sync.sources.base import Row, RowBatch
-
-ORDERS_BY_DATE = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
-ORDERS_BY_UPDATE = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
-FBA_INVENTORY = "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"
-MERCHANT_LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"
-SALES_AND_TRAFFIC = "GET_SALES_AND_TRAFFIC_REPORT"
-ADS_SP_CAMPAIGNS = "spCampaigns"
-
-# Columns that identify one row of a report; a repeat is an error (the data would double count).
-ROW_KEYS: dict[str, tuple[str, ...]] = {
-    ORDERS_BY_DATE: ("amazon-order-id", "sku"),
-    ORDERS_BY_UPDATE: ("amazon-order-id", "sku"),
-    FBA_INVENTORY: ("sku",),
-    MERCHANT_LISTINGS: ("seller-sku",),
-    SALES_AND_TRAFFIC: ("record_type", "date", "childAsin"),
-    ADS_SP_CAMPAIGNS: ("date", "campaignId"),
-}
 
 
 def to_number(value: object) -> float | None:
@@ -63,29 +43,6 @@ class DatapointMapping:
     key_field: str
     metrics: dict[str, str]  # metric name -> row column
     keep: tuple[str, Callable[[Any], bool]] | None = None
-
-
-DATAPOINTS: dict[str, DatapointMapping] = {
-    ORDERS_BY_DATE: DatapointMapping(
-        key_field="sku",
-        metrics={"units_ordered": "quantity", "ordered_revenue": "item-price"},
-        keep=("order-status", lambda status: status != "Cancelled"),
-    ),
-    FBA_INVENTORY: DatapointMapping(
-        key_field="sku",
-        metrics={"fulfillable_quantity": "afn-fulfillable-quantity", "inbound_quantity": "afn-inbound-shipped-quantity",
-                 "total_quantity": "afn-total-quantity"},
-    ),
-    SALES_AND_TRAFFIC: DatapointMapping(  # the JSON report's nested keys, joined with "_" by the parser
-        key_field="childAsin",
-        metrics={"units_ordered": "salesByAsin_unitsOrdered", "ordered_revenue": "salesByAsin_orderedProductSales_amount",
-                 "sessions": "trafficByAsin_sessions", "page_views": "trafficByAsin_pageViews"},
-        keep=("record_type", lambda kind: kind == "by_asin"),
-    ),
-    ADS_SP_CAMPAIGNS: DatapointMapping(
-        key_field="campaignId", metrics={"ad_cost": "cost", "ad_sales_7d": "sales7d", "ad_clicks": "clicks"}
-    ),
-}
 
 
 def _always(value: Any) -> bool:

@@ -56,12 +56,18 @@ def utc_offset_tz(offset_hours: float) -> tzinfo:
 
 @dataclass(frozen=True)
 class ReportRequest:
-    """What to pull. ``day`` is None for a real-time (snapshot) report type."""
+    """What to pull. ``day`` is None for a real-time (snapshot) report type; ``end_day`` makes it the range
+    ``day..end_day`` (inclusive) of a report that is split into days afterwards."""
 
     report_type_id: str
     day: date | None = None
     tz: tzinfo = field(default_factory=lambda: utc_offset_tz(-7))
     options: dict[str, str] = field(default_factory=dict)
+    end_day: date | None = None
+
+    @property
+    def last_day(self) -> date | None:
+        return self.end_day or self.day
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,16 @@ class ReportSource(abc.ABC):
     @abc.abstractmethod
     def report_rows(self, report: ReadyReport, request: ReportRequest) -> RowStream:
         """Download and parse the finished report as a stream of row chunks."""
+
+    def request_reports(self, requests: list[ReportRequest]) -> Iterator[str | Exception]:
+        """Request several reports in order, yielding each one's API report id or the exception that refused
+        it (one refusal must not stop the others). A source may share work between them (SP-API: one
+        lookup of reports already in flight per run)."""
+        for request in requests:
+            try:
+                yield self.request_report(request)
+            except Exception as exc:  # handed to the caller, which fails only that request's days
+                yield exc
 
     def fetch(self, request: ReportRequest) -> tuple[ReadyReport, RowStream]:
         """request -> wait -> rows, the whole contract in one call."""

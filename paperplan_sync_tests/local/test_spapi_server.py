@@ -288,3 +288,10 @@ def test_inventory_changes_day_to_day():
     b = list(data.inventory(0, date(2026, 6, 2)))
     assert [r[0] for r in a] == [r[0] for r in b]  # same SKUs
     assert a != b and a == list(data.inventory(0, date(2026, 6, 1)))
+
+
+def test_flat_file_downloads_name_their_charset_as_amazon_does(api):
+    orders = httpx.get(_done_document(api, order_body(date(2026, 11, 5)))["url"])
+    assert orders.headers["content-type"] == "text/plain; charset=Cp1252"
+    inventory = {"reportType": "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "marketplaceIds": MARKET}
+    assert httpx.get(_done_document(api, inventory)["url"]).headers["content-type"] == "text/plain; charset=UTF-8"

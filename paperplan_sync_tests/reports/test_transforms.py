@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from paperplan_sync.reports.transforms import (
-    DATAPOINTS,
-    ORDERS_BY_DATE,
-    SALES_AND_TRAFFIC,
-    DatapointAccumulator,
-    DuplicateKeyCounter,
-)
+from paperplan_sync.reports.catalog import CATALOG, ORDERS_BY_DATE, SALES_AND_TRAFFIC
+from paperplan_sync.reports.transforms import DatapointAccumulator, DuplicateKeyCounter
 from paperplan_sync.sources.base import RowBatch
 
 COLUMNS = ["amazon-order-id", "sku", "quantity", "item-price", "order-status"]
@@ -40,7 +35,7 @@ def test_duplicate_keys(shape):
 
 @pytest.mark.parametrize("shape", ["columnar", "batch of dicts", "list of dicts"])
 def test_order_datapoints_skip_cancelled_and_keyless_rows(shape):
-    acc = DatapointAccumulator(DATAPOINTS[ORDERS_BY_DATE])
+    acc = DatapointAccumulator(CATALOG[ORDERS_BY_DATE].datapoints)
     acc.add(shapes()[shape])
     points = {(p["key"], p["metric"]): p["value"] for p in acc.datapoints(report="r", day="2026-11-25", load_id="L")}
     assert points == {("A", "units_ordered"): 2.0, ("A", "ordered_revenue"): 20.0,
@@ -48,9 +43,9 @@ def test_order_datapoints_skip_cancelled_and_keyless_rows(shape):
 
 
 def test_a_missing_filter_column_keeps_or_drops_rows_as_its_predicate_says():
-    orders = DatapointAccumulator(DATAPOINTS[ORDERS_BY_DATE])  # keeps rows whose status is not "Cancelled"
+    orders = DatapointAccumulator(CATALOG[ORDERS_BY_DATE].datapoints)  # keeps rows whose status is not "Cancelled"
     orders.add(RowBatch(["sku", "quantity"], [["A", "2"]]))
     assert orders.totals == {("A", "units_ordered"): 2.0}
-    traffic = DatapointAccumulator(DATAPOINTS[SALES_AND_TRAFFIC])  # keeps only record_type == "by_asin"
+    traffic = DatapointAccumulator(CATALOG[SALES_AND_TRAFFIC].datapoints)  # keeps only record_type == "by_asin"
     traffic.add([{"childAsin": "B0X", "trafficByAsin_sessions": 4}])
     assert traffic.totals == {}

@@ -21,7 +21,7 @@ from paperplan_sync.sources.amazon_ads import (
 )
 from paperplan_sync.sources.amazon_ads.parsing import gunzip_if_needed, iter_json_array, utf8_text
 from paperplan_sync.sources.amazon_ads.report_config import duplicate_report_id, report_mismatch
-from paperplan_sync.sources.amazon_ads.settings import SP_CAMPAIGNS
+from paperplan_sync.reports.catalog import SP_CAMPAIGNS_PRESET as SP_CAMPAIGNS
 from paperplan_sync.sources.base import ReportFailed, ReportRequest, ReportTimeout
 from paperplan_sync.sources.lwa import clear_token_cache
 from paperplan_sync_tests.fixtures.ads import ADS_TEST_SEED, ADS_TEST_TODAY, AdsServer, build_ads_resource

@@ -15,6 +15,7 @@ from paperplan_sync.sources.amazon_sp.parsing import (
     gunzip,
     parse_flat_file,
     parse_json_document,
+    python_codec,
 )
 from paperplan_sync.sources.amazon_sp.errors import ReportDocumentError
 from paperplan_sync.sources.base import RowBatch
@@ -240,3 +241,40 @@ def test_invalid_json_document_is_an_error():
     stream = bound_stream(lambda s: parse_json_document([b"{not json"], s, 10))
     with pytest.raises(ReportDocumentError, match="not valid JSON"):
         list(stream.chunks())
+
+
+def parse_declared(data: bytes, charset: str | None):
+    stream = bound_stream(lambda s: parse_flat_file(iter([data[i:i + 5] for i in range(0, len(data), 5)]), s, 1000,
+                                                    charset=lambda: charset))
+    return stream, [r for c in stream.chunks() for r in c]
+
+
+def test_a_declared_cp1252_document_is_decoded_as_cp1252_even_where_it_looks_like_utf8():
+    # "Ã©" in windows-1252 is the bytes C3 A9: valid UTF-8 for "é". Only the declared charset tells them apart.
+    data = (HEADER + "A1\tCrÃ©me Ã©dition\t1\nA2\tplain\t2\n").encode("cp1252")
+    _, declared = parse_declared(data, "Cp1252")
+    _, undeclared = parse_declared(data, None)
+    assert declared[0]["product-name"] == "CrÃ©me Ã©dition"
+    assert undeclared[0]["product-name"] == "Créme édition"  # the fallback rule: UTF-8 first, then cp1252
+
+
+def test_a_line_the_declared_charset_cannot_map_is_quarantined():
+    data = HEADER.encode() + b"A1\tok\t1\n" + b"A2\t\x81bad\t2\n" + "A3\tCafé\t3\n".encode("cp1252")
+    stream, rows = parse_declared(data, "Cp1252")
+    assert [r["sku"] for r in rows] == ["A1", "A3"] and rows[1]["product-name"] == "Café"
+    assert [q.line for q in stream.quarantined] == [3] and "cp1252" in stream.quarantined[0].reason
+
+
+@pytest.mark.parametrize(("declared", "codec"), [
+    ("Cp1252", "cp1252"), ("UTF-8", "utf-8"), ("utf8", "utf-8"), ("ISO8859_1", "iso8859-1"), ("MS932", "cp932"),
+    ("windows-1252", "cp1252"), (None, None), ("x-no-such-charset", None),
+])
+def test_java_charset_names_map_to_python_codecs(declared, codec):
+    assert python_codec(declared) == codec
+
+
+def test_an_unknown_or_utf8_declaration_keeps_the_per_line_fallback():
+    data = (HEADER + "A1\tCafé\t1\n").encode("utf-8") + "A2\tCafé – crème\t2\n".encode("cp1252")
+    for charset in ("UTF-8", "x-no-such-charset"):
+        _, rows = parse_declared(data, charset)
+        assert [r["product-name"] for r in rows] == ["Café", "Café – crème"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from paperplan_sync.sources.amazon_sp.ratelimit import TokenBucket, backoff_delay, bucket_for, reset_buckets
+from paperplan_sync.sources.amazon_sp.ratelimit import TokenBucket, bucket_for, reset_buckets
+from paperplan_sync.sources.retry import backoff
 from paperplan_sync.sources.amazon_sp.settings import USAGE_PLANS
 
 
@@ -63,5 +64,5 @@ def test_drain_after_a_429():
 
 
 def test_backoff_is_capped():
-    assert all(backoff_delay(a, 1.0, 30.0) <= 30.0 * 1.25 for a in range(20))
-    assert 0.75 <= backoff_delay(0, 1.0, 30.0) <= 1.25
+    assert all(backoff(a, 1.0, 30.0) <= 30.0 * 1.25 for a in range(20))
+    assert 0.75 <= backoff(1, 1.0, 30.0) <= 1.25

@@ -233,3 +233,24 @@ def test_sandbox_vectors(spapi):
     reports = list(res.iter_reports(["FEE_DISCOUNTS_REPORT", "GET_AFN_INVENTORY_DATA"],
                                     processing_statuses=["IN_QUEUE", "IN_PROGRESS"], max_pages=1))
     assert reports[0]["reportId"] == "ReportId1"
+
+
+def test_a_range_is_one_report_over_whole_local_days(spapi, spapi_resource):
+    req = ReportRequest(ORDERS, DAY - timedelta(days=9), tz=utc_offset_tz(-7), end_day=DAY)
+    rep = spapi_resource.get_report(spapi_resource.request_report(req))
+    assert rep["dataStartTime"] == f"{DAY - timedelta(days=9)}T07:00:00+00:00"
+    assert rep["dataEndTime"] == f"{DAY + timedelta(days=1)}T06:59:59+00:00"
+
+
+def test_one_in_flight_lookup_serves_every_request_of_a_run(spapi, spapi_resource):
+    spapi.inject(report_type=ORDERS, slow_queue_s=1.0)
+    ranged = ReportRequest(ORDERS, DAY - timedelta(days=9), end_day=DAY)
+    in_flight = spapi_resource.request_report(ranged)
+    spapi.reset_stats()
+    others = [ReportRequest(ORDERS, DAY - timedelta(days=n)) for n in (20, 21)]
+
+    ids = list(spapi_resource.request_reports([ranged, *others]))
+
+    assert ids[0] == in_flight and len(set(ids)) == 3
+    stats = spapi.stats()
+    assert stats["calls"]["getReports"] == 1 and stats["create_calls"] == {ORDERS: 2}

@@ -14,6 +14,7 @@ from paperplan_sync.sources.amazon_ads.lwa import LwaTokenProvider as AdsTokenPr
 from paperplan_sync.sources.amazon_sp.auth import LWATokenProvider as SPTokenProvider
 from paperplan_sync.sources.amazon_sp.errors import LWAAuthError
 from paperplan_sync.sources.lwa import LwaCredentials, LwaRefusal, LwaTokenProvider, refresh_after
+from paperplan_sync.sources.retry import RetryPolicy
 
 MARGIN_S = 60.0
 
@@ -141,7 +142,7 @@ def test_secrets_echoed_by_the_endpoint_are_scrubbed():
 
 def test_source_adapters_raise_their_own_errors(spapi, http):
     credentials = LwaCredentials(spapi.url + "/auth/o2/token", spapi.client_id, "nope", spapi.refresh_token)
-    sp = SPTokenProvider(http, credentials, max_retries=0)
+    sp = SPTokenProvider(http, credentials, policy=RetryPolicy(attempts=1))
     with pytest.raises(LWAAuthError) as sp_err:
         sp.token()
     assert sp_err.value.status == 401 and sp_err.value.code == "invalid_client"

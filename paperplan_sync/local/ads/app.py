@@ -99,6 +99,7 @@ def build_app(
     async def gate(request: Request) -> Response | None:
         """Injected latency / 429 / 5xx, then auth. None means: go on."""
         faults = state.faults
+        state.stats.api_calls += 1
         if faults.slow_s:
             await asyncio.sleep(faults.slow_s)
         if faults.take("status_429"):

@@ -100,6 +100,7 @@ def duplicate_key(start: str, end: str, configuration: dict[str, Any]) -> str:
 
 @dataclass
 class Stats:
+    api_calls: int = 0  # reporting calls (create / get report), answered or refused
     token_grants: int = 0
     reports_created: int = 0
     duplicates: int = 0

@@ -23,6 +23,7 @@ from paperplan_sync.local.airtable.quota import OVER_CAP_RATE_PER_S, MonthlyQuot
 from paperplan_sync.local.airtable.ratelimit import Faults, RateLimiter, Stats
 from paperplan_sync.local.airtable.seed import seed_sync_base
 from paperplan_sync.local.airtable.store import Store
+from paperplan_sync.local.airtable.ui import BaseUI
 from paperplan_sync.local.airtable.webhooks import Webhooks
 
 DEFAULT_BASE_ID = "appPaperPlanLocal"  # "app" + 14 characters, like a real base id
@@ -64,6 +65,7 @@ def build_app(
     quota = MonthlyQuota(store, clock, monthly_quota, over_quota_rate_per_s)
     webhooks = Webhooks(store, base_id, clock, USER)
     routes = _WebhookApi(webhooks, base_id).routes() + _Api(store, base_id).routes()
+    routes += BaseUI(store, BASE_NAME).routes()  # the clickable page at /
     if enable_fault_injection:
         routes += FaultControls(store, seed, limiter, faults, stats, quota=quota, webhooks=webhooks, clock=clock).routes()
     guard = Middleware(Guard, api_key=api_key, limiter=limiter, faults=faults, stats=stats, quota=quota, store=store)

@@ -25,8 +25,11 @@ from .constants import (
     DETAIL_EXPIRED,
     DETAIL_INVALID,
     DETAIL_MISSING,
+    DOCUMENT_ENCODING,
     ERR_DENIED,
+    FLAT_FILE_CHARSETS,
     REPORT_RETENTION_DAYS,
+    SALES_AND_TRAFFIC,
     SNAPSHOT_REPORT_TYPES,
     SUPPORTED_REPORT_TYPES,
 )
@@ -179,7 +182,7 @@ def build_routes(st: ServerState) -> list[Route]:
                 report_type, start, end, as_of, {str(k): str(v) for k, v in options.items()}, list(markets),
                 st.seed, rows=faults.get("rows"), malformed_rows=frozenset(faults.get("malformed_rows", ())),
                 undecodable_rows=frozenset(faults.get("undecodable_rows", ())),
-                truncate=bool(faults.get("truncate_gzip")),
+                truncate=bool(faults.get("truncate_gzip")), empty_days=frozenset(faults.get("empty_days", ())),
             )
             doc = Document("data", compression, spec=spec)
         elif final == "FATAL" and faults.get("fatal_document", True):
@@ -303,13 +306,18 @@ def build_routes(st: ServerState) -> list[Route]:
                 st.stats["downloads"]["expired"] += 1
             return _s3_error("AccessDenied", "Request has expired")
         gz = doc.compression == "GZIP"
+        media_type = "application/octet-stream"
         if doc.kind == "file":
             body = file_stream(doc.path)
         elif doc.kind == "error":
             body = error_document(doc.message, gzip=gz)
         else:
             body = document_stream(doc.spec, gzip=gz)
-        return StreamingResponse(body, media_type="application/octet-stream")
+            # Amazon names a flat file's charset with Java's spelling (text/plain; charset=Cp1252 or UTF-8).
+            charset = FLAT_FILE_CHARSETS.get(DOCUMENT_ENCODING.get(doc.spec.report_type, ""))
+            if charset and doc.spec.report_type != SALES_AND_TRAFFIC:
+                media_type = f"text/plain; charset={charset}"
+        return StreamingResponse(body, media_type=media_type)
 
     # --- sandbox (static vectors) --------------------------------------------------------------------------
     def sandboxed(fn: Callable[[Request], tuple[int, Any]]) -> Callable[[Request], Awaitable[Response]]:

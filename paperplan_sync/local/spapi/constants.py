@@ -40,6 +40,9 @@ SNAPSHOT_REPORT_TYPES = frozenset({FBA_INVENTORY, MERCHANT_LISTINGS})  # data ti
 DOCUMENT_ENCODING = {ORDERS_BY_DATE: "cp1252", ORDERS_BY_UPDATE: "cp1252", MERCHANT_LISTINGS: "cp1252",
                      FBA_INVENTORY: "utf-8", SALES_AND_TRAFFIC: "utf-8"}
 
+# Python codec -> the name in the download's Content-Type charset (Amazon uses Java's names).
+FLAT_FILE_CHARSETS = {"cp1252": "Cp1252", "utf-8": "UTF-8"}
+
 MAX_STATUS_DAYS = 21  # an order settles (Shipped / Cancelled) at most this many days after purchase
 
 ERR_DENIED = "Access to requested resource is denied."

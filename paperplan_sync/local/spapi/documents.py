@@ -39,6 +39,7 @@ class DocumentSpec:
     malformed_rows: frozenset[int] = frozenset()  # 1-based line numbers given a missing field
     undecodable_rows: frozenset[int] = frozenset()  # 1-based line numbers given a byte cp1252 cannot map
     truncate: bool = False
+    empty_days: frozenset[str] = frozenset()  # order reports: no order on these days (the window's timezone)
 
 
 def _table(spec: DocumentSpec) -> tuple[list[str], Callable[[], Iterator[list[str]]]]:
@@ -56,9 +57,23 @@ def _table(spec: DocumentSpec) -> tuple[list[str], Callable[[], Iterator[list[st
     raise ValueError(f"no flat file for {s.report_type}")
 
 
+def _without_empty_days(spec: DocumentSpec, rows: Callable[[], Iterator[list[str]]]) -> Callable[[], Iterator[list[str]]]:
+    if not spec.empty_days or spec.report_type not in (ORDERS_BY_DATE, ORDERS_BY_UPDATE):
+        return rows
+    column = 2 if spec.report_type == ORDERS_BY_DATE else 3  # purchase-date / last-updated-date
+    tz = spec.start.tzinfo
+
+    def kept() -> Iterator[list[str]]:
+        for fields in rows():
+            if datetime.fromisoformat(fields[column]).astimezone(tz).date().isoformat() not in spec.empty_days:
+                yield fields
+    return kept
+
+
 def _encoded_lines(spec: DocumentSpec) -> Callable[[], Iterator[bytes]]:
     """A re-runnable generator of encoded lines (each ending in \\n), damage applied."""
     columns, rows = _table(spec)
+    rows = _without_empty_days(spec, rows)
     enc = DOCUMENT_ENCODING.get(spec.report_type, "utf-8")
 
     def lines() -> Iterator[bytes]:

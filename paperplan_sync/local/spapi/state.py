@@ -90,7 +90,7 @@ class Document:
 
 COUNTER_FAULTS = ("status_429", "status_5xx", "status_403_expired", "expire_document_urls")
 REPORT_FAULTS = ("fatal", "fatal_message", "fatal_document", "cancelled", "truncate_gzip", "slow_queue_s",
-                 "malformed_rows", "undecodable_rows", "rows", "compression")
+                 "malformed_rows", "undecodable_rows", "rows", "compression", "empty_days")
 OTHER_KEYS = ("report_type", "operation", "rate_limit", "code", "expire_tokens")
 
 

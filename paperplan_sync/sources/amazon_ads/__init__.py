@@ -1,7 +1,7 @@
 """Amazon Ads reporting v3 source.
 
 ``AmazonAdsReportsResource`` implements ``ReportSource`` for Sponsored Products reports (preset:
-``spCampaigns``); constants and presets live in ``settings``; a local Ads-compatible server for
+``spCampaigns``); constants live in ``settings``, presets in ``paperplan_sync.reports.catalog``; a local Ads-compatible server for
 development and tests is ``paperplan_sync.local.ads``.
 """
 
@@ -15,7 +15,7 @@ from paperplan_sync.sources.amazon_ads.errors import (
     AdsUnavailable,
 )
 from paperplan_sync.sources.amazon_ads.report_config import check_range, split_range
-from paperplan_sync.sources.amazon_ads.settings import MAX_RANGE_DAYS, REPORT_PRESETS, RESTATEMENT_DAYS
+from paperplan_sync.sources.amazon_ads.settings import MAX_RANGE_DAYS, RESTATEMENT_DAYS
 
 __all__ = [
     "AdsApiError",
@@ -26,7 +26,6 @@ __all__ = [
     "AdsUnavailable",
     "AmazonAdsReportsResource",
     "MAX_RANGE_DAYS",
-    "REPORT_PRESETS",
     "RESTATEMENT_DAYS",
     "check_range",
     "split_range",

@@ -1,9 +1,9 @@
 """``AmazonAdsReportsResource``: the Amazon Ads reporting v3 client (request -> poll -> download -> rows).
 
 The resource owns auth (an LWA token shared process-wide until shortly before expiry, see sources.lwa;
-refreshed once on a 401), retries (429 honouring Retry-After, 5xx and network errors with capped backoff,
-a bounded number of times) and timeouts (per HTTP call and for the whole wait). Everything else in the
-product only sees ``ReportSource``.
+refreshed once on a 401), retries (the shared policy of sources.retry: 429 honouring Retry-After, 5xx and
+network errors with capped backoff, a bounded number of times) and timeouts (per HTTP call and for the
+whole wait). Everything else in the product only sees ``ReportSource``.
 
 Days are the advertiser profile's days: Ads reports are cut in the profile's own timezone, so
 ``ReportRequest.tz`` is not sent (and need not match). Ads has no real-time/snapshot reports: a request
@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 import dagster as dg
@@ -37,7 +34,7 @@ from paperplan_sync.sources.amazon_ads.errors import (
     AdsUnavailable,
 )
 from paperplan_sync.sources.amazon_ads.lwa import LwaTokenProvider
-from paperplan_sync.sources.amazon_ads.parsing import gunzip_if_needed, iter_json_array, row_chunks, utf8_text
+from paperplan_sync.sources.amazon_ads.parsing import parse_ads_document
 from paperplan_sync.sources.amazon_ads.report_config import (
     build_create_body,
     duplicate_report_id,
@@ -62,6 +59,7 @@ from paperplan_sync.sources.amazon_ads.settings import (
 )
 from paperplan_sync.sources.base import ReadyReport, ReportFailed, ReportRequest, ReportSource, RowStream, poll_report
 from paperplan_sync.sources.lwa import LwaCredentials
+from paperplan_sync.sources.retry import GaveUp, RetryPolicy
 
 _INIT_LOCK = threading.Lock()  # lazy creation of the per-resource HTTP client / token provider
 _S3_FIELD_RE = re.compile(r"<(Code|Message)>([^<]{0,200})</\1>")
@@ -157,13 +155,13 @@ class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
     # --- ReportSource ---------------------------------------------------------------------------
 
     def request_report(self, request: ReportRequest) -> str:
-        """Create the report for ``request.day`` (startDate = endDate = that day); reuse a 425 duplicate."""
+        """Create the report for ``request.day..request.last_day`` (at most 31 days); reuse a 425 duplicate."""
         if request.day is None:
             raise ValueError(
                 "Amazon Ads has no real-time (snapshot) reports: ReportRequest.day is required "
                 f"(report type {request.report_type_id!r})"
             )
-        return self.request_report_range(request, request.day, request.day)
+        return self.request_report_range(request, request.day, request.last_day)
 
     def request_report_range(self, request: ReportRequest, start: date, end: date) -> str:
         """Create one report over ``start..end`` (inclusive, at most 31 days; ``request.day`` is ignored)."""
@@ -246,21 +244,9 @@ class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
             )
 
     def _iter_chunks(self, report: ReadyReport, url: str, box: list[RowStream]) -> Iterator[list[dict[str, Any]]]:
-        stream = box[0]
-        known = set(stream.columns)
-
-        def seen_column(name: str) -> None:
-            if name not in known:
-                known.add(name)
-                stream.columns.append(name)
-
         with self._open_download(report.api_report_id, url) as resp:
             try:
-                elements = iter_json_array(utf8_text(gunzip_if_needed(resp.iter_bytes())))
-                yield from row_chunks(
-                    elements, chunk_rows=max(1, self.chunk_rows),
-                    quarantine=stream.quarantined.append, seen_column=seen_column,
-                )
+                yield from parse_ads_document(resp.iter_bytes(), box[0], self.chunk_rows)
             except httpx.TransportError as exc:
                 raise AdsDownloadError(
                     f"connection lost while downloading Ads report {report.api_report_id}: {type(exc).__name__}"
@@ -308,39 +294,20 @@ class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
         raise AdsAuthError(f"{what}: Ads API answered 401 with a fresh LWA token ({self._snippet(resp.text)})")
 
     def _send(self, method: str, url: str, *, what: str, stream: bool = False, **kw: Any) -> httpx.Response:
-        """One HTTP call with bounded retries of 429 (Retry-After) / 5xx / network errors.
+        """One HTTP call under the shared retry policy: 429 waits Retry-After, 5xx / network errors back off.
 
         Retrying a create is safe: a duplicate that Amazon already accepted comes back as 425 and is reused.
         """
         http = self._client()
-        attempts = max(0, self.max_retries) + 1
-        for attempt in range(attempts):
-            last = attempt == attempts - 1
-            try:
-                resp = http.send(http.build_request(method, url, **kw), stream=stream)
-            except httpx.TransportError as exc:
-                # Never chain the httpx error: its text can carry a presigned URL.
-                if last:
-                    raise AdsUnavailable(f"{what}: {type(exc).__name__} after {attempts} attempts") from None
-                wait = self._backoff(attempt)
-                _log().warning(f"{what}: {type(exc).__name__}, retry {attempt + 1}/{attempts - 1} in {wait:.2f}s")
-                time.sleep(wait)
-                continue
-            if resp.status_code != 429 and resp.status_code < 500:
-                return resp
-            if stream:
-                resp.close()
-            if last:
-                raise AdsUnavailable(f"{what}: HTTP {resp.status_code} after {attempts} attempts")
-            wait = _retry_after(resp)
-            wait = self._backoff(attempt) if wait is None else min(wait, self.retry_max_s)
-            _log().warning(f"{what}: HTTP {resp.status_code}, retry {attempt + 1}/{attempts - 1} in {wait:.2f}s")
-            time.sleep(wait)
-        raise AssertionError("unreachable")
-
-    def _backoff(self, attempt: int) -> float:
-        base = min(self.retry_base_s * 2**attempt, self.retry_max_s)
-        return base + random.uniform(0, base / 4)  # jitter: parallel runs don't retry in lockstep
+        policy = RetryPolicy(attempts=max(0, self.max_retries) + 1, backoff_s=self.retry_base_s,
+                             backoff_max_s=self.retry_max_s, max_wait_s=self.retry_max_s, log=_log())
+        try:
+            return policy.send(lambda: http.send(http.build_request(method, url, **kw), stream=stream), what=what,
+                               discard=lambda r: r.close())
+        except GaveUp as exc:  # never chain the httpx error: its text can carry a presigned URL
+            if exc.response is not None:
+                exc.response.close()
+            raise AdsUnavailable(f"{what}: {exc.cause} after {exc.attempts} attempts") from None
 
     def _snippet(self, text: str, limit: int = 300) -> str:
         """A short, secret-free piece of a response body for an error message."""
@@ -359,20 +326,6 @@ def _json(resp: httpx.Response) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise AdsApiError("expected a JSON object", status=resp.status_code)
     return payload
-
-
-def _retry_after(resp: httpx.Response) -> float | None:
-    value = resp.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 def _s3_error(resp: httpx.Response) -> str:

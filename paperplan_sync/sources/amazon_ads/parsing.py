@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from paperplan_sync.sources.amazon_ads.errors import AdsReportParseError
-from paperplan_sync.sources.base import QuarantinedRow, Row
+from paperplan_sync.sources.base import QuarantinedRow, Row, RowStream
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _WS = " \t\r\n"
@@ -174,3 +174,19 @@ def row_chunks(
             chunk = []
     if chunk:
         yield chunk
+
+
+def parse_ads_document(blocks: Iterable[bytes], stream: RowStream, chunk_rows: int, *,
+                       charset: Callable[[], str | None] | None = None) -> Iterator[list[Row]]:
+    """A GZIP_JSON document (bytes, compressed or not) -> chunks of row dicts; non-objects are quarantined
+    into ``stream``, and columns seen beyond ``stream.columns`` are appended to it. (Always UTF-8: JSON.)"""
+    known = set(stream.columns)
+
+    def seen_column(name: str) -> None:
+        if name not in known:
+            known.add(name)
+            stream.columns.append(name)
+
+    elements = iter_json_array(utf8_text(gunzip_if_needed(blocks)))
+    yield from row_chunks(elements, chunk_rows=max(1, chunk_rows), quarantine=stream.quarantined.append,
+                          seen_column=seen_column)

@@ -1,4 +1,4 @@
-"""Constants of the Amazon Ads reporting v3 source: endpoints, env var names, report presets, limits.
+"""Constants of the Amazon Ads reporting v3 source: endpoints, env var names, limits (presets: reports/catalog.py).
 
 Kept apart from the client so the asset layer (and the local server) can read them without importing
 the HTTP machinery.
@@ -58,35 +58,10 @@ KNOWN_OPTIONS = frozenset({OPTION_COLUMNS, OPTION_GROUP_BY, OPTION_TIME_UNIT, OP
 
 @dataclass(frozen=True)
 class ReportPreset:
-    """What we ask for by default for one reportTypeId."""
+    """What we ask for by default for one reportTypeId (the entries live in reports/catalog.py)."""
 
     report_type_id: str
     ad_product: str
     group_by: tuple[str, ...]
     columns: tuple[str, ...]
     time_unit: str = TIME_UNIT_DAILY
-
-
-SP_CAMPAIGNS = ReportPreset(
-    report_type_id="spCampaigns",
-    ad_product=AD_PRODUCT_SP,
-    group_by=("campaign",),
-    columns=(
-        "date",
-        "campaignId",
-        "campaignName",
-        "campaignStatus",
-        "campaignBudgetAmount",
-        "campaignBudgetCurrencyCode",
-        "impressions",
-        "clicks",
-        "cost",
-        "purchases7d",
-        "sales7d",
-        "unitsSoldClicks7d",
-        "purchases14d",
-        "sales14d",
-    ),
-)
-
-REPORT_PRESETS: dict[str, ReportPreset] = {p.report_type_id: p for p in (SP_CAMPAIGNS,)}

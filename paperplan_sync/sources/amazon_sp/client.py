@@ -7,7 +7,6 @@ reuse of in-flight reports, polling, streaming download and parsing -- so assets
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime, time as dtime
 from typing import Any, ClassVar
@@ -17,6 +16,7 @@ import httpx
 from pydantic import Field, PrivateAttr
 
 from paperplan_sync.readahead import read_ahead
+from paperplan_sync.reports.catalog import document_parser, kind_of
 from paperplan_sync.sources.base import (
     ReadyReport,
     ReportFailed,
@@ -27,24 +27,27 @@ from paperplan_sync.sources.base import (
     poll_report,
 )
 from paperplan_sync.sources.lwa import LwaCredentials
+from paperplan_sync.sources.retry import RETRY_STATUSES, GaveUp, RetryPolicy
 
 from . import settings as s
 from .auth import LWATokenProvider
 from .errors import ReportDocumentError, SPAPIError
-from .parsing import bound_stream, gunzip, parse_flat_file, parse_json_document
-from .ratelimit import backoff_delay
+from .parsing import bound_stream, gunzip
 from .transport import SPAPITransport
 
 
 def day_window(request: ReportRequest) -> tuple[str, str] | None:
-    """00:00:00 - 23:59:59 of the request's day in its timezone, ISO 8601 with the offset; None = snapshot.
-
-    Amazon sums every day a window touches, so the window must be exactly one local day."""
+    """00:00:00 of the request's first day - 23:59:59 of its last day in its timezone, ISO 8601 with the
+    offset; None = snapshot. Amazon sums every day a window touches, so it must end on local day bounds."""
     if request.day is None:
         return None
     start = datetime.combine(request.day, dtime(0, 0, 0), tzinfo=request.tz)
-    end = datetime.combine(request.day, dtime(23, 59, 59), tzinfo=request.tz)
+    end = datetime.combine(request.last_day, dtime(23, 59, 59), tzinfo=request.tz)
     return start.isoformat(), end.isoformat()
+
+
+def _transient(exc: Exception) -> bool:
+    return isinstance(exc, SPAPIError) and (exc.status is None or exc.status in RETRY_STATUSES)
 
 
 def _instant(value: str | None) -> datetime | None:
@@ -107,6 +110,12 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
         return self._http
 
     @property
+    def policy(self) -> RetryPolicy:
+        return RetryPolicy(attempts=self.max_retries + 1, throttle_attempts=self.max_throttle_retries + 1,
+                           backoff_s=self.retry_backoff_s, backoff_max_s=self.retry_backoff_max_s,
+                           max_wait_s=s.THROTTLE_WAIT_MAX_S, log=self._log)
+
+    @property
     def api(self) -> SPAPITransport:
         with self._init_lock:
             return self._api_locked()
@@ -116,24 +125,9 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
             credentials = LwaCredentials(
                 self.lwa_endpoint, self.lwa_client_id, self.lwa_client_secret, self.refresh_token
             )
-            tokens = LWATokenProvider(
-                self._client_locked(),
-                credentials,
-                max_retries=self.max_retries,
-                backoff_s=self.retry_backoff_s,
-                backoff_max_s=self.retry_backoff_max_s,
-            )
-            self._transport = SPAPITransport(
-                self._client_locked(),
-                tokens,
-                endpoint=self.endpoint,
-                rate_limit_scale=self.rate_limit_scale,
-                max_retries=self.max_retries,
-                max_throttle_retries=self.max_throttle_retries,
-                backoff_s=self.retry_backoff_s,
-                backoff_max_s=self.retry_backoff_max_s,
-                log=self._log,
-            )
+            tokens = LWATokenProvider(self._client_locked(), credentials, policy=self.policy)
+            self._transport = SPAPITransport(self._client_locked(), tokens, endpoint=self.endpoint,
+                                             rate_limit_scale=self.rate_limit_scale, policy=self.policy)
         return self._transport
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
@@ -193,45 +187,60 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
             body["reportOptions"] = dict(request.options)
         return body
 
-    def find_in_flight(self, request: ReportRequest) -> str | None:
-        """An IN_QUEUE / IN_PROGRESS report of the same type, window and marketplaces, if any.
+    def in_flight_reports(self, report_type_id: str) -> list[dict[str, Any]]:
+        """IN_QUEUE / IN_PROGRESS reports of a type (one getReports lookup, a few pages at most)."""
+        return [rep for rep in self.iter_reports([report_type_id], processing_statuses=list(s.IN_FLIGHT_STATUSES))
+                if rep.get("processingStatus") in s.IN_FLIGHT_STATUSES]
 
-        getReports does not return reportOptions, so options are not compared: a report type is always
-        requested with the same options in this product."""
+    def _matching(self, reports: list[dict[str, Any]], request: ReportRequest) -> str | None:
+        """The id of a report of the same window and marketplaces. getReports does not return reportOptions,
+        so options are not compared: a report type is always requested with the same options here."""
         window = day_window(request)
         want = (_instant(window[0]), _instant(window[1])) if window else None
         markets = set(self.marketplaces)
-        for rep in self.iter_reports([request.report_type_id], processing_statuses=list(s.IN_FLIGHT_STATUSES)):
-            if rep.get("processingStatus") not in s.IN_FLIGHT_STATUSES:
-                continue
+        for rep in reports:
             if rep.get("marketplaceIds") and set(rep["marketplaceIds"]) != markets:
                 continue
             if want is None or (_instant(rep.get("dataStartTime")), _instant(rep.get("dataEndTime"))) == want:
                 return str(rep["reportId"])
         return None
 
+    def find_in_flight(self, request: ReportRequest) -> str | None:
+        """An IN_QUEUE / IN_PROGRESS report of the same type, window and marketplaces, if any."""
+        return self._matching(self.in_flight_reports(request.report_type_id), request)
+
     def request_report(self, request: ReportRequest) -> str:
-        """Reuse an identical in-flight report, else createReport. A failed create is retried only after
-        checking again for an in-flight one: a POST that timed out may well have been accepted."""
-        body = self._create_body(request)
-        attempt = 0
-        while True:
-            existing = self.find_in_flight(request)
-            if existing:
-                self._log.info("reusing in-flight %s report %s", request.report_type_id, existing)
-                return existing
+        """Reuse an identical in-flight report, else createReport."""
+        outcome = next(self.request_reports([request]))
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def request_reports(self, requests: list[ReportRequest]) -> Iterator[str | Exception]:
+        """One getReports lookup for the whole run (its rate is 0.0222/s), then createReport for each request
+        not already in flight. A failed create is retried only after looking again: a POST that timed out
+        may well have been accepted."""
+        in_flight: dict[str, list[dict[str, Any]]] = {}
+        for request in requests:
             try:
-                report_id = self.create_report(body)
-            except SPAPIError as exc:
-                transient = exc.status is None or exc.status in s.RETRYABLE_STATUS
-                if not transient or attempt >= self.max_retries:
-                    raise
-                attempt += 1
-                time.sleep(backoff_delay(attempt - 1, self.retry_backoff_s, self.retry_backoff_max_s))
-                continue
-            self._log.info("created %s report %s %s", request.report_type_id, report_id,
-                           body.get("dataStartTime", "(snapshot)"))
-            return report_id
+                if request.report_type_id not in in_flight:
+                    in_flight[request.report_type_id] = self.in_flight_reports(request.report_type_id)
+                existing = self._matching(in_flight[request.report_type_id], request)
+                if existing:
+                    self._log.info("reusing in-flight %s report %s", request.report_type_id, existing)
+                    yield existing
+                else:
+                    yield self._create_checked(request)
+            except Exception as exc:  # the caller fails this request's days only
+                yield exc
+
+    def _create_checked(self, request: ReportRequest) -> str:
+        body = self._create_body(request)
+        report_id = self.policy.call(lambda: self.create_report(body), what="SP-API createReport",
+                                     transient=_transient, before_retry=lambda: self.find_in_flight(request))
+        self._log.info("requested %s report %s %s..%s", request.report_type_id, report_id,
+                       body.get("dataStartTime", "(snapshot)"), body.get("dataEndTime", ""))
+        return report_id
 
     def wait_for_report(self, api_report_id: str) -> ReadyReport:
         def check() -> tuple[ReadyReport | None, str]:
@@ -260,55 +269,54 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
             return msg + f" (error document {doc_id} unreadable: {exc})"
         return msg + ": " + text[: s.ERROR_DOCUMENT_MAX_CHARS]
 
-    def _document_bytes(self, document_id: str) -> Iterator[bytes]:
-        """Stream a document's (decompressed) bytes from its presigned URL -- with no auth header.
+    def _document_bytes(self, document_id: str, info: dict[str, Any] | None = None) -> Iterator[bytes]:
+        """Stream a document's (decompressed) bytes from its presigned URL -- with no auth header. ``info``
+        receives the charset the download declares (``Content-Type: text/plain; charset=Cp1252``).
 
         A 403 before any byte (the URL expired) gets one fresh URL through getReportDocument; 5xx and network
-        errors before any byte are retried with backoff. Once bytes have flowed, a broken stream is an error:
-        a download cannot resume mid-way without risking duplicated or missing rows."""
+        errors before any byte are retried by the shared policy. Once bytes have flowed, a broken stream is an
+        error: a download cannot resume mid-way without risking duplicated or missing rows."""
         doc = self.get_report_document(document_id)
-        refreshed, failures = False, 0
-        while True:
-            started = False
+        http = self._client()
+        what = f"download of report document {document_id}"
+        for refreshed in (False, True):
             try:
-                with self._client().stream("GET", doc["url"]) as resp:
-                    if resp.status_code == 403 and not refreshed:
-                        self._log.info("document %s URL refused (expired?); asking for a fresh one", document_id)
-                        refreshed = True
-                        doc = self.get_report_document(document_id)
-                        continue
-                    if resp.status_code in s.RETRYABLE_STATUS and failures < self.max_retries:
-                        failures += 1
-                        time.sleep(backoff_delay(failures - 1, self.retry_backoff_s, self.retry_backoff_max_s))
-                        continue
-                    if resp.status_code != 200:
-                        resp.read()
-                        code = "AccessDenied" if "AccessDenied" in resp.text else resp.reason_phrase
-                        raise ReportDocumentError(
-                            f"download of report document {document_id} failed: HTTP {resp.status_code} {code}"
-                        )
-                    raw = resp.iter_raw(s.DOWNLOAD_READ_BYTES)
-                    source = gunzip(raw) if doc.get("compressionAlgorithm") == s.COMPRESSION_GZIP else raw
-                    for block in source:
-                        started = True
-                        yield block
-                    return
-            except httpx.TransportError as exc:
-                if started or failures >= self.max_retries:
-                    raise ReportDocumentError(
-                        f"download of report document {document_id} broke off: {type(exc).__name__}"
-                    ) from exc
-                failures += 1
-                time.sleep(backoff_delay(failures - 1, self.retry_backoff_s, self.retry_backoff_max_s))
+                resp = self.policy.send(lambda: http.send(http.build_request("GET", doc["url"]), stream=True),
+                                        what=what, discard=lambda r: r.close())
+            except GaveUp as exc:
+                if exc.response is not None:
+                    exc.response.close()
+                raise ReportDocumentError(f"{what} failed: {exc.problem} after {exc.attempts} attempt(s)") from None
+            if resp.status_code == 403 and not refreshed:
+                resp.close()
+                self._log.info("document %s URL refused (expired?); asking for a fresh one", document_id)
+                doc = self.get_report_document(document_id)
+                continue
+            break
+        try:
+            if resp.status_code != 200:
+                resp.read()
+                code = "AccessDenied" if "AccessDenied" in resp.text else resp.reason_phrase
+                raise ReportDocumentError(f"{what} failed: HTTP {resp.status_code} {code}")
+            if info is not None:
+                info["charset"] = resp.charset_encoding
+            raw = resp.iter_raw(s.DOWNLOAD_READ_BYTES)
+            yield from gunzip(raw) if doc.get("compressionAlgorithm") == s.COMPRESSION_GZIP else raw
+        except httpx.TransportError as exc:
+            raise ReportDocumentError(f"{what} broke off: {type(exc).__name__}") from None
+        finally:
+            resp.close()
 
     def report_rows(self, report: ReadyReport, request: ReportRequest) -> RowStream:
         if report.status == "CANCELLED" or not report.document_id:
             return RowStream.empty()
         report_type = report.extra.get("reportType") or request.report_type_id
-        parse = parse_json_document if report_type in s.JSON_REPORT_TYPES else parse_flat_file
+        parse = document_parser(kind_of(report_type, self.source_name).document_format)
         doc_id, chunk_rows = report.document_id, self.chunk_rows
+        info: dict[str, Any] = {}
 
         def chunks(stream: RowStream) -> Iterator[RowBatch]:
-            yield from parse(read_ahead(self._document_bytes(doc_id), name=f"download:{doc_id}"), stream, chunk_rows)
+            blocks = read_ahead(self._document_bytes(doc_id, info), name=f"download:{doc_id}")
+            yield from parse(blocks, stream, chunk_rows, charset=lambda: info.get("charset"))
 
         return bound_stream(chunks)

@@ -14,7 +14,9 @@ is paused (``_gc_paused_steps`` says why). Values stay strings, unstripped (typi
 later); only column names are stripped. JSON documents (sales and traffic) have rows of varying shape and
 stay dict-based (``RowBatch.from_dicts``).
 
-Encoding: Amazon serves flat files as UTF-8 *or* windows-1252/ISO-8859-1 without saying which. The rule is
+Encoding: the download's ``Content-Type`` names the charset (``text/plain; charset=Cp1252`` -- Java names,
+mapped by ``python_codec``); a declared single charset other than UTF-8 decodes every line strictly (a line it
+cannot map is quarantined). Without a usable declaration, or when it says UTF-8, the fallback rule is
 **per line**: a line that is valid UTF-8 is UTF-8, otherwise it is windows-1252; a line even cp1252 cannot
 map (bytes 0x81 0x8D 0x8F 0x90 0x9D) is quarantined with its line number. UTF-8 first is safe because real
 cp1252 text is almost never valid UTF-8, while cp1252 would "decode" UTF-8 bytes as mojibake. The rule is
@@ -32,6 +34,7 @@ cannot blow up) and about one output batch are alive at a time, whatever the doc
 
 from __future__ import annotations
 
+import codecs
 import gc
 import json
 import threading
@@ -87,8 +90,30 @@ def gunzip(chunks: Iterable[bytes]) -> Iterator[bytes]:
         raise DocumentTruncated("gzip report document is truncated (stream ended before the gzip trailer)")
 
 
-def decode_line(raw: bytes) -> str | None:
-    """UTF-8, else windows-1252; None when even cp1252 cannot map a byte."""
+# Java charset names Amazon may send that Python's codec registry does not know by that spelling.
+_JAVA_CHARSETS = {"ms932": "cp932", "windows-31j": "cp932", "x-sjis": "shift_jis", "x-euc-jp": "euc_jp",
+                  "utf8": "utf-8", "iso8859_1": "latin-1"}
+
+
+def python_codec(charset: str | None) -> str | None:
+    """The Python codec of a declared charset (``Cp1252`` -> ``cp1252``); None when absent or unknown."""
+    if not charset:
+        return None
+    name = charset.strip().strip('"').lower()
+    name = _JAVA_CHARSETS.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_line(raw: bytes, codec: str | None = None) -> str | None:
+    """The declared ``codec``, else UTF-8 then windows-1252; None when the line cannot be decoded."""
+    if codec:
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError:
+            return None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -98,8 +123,8 @@ def decode_line(raw: bytes) -> str | None:
             return None
 
 
-def _decode_header(raw: bytes) -> list[str]:
-    text = decode_line(raw)
+def _decode_header(raw: bytes, codec: str | None = None) -> list[str]:
+    text = decode_line(raw, codec)
     if text is None:
         text = raw.decode("latin-1")  # never fails; column names are ASCII in practice
     names = [c.strip() for c in text.lstrip("\ufeff").rstrip("\r").split("\t")]
@@ -112,13 +137,20 @@ def _decode_header(raw: bytes) -> list[str]:
 
 
 class _FlatFileState:
-    def __init__(self, stream: RowStream):
+    def __init__(self, stream: RowStream, charset: Callable[[], str | None]):
         self.stream = stream
         self.cols: list[str] = []  # one list object, shared by every batch of the stream
         self.line_no = 0  # 1-based number of the last line consumed
+        self._charset = charset
+        self.codec: str | None = None  # a declared charset other than UTF-8, known once bytes arrive
+
+    def read_charset(self) -> None:
+        codec = python_codec(self._charset())
+        self.codec = None if codec in (None, "utf-8") else codec
 
     def set_header(self, raw: bytes) -> None:
-        self.cols = _decode_header(raw)
+        self.read_charset()
+        self.cols = _decode_header(raw, self.codec)
         self.stream.columns = list(self.cols)  # the caller's copy: editing it cannot corrupt the batches
         self.line_no = 1
 
@@ -128,6 +160,12 @@ class _FlatFileState:
     def decode(self, body: bytes) -> str | list[str | None]:
         """A block of whole lines -> its text (fast paths) or, failing those, a per-line list (None =
         undecodable, already quarantined)."""
+        if self.codec:
+            try:
+                text = body.decode(self.codec)
+            except UnicodeDecodeError:
+                return self._decode_lines(body)
+            return text.replace("\r\n", "\n").removesuffix("\r") if b"\r" in body else text
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
@@ -143,9 +181,10 @@ class _FlatFileState:
     def _decode_lines(self, body: bytes) -> list[str | None]:
         lines: list[str | None] = []
         for i, raw in enumerate(body.split(b"\n"), start=self.line_no + 1):
-            line = decode_line(raw)
+            line = decode_line(raw, self.codec)
             if line is None:
-                self.quarantine(i, "undecodable bytes (neither UTF-8 nor windows-1252)",
+                self.quarantine(i, f"undecodable bytes (not {self.codec})" if self.codec else
+                                "undecodable bytes (neither UTF-8 nor windows-1252)",
                                 raw.decode("utf-8", errors="backslashreplace"))
             elif line.endswith("\r"):
                 line = line[:-1]
@@ -266,13 +305,20 @@ def _gc_paused_steps(steps: Iterator[T]) -> Iterator[T]:
         close_iterator(steps)  # an abandoned stream: the parser generator unwinds now, not at its GC
 
 
-def parse_flat_file(blocks: Iterable[bytes], stream: RowStream, chunk_rows: int) -> Iterator[RowBatch]:
-    """Tab-separated flat file -> columnar batches of at most ``chunk_rows`` rows. Sets ``stream.columns``."""
-    return _gc_paused_steps(_parse_flat_file(blocks, stream, chunk_rows))
+def _no_charset() -> None:
+    return None
 
 
-def _parse_flat_file(blocks: Iterable[bytes], stream: RowStream, chunk_rows: int) -> Iterator[RowBatch]:
-    st = _FlatFileState(stream)
+def parse_flat_file(blocks: Iterable[bytes], stream: RowStream, chunk_rows: int, *,
+                    charset: Callable[[], str | None] = _no_charset) -> Iterator[RowBatch]:
+    """Tab-separated flat file -> columnar batches of at most ``chunk_rows`` rows. Sets ``stream.columns``.
+    ``charset()`` is the declared charset, asked once the first bytes are in."""
+    return _gc_paused_steps(_parse_flat_file(blocks, stream, chunk_rows, charset))
+
+
+def _parse_flat_file(blocks: Iterable[bytes], stream: RowStream, chunk_rows: int,
+                     charset: Callable[[], str | None]) -> Iterator[RowBatch]:
+    st = _FlatFileState(stream, charset)
     pending = b""
     out: list[list[str]] = []
     try:
@@ -335,12 +381,13 @@ def sales_and_traffic_rows(doc: dict[str, Any]) -> list[Row]:
     return rows
 
 
-def parse_json_document(blocks: Iterable[bytes], stream: RowStream, chunk_rows: int) -> Iterator[RowBatch]:
+def parse_json_document(blocks: Iterable[bytes], stream: RowStream, chunk_rows: int, *,
+                        charset: Callable[[], str | None] = _no_charset) -> Iterator[RowBatch]:
     """The sales & traffic document is loaded whole: it is one JSON object (no line structure to stream on)
     and small -- one entry per day plus one per ASIN, kilobytes to a few MB even for large catalogues."""
     raw = b"".join(blocks)
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode(python_codec(charset()) or "utf-8")
     except UnicodeDecodeError:
         text = raw.decode("cp1252", errors="replace")
     try:

@@ -7,7 +7,6 @@ keyed by (endpoint, operation), guarded by a lock.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 
@@ -78,9 +77,3 @@ def reset_buckets() -> None:
     """Forget all buckets (tests)."""
     with _BUCKETS_LOCK:
         _BUCKETS.clear()
-
-
-def backoff_delay(attempt: int, base_s: float, cap_s: float) -> float:
-    """Exponential backoff with +-25 % jitter (so parallel runs that failed together do not retry together)."""
-    delay = min(cap_s, base_s * (2 ** attempt))
-    return delay * random.uniform(0.75, 1.25)

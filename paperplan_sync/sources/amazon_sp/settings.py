@@ -64,16 +64,12 @@ TERMINAL_STATUSES = (STATUS_DONE, STATUS_CANCELLED, STATUS_FATAL)
 
 COMPRESSION_GZIP = "GZIP"
 
-# --- Report types whose documents are JSON rather than tab-separated flat files ---------------------------
-REPORT_SALES_AND_TRAFFIC = "GET_SALES_AND_TRAFFIC_REPORT"
-JSON_REPORT_TYPES = frozenset({REPORT_SALES_AND_TRAFFIC})
+# --- GET_SALES_AND_TRAFFIC_REPORT (JSON; which types are JSON: reports/catalog.py) -----------------------
 # JSON sections flattened into rows, with the `record_type` value each gets.
 SALES_AND_TRAFFIC_SECTIONS = {"salesAndTrafficByDate": "by_date", "salesAndTrafficByAsin": "by_asin"}
 
 # --- Client behaviour --------------------------------------------------------------------------------
 TOKEN_REFRESH_MARGIN_S = 60.0  # refresh the LWA token this long before it expires
-RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
-THROTTLE_WAIT_MIN_S = 0.01
 THROTTLE_WAIT_MAX_S = 120.0  # bound on a single 429 wait, whatever the header says
 REUSE_LOOKUP_MAX_PAGES = 5  # getReports pages scanned for an in-flight duplicate (rate 0.0222/s: keep small)
 REUSE_PAGE_SIZE = 100

@@ -1,25 +1,19 @@
-"""One SP-API call done right: token, usage-plan pacing, 429 waits, bounded retries, one token refresh."""
+"""One SP-API call done right: token, usage-plan pacing, the shared retry policy (429 waits 1 / the
+x-amzn-RateLimit-Limit rate), one token refresh."""
 
 from __future__ import annotations
 
-import logging
-import time
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
+from paperplan_sync.sources.retry import GaveUp, RetryPolicy, rate_limit_wait
+
 from .auth import LWATokenProvider
 from .errors import SPAPIError, describe_errors
-from .ratelimit import backoff_delay, bucket_for
-from .settings import (
-    ACCESS_TOKEN_HEADER,
-    RATE_LIMIT_HEADER,
-    REQUEST_ID_HEADER,
-    RETRYABLE_STATUS,
-    THROTTLE_WAIT_MAX_S,
-    THROTTLE_WAIT_MIN_S,
-    USAGE_PLANS,
-)
+from .ratelimit import bucket_for
+from .settings import ACCESS_TOKEN_HEADER, RATE_LIMIT_HEADER, REQUEST_ID_HEADER, USAGE_PLANS
 
 
 def _error_list(resp: httpx.Response) -> list[dict[str, Any]]:
@@ -43,40 +37,16 @@ def _is_token_problem(errors: list[dict[str, Any]]) -> bool:
 
 
 class SPAPITransport:
-    def __init__(
-        self,
-        http: httpx.Client,
-        tokens: LWATokenProvider,
-        *,
-        endpoint: str,
-        rate_limit_scale: float,
-        max_retries: int,
-        max_throttle_retries: int,
-        backoff_s: float,
-        backoff_max_s: float,
-        log: logging.Logger,
-    ):
+    def __init__(self, http: httpx.Client, tokens: LWATokenProvider, *, endpoint: str, rate_limit_scale: float,
+                 policy: RetryPolicy):
         self._http, self._tokens = http, tokens
         self.endpoint = endpoint.rstrip("/")
         self._scale = rate_limit_scale
-        self._max_retries, self._max_throttle = max_retries, max_throttle_retries
-        self._backoff_s, self._backoff_max_s = backoff_s, backoff_max_s
-        self._log = log
-
+        self.policy = policy
 
     @property
     def tokens(self) -> LWATokenProvider:
         return self._tokens
-
-    def _throttle_wait(self, operation: str, resp: httpx.Response) -> float:
-        """Amazon tells us the applied rate in x-amzn-RateLimit-Limit: one token comes back after 1/rate s."""
-        try:
-            limit = float(resp.headers.get(RATE_LIMIT_HEADER, ""))
-        except ValueError:
-            limit = USAGE_PLANS[operation].rate * self._scale
-        if limit <= 0:
-            limit = USAGE_PLANS[operation].rate * self._scale
-        return min(THROTTLE_WAIT_MAX_S, max(THROTTLE_WAIT_MIN_S, 1.0 / limit))
 
     def call(
         self,
@@ -90,51 +60,40 @@ class SPAPITransport:
     ) -> dict[str, Any]:
         """Send one operation; returns the JSON body (``{}`` when empty). Raises SPAPIError.
 
-        ``retry_transient=False`` for non-idempotent calls (createReport): the caller re-checks for an
-        in-flight report before trying again, instead of blindly POSTing a duplicate.
+        ``retry_transient=False`` for non-idempotent calls (createReport): only 429s (never accepted) are
+        retried here; the caller looks for an in-flight report before trying again after a 5xx.
         """
         bucket = bucket_for(self.endpoint, operation, self._scale)
         url = self.endpoint + path
-        transient = throttled = 0
-        refreshed = False
-        while True:
-            bucket.acquire()
-            token = self._tokens.token()
-            headers = {ACCESS_TOKEN_HEADER: token, "Accept": "application/json"}
+        fallback = USAGE_PLANS[operation].rate * self._scale
+        policy = replace(self.policy, wait=rate_limit_wait(RATE_LIMIT_HEADER, fallback),
+                         throttle_attempts=self.policy.throttle_attempts or self.policy.attempts,
+                         attempts=self.policy.attempts if retry_transient else 1)
+        sent: list[str] = []
+
+        def attempt() -> httpx.Response:
+            bucket.acquire()  # every try takes its slot of the usage plan
+            sent.append(self._tokens.token())
+            headers = {ACCESS_TOKEN_HEADER: sent[-1], "Accept": "application/json"}
+            return self._http.request(method, url, params=params, json=json, headers=headers)
+
+        for refreshed in (False, True):
             try:
-                resp = self._http.request(method, url, params=params, json=json, headers=headers)
-            except httpx.TransportError as exc:
-                problem, resp = f"network error ({type(exc).__name__})", None
-            else:
-                if resp.status_code < 300:
-                    return resp.json() if resp.content else {}
-                if resp.status_code == 429:
-                    throttled += 1
-                    if throttled > self._max_throttle:
-                        raise self._error(operation, resp, f"still throttled after {throttled} attempts")
-                    bucket.drain()
-                    wait = self._throttle_wait(operation, resp)
-                    self._log.info("SP-API %s throttled (429); waiting %.2fs", operation, wait)
-                    time.sleep(wait)
-                    continue
-                if resp.status_code == 403 and not refreshed and _is_token_problem(_error_list(resp)):
-                    refreshed = True  # once: a second 403 is a real authorization problem
-                    self._tokens.invalidate(token)
-                    self._log.info("SP-API %s: access token rejected; refreshing it once", operation)
-                    continue
-                if resp.status_code not in RETRYABLE_STATUS:
-                    raise self._error(operation, resp)
-                problem = f"HTTP {resp.status_code}"
-            transient += 1
-            if not retry_transient or transient > self._max_retries:
-                if resp is not None:
-                    raise self._error(operation, resp, f"gave up after {transient} attempt(s)")
-                raise SPAPIError(f"{operation} failed: {problem}, gave up after {transient} attempt(s)",
-                                 operation=operation)
-            delay = backoff_delay(transient - 1, self._backoff_s, self._backoff_max_s)
-            self._log.warning("SP-API %s: %s; retry %d/%d in %.2fs", operation, problem, transient,
-                              self._max_retries, delay)
-            time.sleep(delay)
+                resp = policy.send(attempt, what=f"SP-API {operation}", on_throttle=lambda _: bucket.drain())
+            except GaveUp as exc:
+                note = "still throttled" if exc.response is not None and exc.response.status_code == 429 else "gave up"
+                if exc.response is not None:
+                    raise self._error(operation, exc.response, f"{note} after {exc.attempts} attempt(s)") from None
+                raise SPAPIError(f"{operation} failed: {exc.problem}, gave up after {exc.attempts} attempt(s)",
+                                 operation=operation) from None
+            if resp.status_code < 300:
+                return resp.json() if resp.content else {}
+            if resp.status_code == 403 and not refreshed and _is_token_problem(_error_list(resp)):
+                self._tokens.invalidate(sent[-1])  # once: a second 403 is a real authorization problem
+                self.policy.log.info("SP-API %s: access token rejected; refreshing it once", operation)
+                continue
+            raise self._error(operation, resp)
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _error(operation: str, resp: httpx.Response, note: str = "") -> SPAPIError:

@@ -1,0 +1,96 @@
+"""The watchdog's verdicts and its Airtable bill, against the local Airtable and Slack. The product's health
+page is played by a small HTTP server that answers as `paperplan-sync api` does (200 "Hello world!" or 503
+with the reason); the real one is exercised in e2e/test_watchdog_offline.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from paperplan_sync.automation.watchdog import run_watchdog
+from paperplan_sync.local.runner import ServerThread, free_port
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+class HealthPage:
+    def __init__(self):
+        self.status, self.body = 200, "Hello world!"
+        app = Starlette(routes=[Route("/api", lambda request: PlainTextResponse(self.body, status_code=self.status))])
+        self.server = ServerThread(app)
+
+
+@pytest.fixture
+def page():
+    health = HealthPage()
+    with health.server:
+        yield health
+
+
+@pytest.fixture
+def watch(airtable_resource, slack, tmp_path, page):
+    def run(at: datetime, api_url: str | None = None):
+        return run_watchdog(airtable=airtable_resource, slack=slack.resource(), api_url=api_url or f"{page.server.url}/api",
+                            api_attempts=1, now=at, state_path=tmp_path / "watchdog.json")
+    return run
+
+
+def beat(airtable, at: datetime) -> None:
+    airtable.table("Overview").batch_upsert([{"fields": {"Name": "Sync application", "Alive": 1,
+                                                         "Timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.000Z")}}], key_fields=["Name"])
+
+
+def posts(slack, prefix: str) -> list[str]:
+    return [m["text"] for m in slack.messages("#airtable") if m["text"].startswith(prefix)]
+
+
+def test_healthy_costs_one_airtable_read_a_day(airtable, slack, watch):
+    beat(airtable, NOW)
+    calls = 0
+    for tick in range(2 * 288):  # two days at the timer's 5 minutes; the heartbeat keeps being written
+        at = NOW + timedelta(minutes=5 * tick)
+        if tick % 6 == 0:
+            beat(airtable, at)
+        outcome = watch(at)
+        assert outcome.health.ok and outcome.posted is None
+        calls += outcome.airtable_calls
+    assert calls == 2  # 30 a month
+    assert posts(slack, "Sync application") == []
+
+
+def test_api_answering_503_alerts_once_with_its_reason_and_recovers(airtable, slack, watch, page):
+    beat(airtable, NOW)
+    page.status, page.body = 503, "daemon SENSOR: no heartbeat since 11:20 UTC"
+    first = watch(NOW)
+    assert first.posted == "offline" and first.airtable_calls == 2  # the heartbeat for the message, Alive = 0
+    again = watch(NOW + timedelta(minutes=5))
+    assert again.posted is None and again.airtable_calls == 0
+    [text] = posts(slack, "Sync application offline")
+    assert "daemon SENSOR: no heartbeat since 11:20 UTC" in text
+    assert airtable.table("Overview").first()["fields"].get("Alive", 0) == 0
+
+    page.status, page.body = 200, "Hello world!"
+    beat(airtable, NOW + timedelta(minutes=9))
+    assert watch(NOW + timedelta(minutes=10)).posted == "back online"
+    assert len(posts(slack, "Sync application back online")) == 1
+
+
+def test_unreachable_api_alerts_even_when_airtable_is_down_too(airtable, slack, watch):
+    airtable.inject(status=503, count=20)
+    outcome = watch(NOW, api_url=f"http://127.0.0.1:{free_port()}/api")
+    assert outcome.posted == "offline"
+    assert "cannot be reached" in posts(slack, "Sync application offline")[0]
+
+
+def test_a_stale_heartbeat_behind_a_healthy_api_alerts_at_the_cross_check(airtable, slack, watch):
+    beat(airtable, NOW - timedelta(hours=1))
+    outcome = watch(NOW)
+    assert outcome.posted == "offline" and not outcome.health.ok
+    # Recovering: /api healthy, the heartbeat still stale -> still offline, nothing new posted.
+    assert watch(NOW + timedelta(minutes=5)).posted is None
+    beat(airtable, NOW + timedelta(minutes=8))
+    assert watch(NOW + timedelta(minutes=10)).posted == "back online"
