@@ -78,3 +78,16 @@ def test_a_repull_replaces_the_days_datapoints(product, spapi, mongo):
     skus = {r["sku"] for r in current_rows(mongo.db(), "sales_report", DAY) if r["order-status"] != "Cancelled"}
     after = day_keys(mongo)
     assert after == skus and len(before) > len(after)
+
+
+def test_an_empty_range_report_keeps_every_day_it_covers(product, spapi, mongo, airtable_resource):
+    days = ("2026-11-10", "2026-11-12")
+    product.materialize("sales_report", days=days)  # one report for the three days, split into days
+    before = {d: current_rows(mongo.db(), "sales_report", d) for d in ("2026-11-10", "2026-11-11", "2026-11-12")}
+
+    spapi.inject(report_type=ORDERS, cancelled=True)
+    assert product.materialize("sales_report", days=days).success
+
+    for day, rows in before.items():
+        assert rows and current_rows(mongo.db(), "sales_report", day) == rows
+        assert record(airtable_resource, "sales_report", day)["Note"] == f"re-pull returned no data; kept {len(rows)} rows"
