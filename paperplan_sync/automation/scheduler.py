@@ -24,7 +24,7 @@ from paperplan_sync.config.loader import CONFIG_TABLES, current_config, load_con
 from paperplan_sync.config.models import SyncConfig
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.airtable import AirtableResource, AirtableUnavailable
-from paperplan_sync.control_plane.changes import Changes, ChangeWatcher
+from paperplan_sync.control_plane.changes import Changes, ChangeWatcher, WebhookUnusable
 from paperplan_sync.control_plane.schema import TABLE_REPORTS
 from paperplan_sync.control_plane.writer import AirtableWriter
 from paperplan_sync.reports.partitions import parse_day, partitions_for, repeat_window_closed
@@ -92,8 +92,8 @@ def read_configuration(airtable: AirtableResource, watcher: ChangeWatcher, now: 
     except AirtableUnavailable as exc:
         context.log.warning(f"Airtable unavailable, scheduling from the cached configuration: {exc}")
         return current_config(airtable), None
-    except Exception as exc:  # e.g. the token lacks webhook:manage: fall back to reading the tables
-        context.log.warning(f"Airtable webhook unusable ({type(exc).__name__}: {str(exc)[:200]}); reading the tables instead")
+    except WebhookUnusable as exc:  # e.g. the token lacks webhook:manage: read the tables on the interval
+        context.log.warning(f"{exc}; reading the tables every {watcher.settings.read_every_s // 60} min instead")
         due = watcher.due(now)
         if due is None and not watcher.state().get("config_stale"):
             return current_config(airtable), None
