@@ -81,7 +81,10 @@ class SlackResource(dg.ConfigurableResource):
     base_url: str = Field(default=SLACK_API_URL, description="Slack Web API base URL (SLACK_BASE_URL).")
     channel: str = Field(default=DEFAULT_CHANNEL, description="Default channel for alerts (SLACK_CHANNEL).")
     webserver_url: str = Field(
-        default=DEFAULT_WEBSERVER_URL, description="Dagster webserver address for run links (DAGSTER_WEBSERVER_URL)."
+        default=DEFAULT_WEBSERVER_URL, description="Dagster webserver address the product calls (DAGSTER_WEBSERVER_URL)."
+    )
+    ui_url: str = Field(
+        default="", description="Where people open the Dagster UI, for links (PAPERPLAN_UI_URL; default webserver_url)."
     )
     timeout_seconds: int = Field(default=DEFAULT_TIMEOUT_S, description="Per-request HTTP timeout.")
 
@@ -97,6 +100,7 @@ class SlackResource(dg.ConfigurableResource):
             base_url=env_or("SLACK_BASE_URL", SLACK_API_URL),
             channel=env_or("SLACK_CHANNEL", DEFAULT_CHANNEL),
             webserver_url=env_or("DAGSTER_WEBSERVER_URL", DEFAULT_WEBSERVER_URL),
+            ui_url=env_or("PAPERPLAN_UI_URL", ""),
         )
 
     def get_client(self) -> WebClient:
@@ -114,7 +118,8 @@ class SlackResource(dg.ConfigurableResource):
         )
 
     def run_url(self, run_id: str) -> str:
-        return f"{self.webserver_url.rstrip('/')}/runs/{run_id}"
+        # Behind the login proxy the webserver listens on loopback: links must use the public address.
+        return f"{(self.ui_url or self.webserver_url).rstrip('/')}/runs/{run_id}"
 
     def post(self, text: str, blocks: list[dict[str, Any]] | None = None, channel: str | None = None) -> str:
         """Posts to ``channel`` (default: the configured one); returns the message ts. Raises SlackPostError."""

@@ -254,9 +254,11 @@ def _metadata(report_type: ReportType, results: list[DayResult], context) -> dic
 
 
 def _run_url(run_id: str) -> str:
+    """The run's page where people open the UI (PAPERPLAN_UI_URL behind the login proxy)."""
     import os
 
-    return f"{os.environ.get('DAGSTER_WEBSERVER_URL', 'http://127.0.0.1:3000').rstrip('/')}/runs/{run_id}"
+    base = os.environ.get("PAPERPLAN_UI_URL") or os.environ.get("DAGSTER_WEBSERVER_URL") or "http://127.0.0.1:3000"
+    return f"{base.rstrip('/')}/runs/{run_id}"
 
 
 def _airtable_reports_url(context) -> str:

@@ -160,3 +160,12 @@ def test_stand_in_speaks_slack_to_a_plain_client_and_form_posts(slack):
 def test_fault_injection_is_off_unless_enabled():
     with ServerThread(build_app()) as server:
         assert httpx.post(f"{server.url}/_test/faults", json={"status_429": 1}).status_code == 404
+
+
+def test_run_links_use_the_public_ui_address_behind_the_proxy():
+    from paperplan_sync.automation.slack import SlackResource
+
+    behind_proxy = SlackResource(token="x", webserver_url="http://127.0.0.1:3000", ui_url="https://sync.example.com/")
+
+    assert behind_proxy.run_url("abc") == "https://sync.example.com/runs/abc"
+    assert SlackResource(token="x", webserver_url="http://127.0.0.1:3000").run_url("abc") == "http://127.0.0.1:3000/runs/abc"
