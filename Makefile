@@ -29,14 +29,18 @@ up: install
 # Debian packages the end-to-end tests run; installed when missing (as root), else named.
 TEST_DEBS += nginx
 TEST_DEBS += nodejs  # runs deploy/airtable's automation script against the local Airtable
+TEST_DEBS += chromium  # e2e/test_browser.py: the Dagster UI in a headless browser
 
+# Then PostgreSQL on 127.0.0.1:5432 for the production-instance tests: found, started, or installed
+# (as root; else named) by .ci/test-postgres.
 test-deps:
 	@missing=$$(for p in $(TEST_DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then echo "make test needs Debian packages: sudo apt-get install -y $$missing" >&2; exit 1; fi; \
-	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing
+	@./.ci/test-postgres
 
-## The whole test suite
+## The whole test suite (on a fresh machine it first installs what the end-to-end tests need: test-deps)
 test: install test-deps
 	$(BIN)/python -m pytest
 

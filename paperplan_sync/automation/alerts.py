@@ -8,16 +8,27 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from paperplan_sync.automation import settings
-from paperplan_sync.automation.slack import SlackResource, report_failed_message, report_stale_message
-from paperplan_sync.config.models import ReportType, SyncConfig
+from paperplan_sync.automation import freshness, settings
+from paperplan_sync.automation.slack import (
+    SlackResource,
+    dead_letter_message,
+    report_failed_message,
+    report_late_message,
+    report_loading_again_message,
+)
+from paperplan_sync.config import loader
+from paperplan_sync.config.models import Automation, ReportType, SyncConfig
+from paperplan_sync.config.parse import parse_tables
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.airtable import AirtableResource
-from paperplan_sync.control_plane.writer import AirtableWriter
+from paperplan_sync.control_plane.schema import TABLE_AUTOMATIONS, TABLE_LOGS, TABLE_REPORT_TYPES
+from paperplan_sync.control_plane.writer import REFUSED, AirtableWriter, refused_fields
 from paperplan_sync.reports.factory import asset_key
 from paperplan_sync.reports.partitions import day_key, local_today, partitions_for
+from paperplan_sync.storage import outbox
 from paperplan_sync.storage.mongo import MongoResource
 
+WILL_RETRY_TAG = "dagster/will_retry"
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 REASON_MAX = 400
 
@@ -49,9 +60,33 @@ def failure_reason(instance: dg.DagsterInstance, run_id: str, fallback: str) -> 
     return fallback[:REASON_MAX]
 
 
-def failed_report_types(run: dg.DagsterRun, by_key: dict[dg.AssetKey, ReportType]):
-    """The report types a run materializes (scheduled and UI runs both carry their asset selection)."""
-    return [(key, by_key[key]) for key in run.asset_selection or () if key in by_key]
+def will_be_retried(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
+    """Dagster tags a failed run ``dagster/will_retry`` when run retries will re-execute it (set just after the
+    failure event is stored, so a run read a moment too early is read again)."""
+    tag = run.tags.get(WILL_RETRY_TAG)
+    if tag is None and instance.run_retries_enabled:
+        fresh = instance.get_run_by_id(run.run_id)
+        tag = fresh.tags.get(WILL_RETRY_TAG) if fresh else None
+    return str(tag).lower() == "true"
+
+
+def watched_config(airtable: AirtableResource, loaded: SyncConfig) -> tuple[dict[str, ReportType], tuple[Automation, ...]]:
+    """Report types and automations as of the scheduler's last read (the shared snapshot, never Airtable itself)."""
+    try:
+        tables, _ = loader._snapshot(airtable) or (None, None)  # current_config() would read Airtable without one
+        report_types, automations, _ = parse_tables(tables[TABLE_REPORT_TYPES], tables[TABLE_AUTOMATIONS])
+    except (TypeError, KeyError, ValueError):  # no cache (yet), or one this code cannot read
+        return {rt.name: rt for rt in loaded.report_types}, loaded.automations
+    return {rt.name: rt for rt in report_types}, tuple(automations)
+
+
+def failed_report_types(instance: dg.DagsterInstance, run: dg.DagsterRun, by_key: dict[dg.AssetKey, ReportType]):
+    """The report types a run materializes: its asset selection, or (a whole-job run) what it planned."""
+    keys = set(run.asset_selection or ())
+    if not keys:
+        planned = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED).records
+        keys = {r.event_log_entry.dagster_event.asset_key for r in planned if r.event_log_entry.dagster_event}
+    return [(key, by_key[key]) for key in sorted(keys, key=str) if key in by_key]
 
 
 def build_alert_sensors(config: SyncConfig) -> list[dg.SensorDefinition]:
@@ -67,12 +102,17 @@ def build_alert_sensors(config: SyncConfig) -> list[dg.SensorDefinition]:
         writer = AirtableWriter(mongo.db(), airtable)
         reason = failure_reason(context.instance, run.run_id, context.failure_event.message or "run failed")
         run_url = slack.run_url(run.run_id)
-        for key, rt in failed_report_types(run, by_key):
+        retried = will_be_retried(context.instance, run)
+        for key, rt in failed_report_types(context.instance, run, by_key):
             done = materialized_days(context.instance, run.run_id, key)
             days = [d for d in targeted_days(run, rt) if d not in done] or [day_key(local_today(rt, datetime.now(UTC)))]
+            label = days[0] if len(days) == 1 else f"{days[0]} … {days[-1]} ({len(days)} days)"
+            if retried:  # silent: the retry's own outcome decides (a success leaves Fail unchecked)
+                writer.log(records.log_record(f"Report {rt.name} failed ({label}); Dagster retries the run", level="WARNING",
+                                              event="run will retry", report_type=rt.name, details=reason, run_id=run.run_id))
+                continue
             for day in days:
                 writer.report(records.report_failure(report_name=rt.name, report_date=day, real_time=rt.real_time, reason=reason, run_url=run_url))
-            label = days[0] if len(days) == 1 else f"{days[0]} … {days[-1]} ({len(days)} days)"
             writer.log(records.log_record(f"Report {rt.name} failed ({label})", level="ERROR", event="run failed",
                                           report_type=rt.name, details=reason, run_id=run.run_id))
             if rt.notify_on_fail:
@@ -92,32 +132,42 @@ def build_alert_sensors(config: SyncConfig) -> list[dg.SensorDefinition]:
 
     @dg.sensor(
         name="report_freshness",
-        description="'Report <name> failed' when a Notify On Fail daily report has produced nothing for 24 hours.",
+        description="'Report <name> failed: no report since ...' when a Notify On Fail report is missing past its "
+                    "automation's due time plus the grace period; one message when it is late, one when it loads again.",
         minimum_interval_seconds=settings.FRESHNESS_CHECK_S,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def report_freshness(context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource, slack: SlackResource):
         now = datetime.now(UTC)
-        state = json.loads(context.cursor) if context.cursor else {"first_seen": {}, "alerted": []}
-        alerted = set(state["alerted"])
+        state = json.loads(context.cursor) if context.cursor else {}
+        watching_since = datetime.fromisoformat(state.get("since") or now.isoformat())
+        late: dict[str, str] = dict(state.get("late") or {})
+        grace = timedelta(hours=settings.FRESHNESS_GRACE_H)
+        watched_types, automations = watched_config(airtable, config)
         writer = AirtableWriter(mongo.db(), airtable)
         for key, rt in by_key.items():
-            if rt.real_time or not rt.notify_on_fail:
+            rt = watched_types.get(rt.name, rt)
+            if not rt.notify_on_fail:
+                late.pop(rt.name, None)
                 continue
-            event = context.instance.get_latest_materialization_event(key)
-            last = datetime.fromtimestamp(event.timestamp, UTC) if event else None
-            since = last or datetime.fromisoformat(state["first_seen"].setdefault(rt.name, now.isoformat()))
-            stale = now - since > timedelta(hours=settings.STALE_AFTER_H)
-            if stale and rt.name not in alerted:
-                text, blocks = report_stale_message(rt.name, last, hours=settings.STALE_AFTER_H, now=now)
+            expectation = freshness.expected(rt, automations, now, grace)
+            # Fires from before the product was watching are the missed-days catch-up's business.
+            is_late = (expectation is not None and expectation.fired_at >= watching_since
+                       and not freshness.loaded_since(context.instance, key, expectation)
+                       and not freshness.failure_already_alerted(context.instance, rt, expectation.fired_at))
+            if is_late and rt.name not in late:
+                text, blocks = report_late_message(rt.name, expectation.fired_at, expectation.partition,
+                                                   freshness.last_loaded(context.instance, key), grace=grace, now=now)
                 slack.post(text, blocks=blocks)
-                writer.log(records.log_record(text, level="ERROR", event="stale report", report_type=rt.name))
-                alerted.add(rt.name)
-            elif not stale:
-                alerted.discard(rt.name)
+                writer.log(records.log_record(text, level="ERROR", event="report late", report_type=rt.name))
+                late[rt.name] = expectation.fired_at.isoformat()
+            elif not is_late and rt.name in late and (expectation is None or freshness.loaded_since(context.instance, key, expectation)):
+                text, blocks = report_loading_again_message(rt.name, freshness.last_loaded(context.instance, key))
+                slack.post(text, blocks=blocks)
+                writer.log(records.log_record(text, event="report on time", report_type=rt.name))
+                del late[rt.name]
         writer.flush()
-        state["alerted"] = sorted(alerted)
-        context.update_cursor(json.dumps(state))
+        context.update_cursor(json.dumps({"since": watching_since.isoformat(), "late": late}))
 
     @dg.sensor(name="heartbeat", description="Every 30 minutes: Overview Alive = 1 and Timestamp (one Airtable call).",
                minimum_interval_seconds=settings.HEARTBEAT_S, default_status=dg.DefaultSensorStatus.RUNNING)
@@ -129,11 +179,31 @@ def build_alert_sensors(config: SyncConfig) -> list[dg.SensorDefinition]:
 
     @dg.sensor(name="airtable_outbox", description="Sends Airtable writes that waited in the outbox (e.g. during an outage), in order.",
                minimum_interval_seconds=settings.OUTBOX_FLUSH_S, default_status=dg.DefaultSensorStatus.RUNNING)
-    def airtable_outbox(context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource):
-        result = AirtableWriter(mongo.db(), airtable).flush()
-        return dg.SkipReason(f"sent {result.sent}, refused {result.failed}" + (f"; stopped: {result.stopped_by}" if result.stopped_by else ""))
+    def airtable_outbox(context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource, slack: SlackResource):
+        db = mongo.db()
+        writer = AirtableWriter(db, airtable)
+        result = writer.flush()
+        announced = announce_dead_letters(db, writer, slack)
+        return dg.SkipReason(f"sent {result.sent}, refused {result.failed}, set aside {announced}"
+                             + (f"; stopped: {result.stopped_by}" if result.stopped_by else ""))
 
     return [report_failure_alerts, run_started_logs, run_finished_logs, report_freshness, heartbeat, airtable_outbox]
+
+
+def announce_dead_letters(db, writer: AirtableWriter, slack: SlackResource) -> int:
+    """One Slack message and one Logs line per write set aside (naming table, field and Airtable's error)."""
+    entries = outbox.dead_letters(db, unannounced=True)
+    for entry in entries:
+        table, error = entry["payload"]["table"], str(entry.get("last_error") or "").removeprefix(REFUSED)
+        text, blocks = dead_letter_message(table, refused_fields(entry), error, entry.get("attempts", 0))
+        slack.post(text, blocks=blocks)
+        if table != TABLE_LOGS:  # a refused Logs write would only be refused again
+            writer.log(records.log_record(text, level="ERROR", event="write set aside",
+                                          details=json.dumps(entry["payload"].get("fields") or {}, default=str)[:5000]))
+        outbox.mark_announced(db, entry["_id"])
+    if entries:
+        writer.flush()
+    return len(entries)
 
 
 def _log_run(context: dg.RunStatusSensorContext, airtable: AirtableResource, mongo: MongoResource, what: str) -> None:

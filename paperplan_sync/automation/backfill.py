@@ -1,4 +1,5 @@
-"""Backfilling failed partitions the way the UI does it: through the webserver's GraphQL API."""
+"""Backfilling failed or never-materialized (missing) partitions the way the UI does it: through the
+webserver's GraphQL API."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import date, timedelta
 import requests
 
 ASSETS_QUERY = """
-{ assetNodes { assetKey { path } isPartitioned
+{ assetNodes { assetKey { path } isPartitioned partitionKeys
     assetPartitionStatuses { __typename ... on TimePartitionStatuses { ranges { status startKey endKey } } } } }
 """
 LAUNCH = """
@@ -55,19 +56,35 @@ def _days(start: str, end: str) -> list[str]:
     return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
-def failed_partitions(webserver_url: str, report: str | None = None, since: date | None = None) -> dict[tuple[str, ...], list[str]]:
-    """Failed partitions per report asset (key path), optionally one report and/or from a date on."""
+def failed_days(node: dict) -> list[str]:
+    statuses = node.get("assetPartitionStatuses") or {}
+    return [d for r in statuses.get("ranges") or () if r["status"] == "FAILED" for d in _days(r["startKey"], r["endKey"])]
+
+
+def missing_days(node: dict) -> list[str]:
+    """Partitions with no materialization, failure or run in progress: days that never ran."""
+    seen = {d for r in (node.get("assetPartitionStatuses") or {}).get("ranges") or () for d in _days(r["startKey"], r["endKey"])}
+    return [k for k in node.get("partitionKeys") or () if k not in seen]
+
+
+def partitions(webserver_url: str, *, failed: bool = True, missing: bool = False, report: str | None = None,
+               since: date | None = None) -> dict[tuple[str, ...], list[str]]:
+    """Failed and/or missing partitions per report asset (key path), optionally one report and/or from a date on."""
     out: dict[tuple[str, ...], list[str]] = {}
     for node in graphql(webserver_url, ASSETS_QUERY)["assetNodes"]:
         path = tuple(node["assetKey"]["path"])
         statuses = node.get("assetPartitionStatuses") or {}
         if not node["isPartitioned"] or (report and path[-1] != report) or statuses.get("__typename") != "TimePartitionStatuses":
             continue
-        days = [d for r in statuses["ranges"] if r["status"] == "FAILED" for d in _days(r["startKey"], r["endKey"])]
+        days = sorted(set((failed_days(node) if failed else []) + (missing_days(node) if missing else [])))
         days = [d for d in days if since is None or d >= since.isoformat()]
         if days:
             out[path] = days
     return out
+
+
+def failed_partitions(webserver_url: str, report: str | None = None, since: date | None = None) -> dict[tuple[str, ...], list[str]]:
+    return partitions(webserver_url, failed=True, report=report, since=since)
 
 
 def launch_backfill(webserver_url: str, path: tuple[str, ...], partitions: list[str]) -> str:

@@ -86,7 +86,21 @@ def run_doctor(resources: dict[str, object]) -> list[Finding]:
 
     def slack_check() -> str:
         who = slack.auth_test()
-        return f"token valid for team {who.get('team')} as {who.get('user')}; alerts go to {slack.channel}"
+        return f"token valid for team {who.get('team')} as {who.get('user')}"
+
+    def slack_channel_check() -> str:
+        channel = slack.channel_access()
+        return f"alerts go to #{channel['name']} ({channel['id']}); the app is a member and may post"
+
+    def dead_letters_check() -> str:
+        from paperplan_sync.control_plane.writer import refused_fields
+        from paperplan_sync.storage import outbox
+
+        dead = outbox.dead_letters(mongo.db())
+        if dead:
+            listed = [f"{e['payload']['table']} ({refused_fields(e)}): {str(e.get('last_error'))[:120]}" for e in dead[:5]]
+            raise ValueError(f"{len(dead)} Airtable write(s) set aside: " + "; ".join(listed))
+        return "no Airtable write set aside"
 
     def dagster_check() -> str:
         import dagster as dg
@@ -100,8 +114,11 @@ def run_doctor(resources: dict[str, object]) -> list[Finding]:
         findings.append(_safe("configuration", "fix the named row in Airtable (see `paperplan-sync config show`)", config_check))
     if mongo is not None:
         findings.append(_safe("MongoDB", "check MONGODB_URI (user, password, network access) and that the server runs", mongo_check))
+        findings.append(_safe("Airtable dead letters", "fix the named table/field in Airtable; the set-aside writes are in the MongoDB "
+                              "outbox collection (status \"dead\")", dead_letters_check))
     if slack is not None:
-        findings.append(_safe("Slack", "check SLACK_BOT_TOKEN and that the app is installed and invited to the channel", slack_check))
+        findings.append(_safe("Slack", "check SLACK_BOT_TOKEN and that the app is installed in the workspace", slack_check))
+        findings.append(_safe("Slack channel", "check SLACK_CHANNEL (a channel name or ID) and invite the app to it", slack_channel_check))
     for key, label in (("amazon_sp", "SP-API"), ("amazon_ads", "Amazon Ads")):
         source = resources.get(key)
         if source is not None:

@@ -5,12 +5,16 @@ The sensor around it (scheduler.py) only does I/O, so this reads and tests plain
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from paperplan_sync.automation.timing import describe, latest_fire_time
+from paperplan_sync.automation.timing import describe, fire_times
 from paperplan_sync.config.models import Automation, ReportType, SyncConfig
-from paperplan_sync.reports.partitions import day_key, scheduled_days
+from paperplan_sync.reports.partitions import day_key, scheduled_days, target_day
+
+# After downtime, missed fires this recent are run; older ones are recorded as missed days.
+CATCH_UP = timedelta(days=int(os.environ.get("PAPERPLAN_CATCH_UP_DAYS") or 7))
 
 
 @dataclass(frozen=True)
@@ -29,11 +33,21 @@ class Launch:
         return f"{self.report}:{span}@{self.fired_at.isoformat()}"
 
 
+@dataclass(frozen=True)
+class Missed:
+    """A due day that will not run: its fire is older than the catch-up bound (the runbook's scenario 1)."""
+
+    report: str
+    day: str
+    fired_at: datetime
+
+
 @dataclass
 class TickPlan:
     launches: list[Launch] = field(default_factory=list)
     log_lines: list[tuple[str, str, str]] = field(default_factory=list)  # (level, event, summary)
     due: list[tuple[Automation, datetime]] = field(default_factory=list)
+    missed: list[Missed] = field(default_factory=list)
 
 
 def automation_summary(a: Automation) -> dict[str, str]:
@@ -79,21 +93,24 @@ def plan_tick(
     loaded: set[str],
     retry_days: dict[str, list[date]] | None = None,
     last_partition: dict[str, date] | None = None,
+    catch_up: timedelta = CATCH_UP,
 ) -> TickPlan:
     """Launches for every automation due in (after, now].
 
+    After downtime every fire missed within ``catch_up`` runs, merged per report type into the fewest runs
+    (one per contiguous range of days); the target days of older fires become ``missed``.
     ``loaded``: report types that exist as assets in the running code location. ``retry_days``: per report
     type, days whose Airtable record asks for a re-run (Fail unchecked but incomplete). ``last_partition``:
     the newest partition that exists per report type (a run never targets a day that is not a partition).
     """
     plan = TickPlan()
     retry_days = retry_days or {}
-    seen: set[tuple[str, tuple[str, ...]]] = set()
+    fires: dict[str, list[tuple[datetime, Automation]]] = {}
     for automation in config.automations:
-        fired = latest_fire_time(automation, after, now)
-        if fired is None:
+        moments = fire_times(automation, after, now)
+        if not moments:
             continue
-        plan.due.append((automation, fired))
+        plan.due.append((automation, moments[-1]))
         for name in automation.report_types:
             try:
                 rt = config.report_type(name)
@@ -105,18 +122,26 @@ def plan_tick(
             if name not in loaded:
                 plan.log_lines.append(("WARNING", "skipped", f"'{automation.name}': {name} is not loaded yet (code location reload pending)"))
                 continue
-            for launch in _launches_for(rt, automation, fired, retry_days.get(name, []), (last_partition or {}).get(name)):
-                if (launch.report, launch.days) not in seen:
-                    seen.add((launch.report, launch.days))
-                    plan.launches.append(launch)
+            fires.setdefault(name, []).extend((m, automation) for m in moments)
+    for name, moments in fires.items():
+        rt = config.report_type(name)
+        recent = [(m, a) for m, a in moments if m > now - catch_up]
+        launches = _launches_for(rt, recent, retry_days.get(name, []), (last_partition or {}).get(name)) if recent else []
+        plan.launches += launches
+        if not rt.real_time:
+            running = {d for launch in launches for d in launch.days}
+            old = {day_key(target_day(rt, m)): m for m, _ in sorted(moments, key=lambda f: f[0]) if m <= now - catch_up}
+            plan.missed += [Missed(name, day, fired) for day, fired in sorted(old.items())
+                            if day not in running and day >= day_key(rt.start_date)]
     return plan
 
 
-def _launches_for(rt: ReportType, automation: Automation, fired: datetime, retries: list[date], last: date | None) -> list[Launch]:
-    reason = f"automation '{automation.name}'"
-    if rt.real_time:
+def _launches_for(rt: ReportType, fires: list[tuple[datetime, Automation]], retries: list[date], last: date | None) -> list[Launch]:
+    fired, automation = max(fires, key=lambda f: f[0])
+    reason = f"automation '{automation.name}'" + (f" ({len(fires)} missed fires caught up)" if len(fires) > 1 else "")
+    if rt.real_time:  # a snapshot is the current state: one run covers every missed fire
         return [Launch(rt.name, (), reason, fired)]
-    window = scheduled_days(rt, fired)
+    window = sorted({d for moment, _ in fires for d in scheduled_days(rt, moment)})
     extra = [d for d in retries if d not in window and d >= rt.start_date]
     launches = []
     for days in contiguous_runs(window):

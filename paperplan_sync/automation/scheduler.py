@@ -17,14 +17,14 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 from pyairtable.formulas import AND, BLANK, EQ, NOT, OR, Field
 
 from paperplan_sync.automation import settings
-from paperplan_sync.automation.plan import Launch, automation_summary, config_changes, plan_tick
+from paperplan_sync.automation.plan import CATCH_UP, Launch, automation_summary, config_changes, plan_tick
 from paperplan_sync.automation.slack import SlackResource
 from paperplan_sync.automation.timing import latest_fire_time
 from paperplan_sync.config.loader import CONFIG_TABLES, current_config, load_config
 from paperplan_sync.config.models import SyncConfig
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.airtable import AirtableResource, AirtableUnavailable
-from paperplan_sync.control_plane.changes import Changes, ChangeWatcher
+from paperplan_sync.control_plane.changes import Changes, ChangeWatcher, WebhookUnusable
 from paperplan_sync.control_plane.schema import TABLE_REPORTS
 from paperplan_sync.control_plane.writer import AirtableWriter
 from paperplan_sync.reports.partitions import parse_day, partitions_for, repeat_window_closed
@@ -92,8 +92,8 @@ def read_configuration(airtable: AirtableResource, watcher: ChangeWatcher, now: 
     except AirtableUnavailable as exc:
         context.log.warning(f"Airtable unavailable, scheduling from the cached configuration: {exc}")
         return current_config(airtable), None
-    except Exception as exc:  # e.g. the token lacks webhook:manage: fall back to reading the tables
-        context.log.warning(f"Airtable webhook unusable ({type(exc).__name__}: {str(exc)[:200]}); reading the tables instead")
+    except WebhookUnusable as exc:  # e.g. the token lacks webhook:manage: read the tables on the interval
+        context.log.warning(f"{exc}; reading the tables every {watcher.settings.read_every_s // 60} min instead")
         due = watcher.due(now)
         if due is None and not watcher.state().get("config_stale"):
             return current_config(airtable), None
@@ -172,7 +172,13 @@ def build_scheduler_sensor(loaded_config: SyncConfig, jobs: dict[str, Unresolved
             writer.log(records.log_record(summary, level=level, event=event))
         for automation, fired in plan.due:
             writer.log(records.log_record(f"Automation '{automation.name}' due at {fired.isoformat(timespec='minutes')}", event="automation fired"))
-        if urgent:  # else the outbox sensor sends them within a minute, batched with the runs' records
+        for missed in plan.missed:  # older than the catch-up bound: Fail checked, so it shows in Failed Reports
+            writer.report(records.report_missed(report_name=missed.report, report_date=missed.day, due_at=missed.fired_at))
+        if plan.missed:
+            writer.log(records.log_record(f"{len(plan.missed)} missed day(s) not caught up (older than {CATCH_UP.days} days); "
+                                          "marked Fail in Reports", level="WARNING", event="missed days",
+                                          details=", ".join(f"{m.report} {m.day}" for m in plan.missed)[:5000]))
+        if urgent or plan.missed:  # else the outbox sensor sends them within a minute, batched with the runs' records
             writer.flush()
 
         keep = config.origin == "none"

@@ -18,7 +18,8 @@ SCHEDULER_TICK_S = _seconds("PAPERPLAN_SCHEDULER_TICK_S", 20)
 HEARTBEAT_S = _seconds("PAPERPLAN_HEARTBEAT_S", 30 * 60)
 OUTBOX_FLUSH_S = _seconds("PAPERPLAN_OUTBOX_FLUSH_S", 60)
 FRESHNESS_CHECK_S = _seconds("PAPERPLAN_FRESHNESS_CHECK_S", 10 * 60)
-STALE_AFTER_H = _seconds("PAPERPLAN_STALE_AFTER_H", 24)
+# A report counts as late this long after its automation was due (runs take minutes; Amazon queues vary).
+FRESHNESS_GRACE_H = float(os.environ.get("PAPERPLAN_FRESHNESS_GRACE_H") or 2)
 LOGS_RETENTION_DAYS = _seconds("PAPERPLAN_LOGS_RETENTION_DAYS", 30)
 RETENTION_CHECK_S = _seconds("PAPERPLAN_RETENTION_CHECK_S", 6 * 3600)
 CODE_LOCATION_NAME = "paperplan_sync"

@@ -11,7 +11,7 @@ error code, and are raised ``from None`` so slack_sdk's request (with its Author
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import dagster as dg
@@ -81,7 +81,10 @@ class SlackResource(dg.ConfigurableResource):
     base_url: str = Field(default=SLACK_API_URL, description="Slack Web API base URL (SLACK_BASE_URL).")
     channel: str = Field(default=DEFAULT_CHANNEL, description="Default channel for alerts (SLACK_CHANNEL).")
     webserver_url: str = Field(
-        default=DEFAULT_WEBSERVER_URL, description="Dagster webserver address for run links (DAGSTER_WEBSERVER_URL)."
+        default=DEFAULT_WEBSERVER_URL, description="Dagster webserver address the product calls (DAGSTER_WEBSERVER_URL)."
+    )
+    ui_url: str = Field(
+        default="", description="Where people open the Dagster UI, for links (PAPERPLAN_UI_URL; default webserver_url)."
     )
     timeout_seconds: int = Field(default=DEFAULT_TIMEOUT_S, description="Per-request HTTP timeout.")
 
@@ -97,6 +100,7 @@ class SlackResource(dg.ConfigurableResource):
             base_url=env_or("SLACK_BASE_URL", SLACK_API_URL),
             channel=env_or("SLACK_CHANNEL", DEFAULT_CHANNEL),
             webserver_url=env_or("DAGSTER_WEBSERVER_URL", DEFAULT_WEBSERVER_URL),
+            ui_url=env_or("PAPERPLAN_UI_URL", ""),
         )
 
     def get_client(self) -> WebClient:
@@ -114,7 +118,8 @@ class SlackResource(dg.ConfigurableResource):
         )
 
     def run_url(self, run_id: str) -> str:
-        return f"{self.webserver_url.rstrip('/')}/runs/{run_id}"
+        # Behind the login proxy the webserver listens on loopback: links must use the public address.
+        return f"{(self.ui_url or self.webserver_url).rstrip('/')}/runs/{run_id}"
 
     def post(self, text: str, blocks: list[dict[str, Any]] | None = None, channel: str | None = None) -> str:
         """Posts to ``channel`` (default: the configured one); returns the message ts. Raises SlackPostError."""
@@ -154,6 +159,41 @@ class SlackResource(dg.ConfigurableResource):
         return {k: data.get(k) for k in ("team", "team_id", "user", "user_id", "bot_id", "url")}
 
 
+    def channel_access(self) -> dict[str, Any]:
+        """Checks that ``channel`` exists and the bot may post there (for `doctor`); raises SlackError.
+
+        conversations.info takes only an ID, so a name is looked up with conversations.list (scope
+        channels:read; groups:read for a private channel)."""
+        client, ref = self.get_client(), self.channel
+        try:
+            if _is_channel_id(ref):
+                found = client.conversations_info(channel=ref)["channel"]
+            else:
+                name = ref.lstrip("#").lower()
+                found = None
+                for page in client.conversations_list(types="public_channel,private_channel", exclude_archived=False, limit=200):
+                    found = next((c for c in page["channels"] if c.get("name") == name), None)
+                    if found:
+                        break
+        except SlackApiError as e:
+            error = _error_code(e)
+            hint = "add the channels:read (and groups:read) scope to the app" if error == "missing_scope" else _HINTS.get(error, "see Slack API docs")
+            raise SlackError(f"Slack could not look up {ref}: {error} ({hint})", error=error, channel=ref) from None
+        except (SlackClientError, OSError) as e:
+            raise SlackError(f"Could not reach Slack at {self.base_url}: {_reason(e)}", error="connection_error", channel=ref) from None
+        if not found:
+            raise SlackError(f"Slack channel {ref} does not exist: {_HINTS['channel_not_found']}", error="channel_not_found", channel=ref)
+        if found.get("is_archived"):
+            raise SlackError(f"Slack channel {ref} is archived: {_HINTS['is_archived']}", error="is_archived", channel=ref)
+        if not found.get("is_member"):
+            raise SlackError(f"the app is not a member of {ref}: invite it (/invite @app in the channel)", error="not_in_channel", channel=ref)
+        return {"id": found.get("id"), "name": found.get("name")}
+
+
+def _is_channel_id(ref: str) -> bool:
+    return len(ref) > 1 and ref[0] in "CG" and ref[1:].isalnum() and ref.upper() == ref
+
+
 def _error_code(e: SlackApiError) -> str:
     try:
         return str(e.response.get("error") or f"http_{e.response.status_code}")
@@ -189,17 +229,37 @@ def report_failed_message(report_name: str, report_date: str | None, reason: str
     return text, blocks
 
 
-def report_stale_message(
-    report_name: str, last_report_at: datetime | None, hours: int = 24, *, now: datetime | None = None
+def report_late_message(
+    report_name: str, due_at: datetime, report_date: str | None, last_report_at: datetime | None, *,
+    grace: timedelta, now: datetime | None = None,
 ) -> Message:
-    window = f"{hours} hour" if hours == 1 else f"{hours} hours"
+    hours = f"{grace.total_seconds() / 3600:g} h"
+    what = f"the {report_date} report" if report_date else "a new snapshot"
     last = _when(last_report_at, now) if last_report_at else "never"
-    detail = f"last report {last}" if last_report_at else "no report on record"
-    text = f"{report_failed_prefix(report_name)}: no report in the last {window} ({detail})"
+    text = (f"{report_failed_prefix(report_name)}: no report since its run due at {_fmt_dt(due_at)} "
+            f"({what} is missing {hours} after it was due; last report {last})")
     blocks = [
         _header(f":hourglass: Report {report_name} failed"),
-        _section(f"No report in the last {window}."),
-        _fields(("Report", report_name), ("Last report", last)),
+        _section(f"No report since its run due at {_fmt_dt(due_at)} ({hours} grace)."),
+        _fields(("Report", report_name), ("Missing", report_date or "snapshot"), ("Last report", last)),
+    ]
+    return text, blocks
+
+
+def report_loading_again_message(report_name: str, loaded_at: datetime | None) -> Message:
+    when = _fmt_dt(loaded_at) if loaded_at else "just now"
+    text = f"Report {_escape(report_name)} is on time again (loaded {when})"
+    return text, [_section(f":white_check_mark: {text}")]
+
+
+def dead_letter_message(table: str, fields: str, error: str, attempts: int) -> Message:
+    text = (f"Airtable refused a write to {_escape(table)} {attempts} times; it is set aside "
+            f"(field {_escape(fields)}: {_escape(_first_line(error, REASON_TEXT_CHARS))})")
+    blocks = [
+        _header(":warning: Airtable write set aside"),
+        _fields(("Table", table), ("Field", fields), ("Attempts", str(attempts))),
+        _section(f"*Airtable's error*\n```{_escape(_reason_block(error, has_run=False))}```"),
+        _context("Fix the table or field in Airtable; `paperplan-sync doctor` lists the writes set aside."),
     ]
     return text, blocks
 

@@ -93,25 +93,29 @@ def watchdog(
 
 
 def backfill(
-    failed: bool = typer.Option(..., "--failed", help="Backfill the partitions whose last run failed"),
+    failed: bool = typer.Option(False, "--failed", help="Backfill the partitions whose last run failed"),
+    missing: bool = typer.Option(False, "--missing", help="Backfill the partitions that never ran (no materialization, no failure)"),
     report: str | None = typer.Option(None, help="Only this report type (e.g. sales_report)"),
     since: str | None = typer.Option(None, help="Only days on or after this date (YYYY-MM-DD)"),
     webserver: str | None = typer.Option(None, help=WEBSERVER_HELP),
     follow: bool = typer.Option(True, help="Follow the backfill with a progress bar until it is done"),
 ) -> None:
-    """Relaunch failed report partitions through Dagster (as the UI's "Materialize failed" does)."""
+    """Relaunch failed and/or never-run report partitions through Dagster (as the UI's "Materialize failed/missing" do)."""
     import time
     from datetime import date
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from paperplan_sync.automation.backfill import backfill_progress, failed_partitions, launch_backfill
+    from paperplan_sync.automation.backfill import backfill_progress, launch_backfill, partitions
 
+    if not (failed or missing):
+        typer.echo("say what to backfill: --failed, --missing, or both", err=True)
+        raise typer.Exit(2)
     url = _webserver(webserver)
-    targets = failed_partitions(url, report, date.fromisoformat(since) if since else None)
+    targets = partitions(url, failed=failed, missing=missing, report=report, since=date.fromisoformat(since) if since else None)
     console = Console()
     if not targets:
-        console.print("[green]No failed partitions.[/]")
+        console.print(f"[green]No {' or '.join(w for w, on in (('failed', failed), ('missing', missing)) if on)} partitions.[/]")
         raise typer.Exit(0)
     launched = {}
     for path, days in targets.items():

@@ -32,6 +32,7 @@ class ReportType(BaseModel):
     notify_on_fail: bool = False
     repeat_days: int = Field(default=0, ge=0, le=90)
     add_to_datapoints: bool = False
+    empty_is_ok: bool = False  # an empty answer is a normal day, not the runbook's failure scenario 2
     destinations: tuple[Destination, ...] = ("MongoDB",)
     airtable_table: str | None = None
     airtable_key_fields: tuple[str, ...] = ()

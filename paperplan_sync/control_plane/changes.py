@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+import requests
+
 from paperplan_sync.control_plane.airtable import AirtableResource
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ WEBHOOK_PATH = "/airtable/webhook"
 PEOPLE_SOURCES = ["client", "formSubmission", "formPageSubmission", "automation", "sync", "anonymousUser"]
 SPECIFICATION = {"options": {"filters": {"dataTypes": ["tableData"], "fromSources": PEOPLE_SOURCES}}}
 REFRESH_BEFORE = timedelta(days=1)
+RETRY_UNUSABLE = timedelta(days=1)  # a refused webhook (e.g. no webhook:manage scope) is tried again daily
 MONTH_S = 30 * 24 * 3600
 
 Mode = Literal["webhook", "poll"]
@@ -61,6 +64,10 @@ class Changes:
     tables: frozenset[str]  # names of the tables people changed
     reason: str  # "ping", "safety poll", "poll", "webhook created"
     full_read: bool = False  # read the configuration tables whatever `tables` says
+
+
+class WebhookUnusable(Exception):
+    """Airtable refused the webhook (scope, plan); the tables are read on the polling interval instead."""
 
 
 def verify_ping(body: bytes, header: str | None, mac_secret_base64: str) -> bool:
@@ -138,8 +145,21 @@ class ChangeWatcher:
         return None
 
     def poll(self, now: datetime) -> Changes | None:
-        """What people changed since the last read, when a read is due; None when nothing is due."""
-        if self.ensure_webhook(now):  # changes before it were not recorded: read the tables
+        """What people changed since the last read, when a read is due; None when nothing is due.
+        Raises WebhookUnusable while Airtable refuses the webhook (asked again once a day, not every tick)."""
+        doc = self.state()
+        if doc.get("unusable_until", 0.0) > now.timestamp():
+            raise WebhookUnusable(doc.get("unusable_reason", ""))
+        try:
+            created = self.ensure_webhook(now)
+        except requests.HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else 0
+            if status not in (400, 401, 403, 404, 422):
+                raise
+            reason = f"Airtable refused the webhook ({status}): {exc.response.text[:200]}"
+            self._store(unusable_until=(now + RETRY_UNUSABLE).timestamp(), unusable_reason=reason)
+            raise WebhookUnusable(reason) from exc
+        if created:  # changes before it were not recorded: read the tables
             return Changes(frozenset(), "webhook created", full_read=True)
         reason = self.due(now)
         if reason is None:

@@ -15,14 +15,16 @@ def airtable_time(moment: datetime | None = None) -> str:
 
 def report_success(
     *, report_name: str, report_date: str, real_time: bool, load_id: str, rows: int, quarantined: int,
-    api_report_id: str, run_url: str | None, repeat_done: bool, now: datetime | None = None,
+    api_report_id: str, run_url: str | None, repeat_done: bool, now: datetime | None = None, note: str = "",
+    loaded_at: datetime | None = None,
 ) -> dict:
+    """``loaded_at``: when the rows readers see were loaded (an empty re-pull keeps an older load's rows)."""
     fields = {
         "Name": f"{report_name} {report_date}",
         "Report Type": report_name,
         "Date": report_date,
         "Real-time": real_time,
-        "Last Updated": airtable_time(now),
+        "Last Updated": airtable_time(loaded_at or now),
         "Mongo Id": load_id,
         "Rows": rows,
         "Quarantined Rows": quarantined,
@@ -30,6 +32,7 @@ def report_success(
         "Fail": False,
         "Fail Reason": "",
         "Dagster Run": run_url or "",
+        "Note": note,
     }
     if repeat_done:
         fields["Update Repeated"] = airtable_time(now)
@@ -46,6 +49,27 @@ def report_failure(*, report_name: str, report_date: str, real_time: bool, reaso
         "Fail": True,
         "Fail Reason": reason[:FAIL_REASON_MAX],
         "Dagster Run": run_url or "",
+    }
+
+
+EMPTY_REASON = "the API returned an empty report (no data)"
+
+
+def report_empty(*, report_name: str, report_date: str, real_time: bool, fail: bool, api_report_id: str,
+                 run_url: str | None) -> dict:
+    """The runbook's scenario 2, a first pull with no data: Last Updated and Mongo Id stay empty."""
+    return {
+        "Name": f"{report_name} {report_date}", "Report Type": report_name, "Date": report_date, "Real-time": real_time,
+        "Last Updated": None, "Mongo Id": "", "Rows": 0, "API Report Id": api_report_id, "Fail": fail,
+        "Fail Reason": EMPTY_REASON, "Dagster Run": run_url or "", "Note": "",
+    }
+
+
+def report_missed(*, report_name: str, report_date: str, due_at: datetime) -> dict:
+    """Scenario 1, a due day that never ran: Fail checked, Last Updated empty, so it shows in Failed Reports."""
+    return {
+        "Name": f"{report_name} {report_date}", "Report Type": report_name, "Date": report_date, "Real-time": False,
+        "Fail": True, "Fail Reason": f"not run: its automation was due at {airtable_time(due_at)} while the scheduler was down",
     }
 
 

@@ -5,7 +5,9 @@ and a later flush (the next load, or the outbox sensor) sends them. Consecutive 
 table are sent together, 10 records a request, under the shared 5 requests/s limit.
 
 An outage only pauses the queue, which keeps its order. A write Airtable *refuses* (e.g. a renamed
-field) is kept, backs off and is retried, without holding up the writes behind it.
+field) is kept, backs off and is retried, without holding up the writes behind it; a refused batch is
+re-sent one write at a time, so only the refused write backs off. After ``outbox.MAX_REFUSALS`` refusals
+it is set aside as a dead letter (the outbox sensor announces it once in Slack and Logs; `doctor` lists it).
 
 A caller that writes for a while (a report run) can send while it writes: with ``background=True`` a
 daemon thread sends full batches as they fill, so the run's end waits for the rest only::
@@ -23,6 +25,7 @@ record would be created twice). The sender does not widen that: each round reads
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,12 +52,14 @@ _EVERYTHING = datetime(9999, 1, 1, tzinfo=UTC)
 class FlushResult:
     sent: int = 0
     failed: int = 0
+    dead: int = 0  # writes set aside by this flush (refused MAX_REFUSALS times)
     stopped_by: str | None = None  # why the flush stopped early (Airtable unavailable)
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: FlushResult) -> FlushResult:
         self.sent += other.sent
         self.failed += other.failed
+        self.dead += other.dead
         self.stopped_by = self.stopped_by or other.stopped_by
         self.errors += other.errors
         return self
@@ -146,17 +151,27 @@ class AirtableWriter:
                 result.stopped_by = str(exc)
                 break  # keep order: nothing after this batch is sent before it
             except (HTTPError, ValueError) as exc:
-                # A rejected write (e.g. a renamed field): record why, keep it, do not block the rest.
-                message = REFUSED + _error_text(exc)
-                for entry_id in ids:
-                    outbox.mark_failed_attempt(self.db, entry_id, message)
-                result.failed += len(ids)
-                result.errors.append(message)
-                log.error("Airtable refused %d %s write(s): %s", len(ids), batch[0]["payload"]["table"], message)
+                if len(batch) > 1:  # Airtable refuses a whole request for one bad record: find it
+                    result.add(self._send_batches([[entry] for entry in batch], should_stop))
+                    continue
+                self._refused(batch[0], REFUSED + _error_text(exc), result)
                 continue
             outbox.mark_done(self.db, ids)
             result.sent += len(ids)
         return result
+
+    def _refused(self, entry: dict, message: str, result: FlushResult) -> None:
+        """Record why, keep it (backing off), do not block the rest; set it aside after MAX_REFUSALS."""
+        table = entry["payload"]["table"]
+        doc = outbox.mark_failed_attempt(self.db, entry["_id"], message)
+        result.failed += 1
+        result.errors.append(message)
+        if doc is not None and doc["attempts"] >= outbox.MAX_REFUSALS:
+            outbox.set_aside(self.db, entry["_id"], message)
+            result.dead += 1
+            log.error("Airtable refused a %s write %d times, set aside: %s", table, doc["attempts"], message)
+        else:
+            log.error("Airtable refused a %s write: %s", table, message)
 
     def _send(self, batch: list[dict]) -> None:
         payload = batch[0]["payload"]
@@ -206,6 +221,15 @@ def _backing_off(entry: dict, now: datetime) -> bool:
         return False
     due = entry["next_attempt_at"]
     return (due if due.tzinfo else due.replace(tzinfo=UTC)) > now
+
+
+def refused_fields(entry: dict) -> str:
+    """The field Airtable's error names (e.g. 'Unknown field name: "Colour"'), else the fields the write set."""
+    payload = entry["payload"]
+    names = list(payload.get("fields") or {}) or list(payload.get("key_fields") or [])
+    quoted = re.findall(r'"([^"]+)"', str(entry.get("last_error") or ""))
+    named = [q for q in quoted if q in names] or [q for q in quoted if not q.isupper()][:1]
+    return ", ".join(named or names) or "(none)"
 
 
 def _error_text(exc: Exception) -> str:

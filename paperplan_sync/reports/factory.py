@@ -16,6 +16,7 @@ from paperplan_sync.reports.checks import CHECK_SPECS, check_results
 from paperplan_sync.reports.load import Chunk, DayResult, kind_for, load_chunk, plan_chunks, splits_by_day
 from paperplan_sync.reports.partitions import day_key, local_today, parse_day, partitions_for, repeat_window_closed
 from paperplan_sync.sources.base import ReportFailed
+from paperplan_sync.storage.loads import get_load
 
 # Transient errors (throttling, 5xx, timeouts) are retried inside the run, so Slack hears only of real failures.
 RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
@@ -163,20 +164,35 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
         try:
             for chunk, request in zip(chunks, requested):
                 try:
-                    for day, outcome in load_chunk(report_type, chunk, source=source, db=db,
-                                                   run_id=context.run.run_id, api_report_id=request.result()):
-                        key = label(day)
-                        if isinstance(outcome, Exception):
-                            context.log.error(f"{report_type.name} {key} failed: {outcome}")
-                            day_failures.append((key, outcome))
-                            continue
-                        done.append(outcome)
-                        context.log.info(f"{report_type.name} {key}: {outcome.rows} rows, "
-                                         f"{outcome.quarantined} quarantined, load {outcome.load_id}")
-                        _record_success(writer, report_type, day, key, outcome, run_url=run_url, now=now)
+                    # A single-day chunk streams straight into storage; a range is split into its days.
+                    outcomes = list(load_chunk(report_type, chunk, source=source, db=db,
+                                               run_id=context.run.run_id, api_report_id=request.result()))
                 except Exception as exc:  # one bad report must not stop the others in a backfill
                     context.log.error(f"{report_type.name} {chunk.label} failed: {exc}")
                     failed.append((chunk, exc))
+                    continue
+                # The report came back empty (CANCELLED or no rows): a day it would wipe keeps its rows
+                # (storage does that); a day without rows yet is the runbook's scenario 2, unless Empty Is OK.
+                nothing = all(isinstance(o, DayResult) and o.empty for _, o in outcomes)
+                for day, outcome in outcomes:
+                    key = label(day)
+                    if isinstance(outcome, Exception):
+                        context.log.error(f"{report_type.name} {key} failed: {outcome}")
+                        day_failures.append((key, outcome))
+                        continue
+                    if nothing and not outcome.kept_rows and not report_type.empty_is_ok:
+                        context.log.warning(f"{report_type.name} {key}: {records.EMPTY_REASON}")
+                        _record_empty(writer, report_type, key, outcome, run_url=run_url)
+                        if report_type.notify_on_fail:  # fails the day, so the failure alert (once) follows
+                            day_failures.append((key, ReportFailed(records.EMPTY_REASON, api_report_id=outcome.api_report_id)))
+                            continue
+                        done.append(outcome)
+                        continue
+                    done.append(outcome)
+                    context.log.info(f"{report_type.name} {key}: {outcome.rows} rows, "
+                                     f"{outcome.quarantined} quarantined, load {outcome.load_id}")
+                    _record_success(writer, report_type, day, key, outcome, run_url=run_url, now=now,
+                                    kept=get_load(db, outcome.kept_load_id) if outcome.kept_rows else None)
         finally:
             stop.set()
             requester.join(timeout=5.0)  # done by now unless it is sleeping out Amazon's spacing
@@ -203,14 +219,29 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
     return dg.MaterializeResult(metadata=_metadata(report_type, done, context), check_results=check_results(done))
 
 
+def _record_empty(writer: AirtableWriter, report_type: ReportType, report_date: str, result: DayResult, *, run_url: str) -> None:
+    writer.report(records.report_empty(report_name=report_type.name, report_date=report_date, real_time=report_type.real_time,
+                                       fail=report_type.notify_on_fail, api_report_id=result.api_report_id, run_url=run_url))
+    writer.log(records.log_record(f"Report {report_type.name} {report_date}: {records.EMPTY_REASON}", level="WARNING",
+                                  event="empty report", report_type=report_type.name))
+
+
 def _record_success(writer: AirtableWriter, report_type: ReportType, day: date | None, report_date: str,
-                    result: DayResult, *, run_url: str, now: datetime) -> None:
-    """The day's Reports record (and its Airtable mirror, when the type has one), through the outbox."""
+                    result: DayResult, *, run_url: str, now: datetime, kept: dict | None = None) -> None:
+    """The day's Reports record (and its Airtable mirror, when the type has one), through the outbox.
+
+    ``kept``: the load whose rows an empty re-pull left in place; the record still describes those rows."""
+    note = f"re-pull returned no data; kept {result.kept_rows} rows" if kept else ""
     writer.report(records.report_success(
         report_name=report_type.name, report_date=report_date,
-        real_time=report_type.real_time, load_id=result.load_id, rows=result.rows, quarantined=result.quarantined,
+        real_time=report_type.real_time, load_id=str(kept["_id"]) if kept else result.load_id,
+        rows=result.kept_rows if kept else result.rows, quarantined=kept.get("quarantined_rows", 0) if kept else result.quarantined,
         api_report_id=result.api_report_id, run_url=run_url,
-        repeat_done=day is not None and repeat_window_closed(report_type, day, now), now=now))
+        repeat_done=day is not None and repeat_window_closed(report_type, day, now), now=now, note=note,
+        loaded_at=kept.get("finished_at").replace(tzinfo=UTC) if kept and kept.get("finished_at") else None))
+    if kept:
+        writer.log(records.log_record(f"Report {report_type.name} {report_date}: {note}", level="WARNING",
+                                      event="empty re-pull", report_type=report_type.name))
     if "Airtable" in report_type.destinations:
         writer.mirror(report=report_type.name, report_date=result.report_date, table=report_type.airtable_table,
                       key_fields=report_type.airtable_key_fields)
@@ -235,9 +266,11 @@ def _metadata(report_type: ReportType, results: list[DayResult], context) -> dic
 
 
 def _run_url(run_id: str) -> str:
+    """The run's page where people open the UI (PAPERPLAN_UI_URL behind the login proxy)."""
     import os
 
-    return f"{os.environ.get('DAGSTER_WEBSERVER_URL', 'http://127.0.0.1:3000').rstrip('/')}/runs/{run_id}"
+    base = os.environ.get("PAPERPLAN_UI_URL") or os.environ.get("DAGSTER_WEBSERVER_URL") or "http://127.0.0.1:3000"
+    return f"{base.rstrip('/')}/runs/{run_id}"
 
 
 def _airtable_reports_url(context) -> str:

@@ -24,7 +24,6 @@ from paperplan_sync.sources.base import (
     RowStream,
     utc_offset_tz,
 )
-from paperplan_sync.storage import datapoints as datapoint_store
 from paperplan_sync.storage import loads
 
 log = logging.getLogger(__name__)
@@ -46,6 +45,12 @@ class DayResult:
     columns_removed: list[str] = field(default_factory=list)
     previous_load_id: str | None = None
     datapoints: int = 0
+    kept_rows: int = 0  # an empty re-pull left this many rows of ``kept_load_id`` in place
+    kept_load_id: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.rows == 0
 
 
 def request_for(report_type: ReportType, day: date | None, end_day: date | None = None) -> ReportRequest:
@@ -200,7 +205,10 @@ def store_day(
     try:
         rows = loads.write_rows(load, observed())
         quarantined = [asdict(q) for q in stream.quarantined]
-        loads.commit_load(load, rows=rows, quarantined=quarantined, columns=stream.columns)
+        points = accumulator.datapoints(report=report_type.name, day=load.report_date, load_id=load.load_id) if accumulator else None
+        # The datapoints flip with the rows; an empty answer keeps a day's rows unless the type says empty is normal.
+        meta = loads.commit_load(load, rows=rows, quarantined=quarantined, columns=stream.columns, datapoints=points,
+                                 keep_rows_if_empty=not report_type.empty_is_ok)
     except BaseException as exc:
         loads.fail_load(load, f"{type(exc).__name__}: {exc}")
         raise
@@ -221,8 +229,6 @@ def store_day(
     if previous and previous.get("columns") and stream.columns:
         before, now = set(previous["columns"]), set(stream.columns)
         result.columns_added, result.columns_removed = sorted(now - before), sorted(before - now)
-    if accumulator:
-        points = accumulator.datapoints(report=report_type.name, day=load.report_date, load_id=load.load_id)
-        datapoint_store.upsert_datapoints(db, points)
-        result.datapoints = len(points)
+    result.kept_rows, result.kept_load_id = meta.get("kept_rows") or 0, meta.get("kept_load_id")
+    result.datapoints = len(points or ()) if not result.kept_rows else 0
     return result

@@ -1,6 +1,8 @@
 """Datapoints: one numeric value per (report, date, key, metric), e.g. units ordered of one ASIN on one day.
 
-A re-pull of a day updates the values in place (upsert on the unique key), never adds duplicates. The
+A load replaces the datapoints of its (report, day) in the same transaction as its rows (``replace_day``,
+called by ``loads.commit_load``): a key that is gone from the re-pull (e.g. a SKU whose orders were all
+cancelled) loses its stale values. ``upsert_datapoints`` updates values in place for other writers. The
 mapping from report rows to datapoints lives with each report type; this module only stores them.
 
 Shape: {report: str, date: "YYYY-MM-DD", key: str, metric: str, value: float, updated_at: datetime (UTC),
@@ -14,6 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pymongo import UpdateOne
+from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from paperplan_sync.storage.common import batched, day_str, ensure_index, utcnow
@@ -56,6 +59,21 @@ def upsert_datapoints(db: Database, points: Iterable[dict[str, Any]]) -> tuple[i
         upserted += result.upserted_count
         modified += result.modified_count
     return upserted, modified
+
+
+def replace_day(db: Database, report: str, day: date | str, points: list[dict[str, Any]], *, load_id: str | None = None,
+                session: ClientSession | None = None) -> int:
+    """Make ``points`` THE datapoints of (report, day): delete the day's others, write these (in ``session``)."""
+    day = day_str(day)
+    wrong = [p for p in points if p["report"] != report or p["date"] != day]
+    if wrong:
+        raise ValueError(f"datapoint {wrong[0]!r} is not of {report} {day}")
+    db[DATAPOINTS].delete_many({"report": report, "date": day}, session=session)
+    now = utcnow()
+    docs = {tuple(p[f] for f in KEY_FIELDS): {**p, "updated_at": now, "load_id": load_id or p.get("load_id")} for p in points}
+    for batch in batched(list(docs.values()), BATCH):  # a later point with the same key wins, as in upserts
+        db[DATAPOINTS].insert_many(batch, ordered=False, session=session)
+    return len(docs)
 
 
 def get_datapoints(db: Database, report: str, *, start: date | str | None = None, end: date | str | None = None,

@@ -92,6 +92,7 @@ from pymongo.write_concern import WriteConcern
 
 from paperplan_sync.readahead import ReadAhead, close_iterator
 from paperplan_sync.sources.base import RowBatch
+from paperplan_sync.storage import datapoints as datapoint_store
 from paperplan_sync.storage.common import (
     batched,
     day_str,
@@ -144,6 +145,7 @@ class Status(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    KEPT_PREVIOUS = "kept_previous"  # an empty answer for a day that holds rows: the old rows stay
 
 
 class LoadError(RuntimeError):
@@ -363,19 +365,26 @@ def _end(session: ClientSession) -> None:
 
 
 def commit_load(load: ReportLoad, *, rows: int | None = None, quarantined: Iterable[Any] = (),
-                columns: Iterable[str] = (), status_detail: str | None = None) -> dict[str, Any]:
+                columns: Iterable[str] = (), status_detail: str | None = None,
+                datapoints: Iterable[dict[str, Any]] | None = None, keep_rows_if_empty: bool = False) -> dict[str, Any]:
     """Publish the load: its rows become THE rows of its day(s). Returns the final metadata document.
 
     ``rows`` (optional) is the caller's count, checked against what was written. ``quarantined`` holds
-    dicts or objects with ``line``, ``reason``, ``raw`` (e.g. ``sources.base.QuarantinedRow``). A load
-    with no rows (an empty report) publishes an empty day.
+    dicts or objects with ``line``, ``reason``, ``raw`` (e.g. ``sources.base.QuarantinedRow``).
+    ``datapoints`` (optional) become THE datapoints of the load's (report, day), in the same transaction as
+    the rows. A load with no rows (an empty report) publishes an empty day, unless ``keep_rows_if_empty``
+    and the day holds rows: then nothing changes and the document says so (status ``kept_previous``,
+    ``kept_rows``, ``kept_load_id``).
     """
     if load.status is not Status.RUNNING:
         raise LoadError(f"load {load.load_id} is {load.status.value}, cannot commit")
     try:
         if rows is not None and rows != load.rows:
             raise LoadError(f"caller counted {rows} rows but {load.rows} were written")
+        if keep_rows_if_empty and load.rows == 0 and (held := _held_rows(load)):
+            return _keep_previous(load, held)
         bad = [_quarantine_doc(load, q) for q in quarantined]
+        points = None if datapoints is None else [datapoint_store.normalize(p) for p in datapoints]
         finish = {"status": Status.SUCCEEDED.value, "rows": load.rows, "approx_bytes": _approx_bytes(load),
                   "quarantined_rows": len(bad),
                   "quarantine_sample": [{k: q[k] for k in ("line", "reason", "raw")}
@@ -383,15 +392,15 @@ def commit_load(load: ReportLoad, *, rows: int | None = None, quarantined: Itera
                   "columns": list(columns), "detail": status_detail, "error": None}
         if load.mode is Mode.TRANSACTION:
             session = _transaction(load)
-            _finish(load, bad, finish, session)
+            _finish(load, bad, finish, session, points)
             session.commit_transaction()
             _end(session)
             load._session = None
         elif load.atomic:
             with load.db.client.start_session() as session:
-                session.with_transaction(lambda s: _publish_staged(load, bad, finish, s), write_concern=MAJORITY)
+                session.with_transaction(lambda s: _publish_staged(load, bad, finish, s, points), write_concern=MAJORITY)
         else:
-            _publish_staged(load, bad, finish, None)
+            _publish_staged(load, bad, finish, None, points)
     except BaseException as exc:
         fail_load(load, describe(exc))
         raise
@@ -399,19 +408,24 @@ def commit_load(load: ReportLoad, *, rows: int | None = None, quarantined: Itera
     return load.db[LOADS].find_one({"_id": ObjectId(load.load_id)})
 
 
-def _publish_staged(load: ReportLoad, bad: list[dict], finish: dict, session: ClientSession | None) -> None:
+def _publish_staged(load: ReportLoad, bad: list[dict], finish: dict, session: ClientSession | None,
+                    points: list[dict] | None) -> None:
     coll = load.db[load.collection]
     for t in load.targets:
         _claim(load, t, session)
         coll.delete_many(day_filter(t), session=session)
         coll.update_many({**load_filter(t, load.load_id), DATE_FIELD: pending(load.load_id, t)},
                          {"$set": {DATE_FIELD: t}}, session=session)
-    _finish(load, bad, finish, session)
+    _finish(load, bad, finish, session, points)
 
 
-def _finish(load: ReportLoad, bad: list[dict], finish: dict, session: ClientSession | None) -> None:
-    """Quarantine, pointers and metadata: inside the publishing transaction, so they flip with the rows."""
+def _finish(load: ReportLoad, bad: list[dict], finish: dict, session: ClientSession | None,
+            points: list[dict] | None = None) -> None:
+    """Quarantine, datapoints, pointers and metadata: inside the publishing transaction, so they flip with the rows."""
     now = utcnow()
+    if points is not None:
+        datapoint_store.replace_day(load.db, load.report_name, load.report_date, points, load_id=load.load_id,
+                                    session=session)
     for batch in batched(bad, BATCH_ROWS):
         load.db[QUARANTINE].insert_many([dict(q) for q in batch], ordered=False, session=session)
     for t in load.targets:
@@ -419,6 +433,28 @@ def _finish(load: ReportLoad, bad: list[dict], finish: dict, session: ClientSess
                                     {"$set": {"rows": load.rows, "committed_at": now}}, session=session)
     load.db[LOADS].update_one({"_id": ObjectId(load.load_id)}, {"$set": {**finish, "finished_at": now}},
                               session=session)
+
+
+def _held_rows(load: ReportLoad) -> dict[str, Any] | None:
+    """The committed pointer of the load's day when that day holds rows (read outside the load's transaction)."""
+    pointer = load.db[CURRENT].find_one({"_id": f"{load.collection}|{load.targets[0]}"})
+    return pointer if pointer and pointer.get("rows") and pointer.get("load_id") != load.load_id else None
+
+
+def _keep_previous(load: ReportLoad, held: dict[str, Any]) -> dict[str, Any]:
+    """Drop the empty load (its transaction deleted nothing yet that anyone saw) and record why."""
+    if load._session is not None:
+        _end(load._session)
+        load._session = None
+    if load.mode is Mode.STAGED:
+        _delete_pending(load.db, load.collection, load.load_id, load.targets)
+    load.status = Status.KEPT_PREVIOUS
+    load.db.get_collection(LOADS, write_concern=MAJORITY).update_one(
+        {"_id": ObjectId(load.load_id)},
+        {"$set": {"status": Status.KEPT_PREVIOUS.value, "rows": 0, "kept_rows": held["rows"],
+                  "kept_load_id": held["load_id"], "detail": f"re-pull returned no data; kept {held['rows']} rows",
+                  "finished_at": utcnow()}})
+    return load.db[LOADS].find_one({"_id": ObjectId(load.load_id)})
 
 
 def _quarantine_doc(load: ReportLoad, q: Any) -> dict[str, Any]:

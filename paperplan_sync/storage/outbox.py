@@ -17,11 +17,14 @@ Semantics (the flusher, control_plane/writer.py, relies on these):
   with nothing: it marks that entry done, the newer one is still pending and is sent next.
 - ``mark_done`` moves pending entries to done (kept for ``DONE_TTL``, then removed by a TTL index);
   ``mark_failed_attempt`` counts the attempt, records the error and pushes ``next_attempt_at`` back
-  exponentially (30 s, 1 min, 2 min ... capped at 1 h). Entries are never dropped for failing.
+  exponentially (30 s, 1 min, 2 min ... capped at 1 h). An entry is never dropped for failing: the writer
+  sets one that Airtable refused ``MAX_REFUSALS`` times aside (``set_aside``: status "dead"), where
+  ``dead_letters`` lists it until someone deals with it; it no longer holds a place in the queue.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import datetime, timedelta
@@ -35,7 +38,8 @@ from pymongo.errors import DuplicateKeyError
 from paperplan_sync.storage.common import ensure_index, utcnow
 
 OUTBOX = "outbox"
-PENDING, DONE, SUPERSEDED = "pending", "done", "superseded"
+PENDING, DONE, SUPERSEDED, DEAD = "pending", "done", "superseded", "dead"
+MAX_REFUSALS = int(os.environ.get("PAPERPLAN_OUTBOX_MAX_REFUSALS") or 5)  # refusals before a write is set aside
 
 SEQ_TIE_RETRIES = 5  # two processes taking the same nanosecond is already rare; five in a row never happens
 BACKOFF_BASE = timedelta(seconds=30)  # Airtable's own penalty after a 429 is 30 s
@@ -134,6 +138,24 @@ def mark_failed_attempt(db: Database, id: str | ObjectId, error: str, *, retry_a
     db[OUTBOX].update_one({"_id": doc["_id"]}, {"$set": {"next_attempt_at": doc["next_attempt_at"]}})
     doc["id"] = str(doc["_id"])
     return doc
+
+
+def set_aside(db: Database, id: str | ObjectId, error: str) -> dict[str, Any] | None:
+    """Pending -> dead (a dead letter): kept with Airtable's error, not sent again, not yet announced."""
+    now = utcnow()
+    return db[OUTBOX].find_one_and_update({"_id": ObjectId(id), "status": PENDING},
+                                          {"$set": {"status": DEAD, "last_error": error, "dead_at": now,
+                                                    "announced": False, "updated_at": now}},
+                                          return_document=ReturnDocument.AFTER)
+
+
+def dead_letters(db: Database, *, unannounced: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+    query: dict[str, Any] = {"status": DEAD, **({"announced": False} if unannounced else {})}
+    return list(db[OUTBOX].find(query).sort("seq", 1).limit(limit))
+
+
+def mark_announced(db: Database, id: str | ObjectId) -> None:
+    db[OUTBOX].update_one({"_id": ObjectId(id)}, {"$set": {"announced": True}})
 
 
 def get(db: Database, id: str | ObjectId) -> dict[str, Any] | None:

@@ -85,10 +85,30 @@ def test_inactive_or_not_yet_loaded_types_are_logged_not_run():
     }
 
 
-def test_after_downtime_only_the_latest_missed_time_runs():
+def test_after_downtime_a_snapshot_type_runs_once_for_all_its_missed_fires():
     every_hour = daily(run="Interval", at=None, every=timedelta(hours=1), report_types=("fba_inventory",))
     plan = plan_tick(config(every_hour), after=utc(2026, 11, 26, 0), now=utc(2026, 11, 26, 10, 30), loaded={"fba_inventory"})
-    assert len(plan.launches) == 1
+    assert len(plan.launches) == 1 and plan.missed == []
+
+
+def test_after_three_days_down_every_missed_day_runs_in_one_run():
+    no_repeat = SALES.model_copy(update={"repeat_days": 0})
+    conf = SyncConfig(report_types=(no_repeat,), automations=(daily(report_types=("sales_report",)),))
+    # Down from 11-23 10:00 UTC to 11-26 14:00 UTC: the 06:00 GMT-7 fires of 11-23, 11-24, 11-25 and 11-26 were missed.
+    plan = plan_tick(conf, after=utc(2026, 11, 23, 10), now=utc(2026, 11, 26, 14), loaded={"sales_report"})
+    [launch] = plan.launches
+    assert launch.days == ("2026-11-22", "2026-11-23", "2026-11-24", "2026-11-25")
+    assert "4 missed fires caught up" in launch.reason and plan.missed == []
+
+
+def test_missed_fires_older_than_the_catch_up_bound_become_missed_days():
+    no_repeat = SALES.model_copy(update={"repeat_days": 0})
+    conf = SyncConfig(report_types=(no_repeat,), automations=(daily(report_types=("sales_report",)),))
+    plan = plan_tick(conf, after=utc(2026, 11, 10, 14), now=utc(2026, 11, 26, 14), loaded={"sales_report"})
+    [launch] = plan.launches
+    assert launch.days[0] == "2026-11-19" and launch.days[-1] == "2026-11-25"  # the last 7 days' fires
+    assert [m.day for m in plan.missed] == [f"2026-11-{d:02d}" for d in range(10, 19)]
+    assert plan.missed[0].fired_at == utc(2026, 11, 11, 13)
 
 
 def test_config_changes_read_like_sentences():

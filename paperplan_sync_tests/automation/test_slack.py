@@ -18,7 +18,7 @@ from paperplan_sync.automation.slack import (
     back_online_message,
     offline_message,
     report_failed_message,
-    report_stale_message,
+    report_late_message,
 )
 from paperplan_sync.local.runner import ServerThread, free_port
 from paperplan_sync.local.slack import build_app
@@ -122,14 +122,12 @@ def test_offline_then_back_online(slack):
     assert float(online["ts"]) > float(offline["ts"])
 
 
-def test_stale_report_message():
-    text, blocks = report_stale_message("sp_orders", NOW - timedelta(hours=30), now=NOW)
-    assert text == (
-        "Report sp_orders failed: no report in the last 24 hours (last report 2026-11-24 23:45 UTC, 1 d 6 h ago)"
-    )
-    assert blocks[1]["text"]["text"] == "No report in the last 24 hours."
-    text, _ = report_stale_message("sp_orders", None)
-    assert text == "Report sp_orders failed: no report in the last 24 hours (no report on record)"
+def test_late_report_message():
+    text, blocks = report_late_message("sp_orders", NOW - timedelta(hours=3), "2026-11-25", NOW - timedelta(hours=30),
+                                       grace=timedelta(hours=2), now=NOW)
+    assert text == ("Report sp_orders failed: no report since its run due at 2026-11-26 02:45 UTC "
+                    "(the 2026-11-25 report is missing 2 h after it was due; last report 2026-11-24 23:45 UTC, 1 d 6 h ago)")
+    assert blocks[1]["text"]["text"] == "No report since its run due at 2026-11-26 02:45 UTC (2 h grace)."
 
 
 def test_resource_injected_into_an_asset_like_dagster_slack(slack):
@@ -145,19 +143,29 @@ def test_resource_injected_into_an_asset_like_dagster_slack(slack):
 def test_stand_in_speaks_slack_to_a_plain_client_and_form_posts(slack):
     client = WebClient(slack.token, base_url=slack.api_url)
     assert client.auth_test()["bot_id"]
+    channel_id = slack.add_channel("ops-form")["id"]
     answer = httpx.post(
         f"{slack.api_url}chat.postMessage",
-        data={"token": slack.token, "channel": "C0123ABCDE", "text": "form <post>"},
+        data={"token": slack.token, "channel": channel_id, "text": "form <post>"},
     ).json()
-    assert answer["ok"] and answer["channel"] == "C0123ABCDE" and answer["message"]["text"] == "form <post>"
-    assert httpx.post(f"{slack.api_url}chat.postMessage", data={"token": slack.token, "channel": "#x"}).json() == {
+    assert answer["ok"] and answer["channel"] == channel_id and answer["message"]["text"] == "form <post>"
+    assert httpx.post(f"{slack.api_url}chat.postMessage", data={"token": slack.token, "channel": "#airtable"}).json() == {
         "ok": False,
         "error": "no_text",
     }
-    assert [m["text"] for m in slack.messages("C0123ABCDE")] == ["form <post>"]
+    assert [m["text"] for m in slack.messages(channel_id)] == ["form <post>"]
     assert "form &lt;post&gt;" in httpx.get(slack.url + "/").text
 
 
 def test_fault_injection_is_off_unless_enabled():
     with ServerThread(build_app()) as server:
         assert httpx.post(f"{server.url}/_test/faults", json={"status_429": 1}).status_code == 404
+
+
+def test_run_links_use_the_public_ui_address_behind_the_proxy():
+    from paperplan_sync.automation.slack import SlackResource
+
+    behind_proxy = SlackResource(token="x", webserver_url="http://127.0.0.1:3000", ui_url="https://sync.example.com/")
+
+    assert behind_proxy.run_url("abc") == "https://sync.example.com/runs/abc"
+    assert SlackResource(token="x", webserver_url="http://127.0.0.1:3000").run_url("abc") == "http://127.0.0.1:3000/runs/abc"

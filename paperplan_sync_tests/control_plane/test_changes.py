@@ -109,3 +109,17 @@ def test_the_webhook_is_refreshed_a_day_before_it_expires_and_replaced_once_expi
     assert watcher.ensure_webhook(now + timedelta(days=30)) is True  # long gone: a new one, the old deleted
     hooks = airtable.table("Automations").api.base(airtable.base_id).webhooks()
     assert [h.id for h in hooks] == [watcher.state()["id"]] != [first["id"]]
+
+
+def test_a_refused_webhook_is_not_asked_for_again_at_every_tick(airtable, airtable_resource):
+    from paperplan_sync.control_plane.changes import WebhookUnusable
+
+    watcher = ChangeWatcher(airtable_resource, ChangeSettings(mode="webhook", public_url="not a url"))  # Airtable refuses it
+    now = datetime.now(UTC)
+    with pytest.raises(WebhookUnusable, match="422"):
+        watcher.poll(now)
+    airtable.clear_stats()
+
+    with pytest.raises(WebhookUnusable):
+        watcher.poll(now + timedelta(minutes=5))
+    assert airtable.stats()["requests"] == 0  # asked again tomorrow, not every tick

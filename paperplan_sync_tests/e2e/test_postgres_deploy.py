@@ -1,38 +1,33 @@
-"""The production instance config (deploy/dagster.yaml) under a real daemon and a real PostgreSQL: one
-report partition run and a 5-partition backfill succeed, and their runs and materializations live in
-PostgreSQL (not in the SQLite files of DAGSTER_HOME).
+"""The production instance config (deploy/dagster.yaml) under a real daemon and a real PostgreSQL:
+- one report partition run and a 5-partition backfill succeed, and their runs and materializations live in
+  PostgreSQL (not in the SQLite files of DAGSTER_HOME);
+- a report that fails for good (FATAL) gives exactly one run, one Slack alert and one "failed" Logs record;
+  a transient failure that the step retry fixes gives no alert and no Fail.
 
-Needs a PostgreSQL server where the user may CREATE DATABASE; each test run gets its own database,
-dropped afterwards:
-
-    PAPERPLAN_TEST_POSTGRES_URL=postgresql+psycopg2://postgres@127.0.0.1:5432/postgres \\
-        .venv/bin/pytest paperplan_sync_tests/e2e/test_postgres_deploy.py
-
-(`.ci/run` starts the local PostgreSQL and sets the variable.)
+PostgreSQL is found at 127.0.0.1:5432 (user postgres, which may CREATE DATABASE; `make test` starts or
+installs it), or wherever PAPERPLAN_TEST_POSTGRES_URL points. Each test gets its own database, dropped
+afterwards.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
 from datetime import date
-from pathlib import Path
 
 import pytest
+import requests
 
-from paperplan_sync.automation.backfill import backfill_progress, launch_backfill
-from paperplan_sync_tests.fixtures.dagster_dev import wait_until
+from paperplan_sync.automation.backfill import backfill_progress, launch_backfill, partitions
+from paperplan_sync.control_plane.airtable import AirtableResource
+from paperplan_sync_tests.fixtures.dagster_dev import FAST_SENSORS, wait_until
+from paperplan_sync_tests.fixtures.postgres import DEPLOY_YAML, query
 from paperplan_sync.local.stack import finished_run_status, launch_partition_run, dagster_dev, stand_ins
 
 pytestmark = pytest.mark.e2e
 
-DEPLOY_YAML = Path(__file__).resolve().parents[2] / "deploy" / "dagster.yaml"
-PG_URL_ENV = "PAPERPLAN_TEST_POSTGRES_URL"
-SKIP_REASON = (f"{PG_URL_ENV} is not set: to run this test against a PostgreSQL server, set "
-               f"{PG_URL_ENV}=postgresql+psycopg2://postgres@127.0.0.1:5432/postgres (a user that may CREATE DATABASE), "
-               "or run .ci/run, which starts the local PostgreSQL and sets it")
+ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
+PARTITION_RUNS = """query($v: String!) { runsOrError(filter: {tags: [{key: "dagster/partition", value: $v}]}) {
+  ... on Runs { results { runId status tags { key value } } } } }"""
 
 ASSET = ("amazon_sp", "sales_report")
 RUN_DAY = "2026-11-10"
@@ -47,51 +42,6 @@ def test_deploy_dagster_yaml_is_a_valid_instance_config():
     ref = InstanceRef.from_dir(str(DEPLOY_YAML.parent))  # validates; connects to nothing, needs no env
     assert ref.run_storage_data.class_name == "PostgresRunStorage"
     assert ref.run_coordinator_data.class_name == "QueuedRunCoordinator"
-
-
-@dataclass
-class Database:
-    name: str
-    dagster_url: str  # postgresql+psycopg2://..., for PAPERPLAN_DAGSTER_PG_URL
-    libpq_url: str  # postgresql://..., for psycopg2.connect
-
-
-@pytest.fixture
-def fresh_database() -> Iterator[Database]:
-    server_url = os.environ.get(PG_URL_ENV)
-    if not server_url:
-        pytest.skip(SKIP_REASON)
-    import psycopg2
-    from sqlalchemy.engine import make_url
-
-    url = make_url(server_url)
-    assert url.drivername == "postgresql+psycopg2", f"{PG_URL_ENV} must start with postgresql+psycopg2:// (got {url.drivername})"
-    name = f"paperplan_test_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        db_url = url.set(database=name)
-        yield Database(name, db_url.render_as_string(hide_password=False),
-                       db_url.set(drivername="postgresql").render_as_string(hide_password=False))
-    finally:
-        with admin.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
-
-
-def query(database: Database, sql: str, params: tuple = ()) -> list[tuple]:
-    import psycopg2
-
-    conn = psycopg2.connect(database.libpq_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def test_a_run_and_a_backfill_through_the_daemon_on_postgres(fresh_database, tmp_path):
@@ -124,3 +74,49 @@ def test_a_run_and_a_backfill_through_the_daemon_on_postgres(fresh_database, tmp
                                                         "WHERE dagster_event_type = 'ASSET_MATERIALIZATION'")}
     assert materialized == {RUN_DAY, *BACKFILL_DAYS}
     assert not (home / "history" / "runs.db").exists(), "runs went to SQLite in DAGSTER_HOME, not to PostgreSQL"
+
+
+def test_on_the_production_instance_a_fatal_report_alerts_once_and_a_transient_failure_not_at_all(fresh_database, tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with stand_ins(spapi_kwargs={**SPAPI, "enable_fault_injection": True}) as env:
+        env = {**env, **FAST_SENSORS, "PAPERPLAN_DAGSTER_PG_URL": fresh_database.dagster_url}
+        spapi, slack = env["SPAPI_ENDPOINT"], env["SLACK_BASE_URL"].removesuffix("/api/")
+        airtable = AirtableResource(api_key=env["AIRTABLE_API_KEY"], base_id=env["AIRTABLE_BASE_ID"],
+                                    endpoint_url=env["AIRTABLE_ENDPOINT_URL"], requests_per_second=100)
+
+        def alerts(day: str) -> list[str]:
+            return [m["text"] for m in requests.get(f"{slack}/messages", timeout=10).json()
+                    if m["text"].startswith(f"Report sales_report failed for {day}")]
+
+        def runs_of(day: str) -> list[dict]:  # the UI's runs, and Dagster's retries of them
+            return stack.graphql(PARTITION_RUNS, {"v": day})["runsOrError"]["results"]
+
+        with dagster_dev(env, home=home, instance_yaml=DEPLOY_YAML.read_text()) as stack:
+            # (a) FATAL: not retried (it would go FATAL again), one alert.
+            requests.post(f"{spapi}/_test/faults", json={"fatal": True, "report_type": ORDERS}, timeout=10).raise_for_status()
+            run_id = launch_partition_run(stack, ASSET, RUN_DAY)
+            assert wait_until(lambda: finished_run_status(stack, run_id), 120, 1.0, f"run {run_id}") == "FAILURE"
+            wait_until(lambda: alerts(RUN_DAY), 120, 2, "the failure alert")
+            # Long enough for the retry daemon to have re-run it, and the failure sensor to have seen that run.
+            time.sleep(45)
+            assert len(runs_of(RUN_DAY)) == 1, runs_of(RUN_DAY)
+            assert len(alerts(RUN_DAY)) == 1
+            logged = [r["fields"]["Summary"] for r in airtable.table("Logs").all()]
+            assert len([s for s in logged if s.startswith(f"Report sales_report failed ({RUN_DAY})")]) == 1
+
+            # (b) A transient failure (one 503 on createReport) that the step retry fixes: no alert, no Fail.
+            requests.delete(f"{spapi}/_test/faults", timeout=10).raise_for_status()
+            requests.post(f"{spapi}/_test/faults", json={"status_5xx": 1, "operation": "createReport"}, timeout=10).raise_for_status()
+            day = BACKFILL_DAYS[0]
+            run_id = launch_partition_run(stack, ASSET, day)
+            assert wait_until(lambda: finished_run_status(stack, run_id), 180, 1.0, f"run {run_id}") == "SUCCESS"
+            time.sleep(35)  # a failure sensor tick after the run
+            assert alerts(day) == [] and len(runs_of(day)) == 1
+            record = airtable.table("Reports").first(formula=f"AND({{Report Type}}='sales_report', {{Date}}=DATETIME_PARSE('{day}'))")
+            assert record["fields"].get("Mongo Id") and not record["fields"].get("Fail")
+
+            # `backfill --missing` sees the days that never ran, not the ones that did or failed.
+            missing = partitions(stack.webserver_url, failed=False, missing=True, report="sales_report", since=date(2026, 11, 8))
+            days = missing[ASSET]
+            assert "2026-11-08" in days and day not in days and RUN_DAY not in days

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import psutil
 import pytest
 
 from paperplan_sync.local import stack
-from paperplan_sync_tests.fixtures.dagster_dev import FAST_SENSORS, wait_until
+from paperplan_sync_tests.fixtures.dagster_dev import product_environment, wait_until
 
 pytestmark = pytest.mark.e2e
 OFFLINE, BACK = "Sync application offline", "Sync application back online"
@@ -52,10 +51,7 @@ def test_watchdog_alerts_once_when_the_machine_is_gone_and_again_when_it_is_back
         tmp_path, airtable_server, spapi_server, ads_server, slack_server, mongo_server):
     airtable_server.reset()
     slack_server.clear()
-    env = stack.stand_in_environment(airtable_url=airtable_server.url, mongo_uri=mongo_server.uri, spapi_url=spapi_server.url,
-                                     ads_url=ads_server.url, slack_url=slack_server.url)
-    env.update(FAST_SENSORS, AIRTABLE_API_KEY=airtable_server.api_key, AIRTABLE_BASE_ID=airtable_server.base_id,
-               MONGODB_DATABASE=f"e2e_{uuid.uuid4().hex[:8]}")
+    env = product_environment(airtable_server, spapi_server, ads_server, slack_server, mongo_server)
     overview = airtable_server.table("Overview")
     beat = lambda: overview.first(formula="{Name}='Sync application'")["fields"].get("Timestamp")  # noqa: E731
     (tmp_path / "watchdog").mkdir()

@@ -232,7 +232,7 @@ class Store:
     def primary_texts(self, table_id: str) -> dict[str, str]:
         """Record id -> its primary cell as text: how links read in formulas and sorts."""
         table = self.table(table_id)
-        return {r.id: _as_text(r.cells.get(table.primary.id)) for r in self.records(table)}
+        return {r.id: as_text(r.cells.get(table.primary.id)) for r in self.records(table)}
 
     # --- writing records -----------------------------------------------------------------------------
 
@@ -384,9 +384,10 @@ class Store:
         self._save_field(table, field)
 
 
-def _as_text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """A cell as text: lists joined with ", " (how the UI shows it and formulas compare it)."""
     if value is None:
         return ""
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(as_text(v) for v in value)
     return str(value)

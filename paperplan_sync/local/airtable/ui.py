@@ -17,7 +17,7 @@ from paperplan_sync.local.airtable.client_edits import client_edit
 from paperplan_sync.local.airtable.errors import ApiError
 from paperplan_sync.local.airtable.model import Field, Record, Table
 from paperplan_sync.local.airtable.query import render
-from paperplan_sync.local.airtable.store import Store
+from paperplan_sync.local.airtable.store import Store, as_text
 
 TEXT = {"singleLineText", "multilineText", "email", "url", "phoneNumber", "dateTime"}
 NUMBER = {"number", "currency", "percent", "duration", "rating"}
@@ -108,7 +108,7 @@ class BaseUI:
         # An unticked box or an empty multiple select sends nothing: this empty value says "the cell was shown".
         shown = f'<input type="hidden" form="{form}" name="{name}" value="">'
         if field.type not in EDITABLE:
-            return escape(_as_text(value))
+            return escape(as_text(value))
         if field.type == "checkbox":
             return f'{shown}<input type="checkbox" {common} value="1"{" checked" if value else ""}>'
         if field.type in ("singleSelect", "multipleSelects"):
@@ -124,7 +124,7 @@ class BaseUI:
             linked = ", ".join(texts.get(rid, rid) for rid in value or [])
             return f'<div class="links">{escape(linked)}</div>{shown}<select multiple size="3" {common}>{options}</select>'
         kind = "date" if field.type == "date" else "text"
-        return f'<input type="{kind}" {common} value="{escape(_as_text(value), quote=True)}">'
+        return f'<input type="{kind}" {common} value="{escape(as_text(value), quote=True)}">'
 
     def _page(self, title: str, current: Table | None, body: str, status: int = 200) -> HTMLResponse:
         tabs = "".join(f'<a href="/tables/{t.id}"{" class=on" if current and t.id == current.id else ""}>{escape(t.name)}</a>'
@@ -212,9 +212,3 @@ def _number(text: str) -> Any:
     return text
 
 
-def _as_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(_as_text(v) for v in value)
-    return str(value)

@@ -9,13 +9,13 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from paperplan_sync.local.slack.store import Faults, MessageStore, channel_id
+from paperplan_sync.local.slack.blocks import block_errors
+from paperplan_sync.local.slack.store import Channels, Faults, MessageStore
 
 TEAM, TEAM_ID = "PaperPlan (local)", "T0LOCAL0001"
 USER, USER_ID, BOT_ID = "paperplan-sync", "U0LOCAL0001", "B0LOCAL0001"
 
 MAX_TEXT = 40_000  # Slack truncates/rejects beyond this (msg_too_long)
-MAX_BLOCKS = 50  # Slack's per-message block limit (invalid_blocks)
 
 
 async def read_params(request: Request) -> dict[str, Any]:
@@ -58,31 +58,32 @@ def check_token(request: Request, params: dict[str, Any], expected: str) -> str 
     return None if token == expected else "invalid_auth"
 
 
-def valid_channel(channel: Any) -> bool:
-    # Names must be "#name"; IDs look like C0123ABCD. Anything else is treated as a channel that doesn't exist.
-    if not isinstance(channel, str):
-        return False
-    return (channel.startswith("#") and len(channel) > 1) or (channel.startswith("C") and channel[1:].isalnum())
+class InvalidBlocks(BadRequest):
+    def __init__(self, errors: list[str]):
+        super().__init__("invalid_blocks")
+        self.errors = errors
 
 
 def parse_blocks(raw: Any) -> list | None:
+    """``blocks`` as Slack reads it: a JSON array of objects (else invalid_blocks_format), each of a valid
+    Block Kit shape (else invalid_blocks with the reasons)."""
     if raw in (None, ""):
         return None
     if isinstance(raw, str):  # form bodies carry blocks as a JSON string
         try:
             raw = json.loads(raw)
         except ValueError:
-            raise BadRequest("invalid_blocks") from None
-    if not isinstance(raw, list) or not all(isinstance(b, dict) and "type" in b for b in raw):
-        raise BadRequest("invalid_blocks")
-    if len(raw) > MAX_BLOCKS:
-        raise BadRequest("invalid_blocks")
+            raise BadRequest("invalid_blocks_format") from None
+    if not isinstance(raw, list) or not all(isinstance(b, dict) for b in raw):
+        raise BadRequest("invalid_blocks_format")
+    if errors := block_errors(raw):
+        raise InvalidBlocks(errors)
     return raw
 
 
 class SlackApi:
-    def __init__(self, store: MessageStore, faults: Faults | None, token: str):
-        self.store, self.faults, self.token = store, faults, token
+    def __init__(self, store: MessageStore, faults: Faults | None, token: str, channels: Channels):
+        self.store, self.faults, self.token, self.channels = store, faults, token, channels
 
     async def _authorised(self, request: Request) -> tuple[dict[str, Any] | None, JSONResponse | None]:
         try:
@@ -100,11 +101,19 @@ class SlackApi:
         if self.faults is not None and (retry_after := self.faults.take_429()) is not None:
             # What Slack sends when a method's rate limit tier is exceeded.
             return slack_error("ratelimited", 429, headers={"Retry-After": str(retry_after)})
-        channel = params.get("channel")
-        if not valid_channel(channel):
+        ref = params.get("channel")
+        channel = self.channels.find(ref) if isinstance(ref, str) and ref else None
+        if channel is None:
             return slack_error("channel_not_found")
+        if channel.is_archived:
+            return slack_error("is_archived")
+        if not channel.is_member:  # a bot with chat:write posts only where it was invited
+            return slack_error("not_in_channel")
         try:
             blocks = parse_blocks(params.get("blocks"))
+        except InvalidBlocks as e:
+            return JSONResponse({"ok": False, "error": e.error, "errors": e.errors,
+                                 "response_metadata": {"messages": [f"[ERROR] {m}" for m in e.errors]}})
         except BadRequest as e:
             return slack_error(e.error)
         text = params.get("text") or ""
@@ -115,7 +124,7 @@ class SlackApi:
         if len(text) > MAX_TEXT:
             return slack_error("msg_too_long")
         extra = {k: params[k] for k in ("thread_ts", "username", "icon_emoji") if params.get(k)}
-        message = self.store.add(channel, text, blocks, extra)
+        message = self.store.add(channel.id, text, blocks, extra, channel_ref=ref)
         return JSONResponse(
             {
                 "ok": True,
@@ -155,12 +164,20 @@ class SlackApi:
         _, denied = await self._authorised(request)
         if denied:
             return denied
-        names = sorted(set(self.store.channels()) | {"#airtable"})
-        channels = [
-            {"id": channel_id(n), "name": n.lstrip("#"), "is_channel": True, "is_member": True, "is_archived": False}
-            for n in names
-        ]
+        channels = [c.info() for c in self.channels.all()]
         return JSONResponse({"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}})
+
+    async def conversations_info(self, request: Request) -> JSONResponse:
+        """Like Slack's: ``channel`` must be a channel ID (a name is channel_not_found)."""
+        params, denied = await self._authorised(request)
+        if denied:
+            return denied
+        assert params is not None
+        ref = params.get("channel")
+        channel = self.channels.find(ref) if isinstance(ref, str) and ref.startswith("C") else None
+        if channel is None or channel.id != ref:
+            return slack_error("channel_not_found")
+        return JSONResponse({"ok": True, "channel": channel.info()})
 
     async def unknown_method(self, request: Request) -> JSONResponse:
         return slack_error("unknown_method", 404)

@@ -10,21 +10,39 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from paperplan_sync.local.slack.api import SlackApi
-from paperplan_sync.local.slack.store import Faults, MessageStore
+from paperplan_sync.local.slack.store import DEFAULT_CHANNELS, Channels, Faults, MessageStore
 from paperplan_sync.local.slack.view import render_page
 
 DEV_TOKEN = "xoxb-local-development-token"
 
 
-def build_app(*, token: str | None = None, enable_fault_injection: bool = False) -> Starlette:
+def build_app(*, token: str | None = None, enable_fault_injection: bool = False,
+              channels: tuple[str, ...] = DEFAULT_CHANNELS) -> Starlette:
     """A Slack-Web-API-compatible server; point slack_sdk at it with ``base_url=f"{url}/api/"``.
 
-    ``token`` is the only bot token accepted (default ``DEV_TOKEN``). Fault injection (``/_test/faults``)
-    exists only when enabled, so a `make dev` server can't be told to misbehave by accident.
+    ``token`` is the only bot token accepted (default ``DEV_TOKEN``). ``channels`` exist, with the app a
+    member; any other channel is channel_not_found, as in a real workspace. Test controls (``/_test/faults``,
+    ``/_test/channels``) exist only when fault injection is enabled, so a `make dev` server can't be told
+    to misbehave by accident.
     """
     store = MessageStore()
     faults = Faults() if enable_fault_injection else None
-    api = SlackApi(store, faults, token or DEV_TOKEN)
+    workspace = Channels(channels)
+    api = SlackApi(store, faults, token or DEV_TOKEN, workspace)
+
+    async def set_channels(request: Request) -> JSONResponse:
+        if faults is None:
+            return JSONResponse({"ok": False, "error": "fault injection is disabled"}, status_code=404)
+        if request.method == "DELETE":
+            workspace.reset(channels)
+        elif request.method == "POST":
+            try:
+                body = json.loads(await request.body() or b"{}")
+                workspace.add(str(body["name"]), is_member=bool(body.get("is_member", True)),
+                              is_archived=bool(body.get("is_archived", False)))
+            except (ValueError, KeyError, TypeError):
+                return JSONResponse({"ok": False, "error": "expected {name, is_member?, is_archived?}"}, 400)
+        return JSONResponse([c.info() for c in workspace.all()])
 
     async def messages(request: Request) -> Response:
         if request.method == "DELETE":
@@ -60,9 +78,11 @@ def build_app(*, token: str | None = None, enable_fault_injection: bool = False)
         Route("/api/chat.postMessage", api.chat_post_message, methods=["POST"]),
         Route("/api/auth.test", api.auth_test, methods=["GET", "POST"]),
         Route("/api/conversations.list", api.conversations_list, methods=["GET", "POST"]),
+        Route("/api/conversations.info", api.conversations_info, methods=["GET", "POST"]),
         Route("/api/{method:str}", api.unknown_method, methods=["GET", "POST"]),
         Route("/messages", messages, methods=["GET", "DELETE"]),
         Route("/_test/faults", set_faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_test/channels", set_channels, methods=["GET", "POST", "DELETE"]),
         Route("/healthz", health, methods=["GET"]),
         Route("/", index, methods=["GET"]),
     ]

@@ -14,12 +14,58 @@ from typing import Any
 MAX_MESSAGES = 2000
 
 
+DEFAULT_CHANNELS = ("airtable",)  # the product's default SLACK_CHANNEL, with the app invited
+
+
 def channel_id(channel: str) -> str:
     """Slack answers with channel IDs, not names: derive a stable, Slack-shaped ID from a name."""
-    if not channel.startswith("#"):
-        return channel  # already an ID (C...)
-    digest = hashlib.sha1(channel[1:].lower().encode()).hexdigest().upper()
+    digest = hashlib.sha1(channel.lstrip("#").lower().encode()).hexdigest().upper()
     return "C" + digest[:10]
+
+
+@dataclass
+class Channel:
+    name: str
+    id: str
+    is_member: bool = True
+    is_archived: bool = False
+
+    def info(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "name_normalized": self.name, "is_channel": True, "is_group": False,
+                "is_im": False, "is_private": False, "is_member": self.is_member, "is_archived": self.is_archived}
+
+
+class Channels:
+    """The workspace's channels. Like Slack, a channel is found by ID, "#name" or bare "name"; others do not exist."""
+
+    def __init__(self, names: tuple[str, ...] = DEFAULT_CHANNELS) -> None:
+        self._lock = threading.Lock()
+        self._by_id: dict[str, Channel] = {}
+        for name in names:
+            self.add(name)
+
+    def add(self, name: str, *, is_member: bool = True, is_archived: bool = False) -> Channel:
+        channel = Channel(name.lstrip("#").lower(), channel_id(name), is_member, is_archived)
+        with self._lock:
+            self._by_id[channel.id] = channel
+        return channel
+
+    def find(self, ref: str) -> Channel | None:
+        with self._lock:
+            if ref in self._by_id:
+                return self._by_id[ref]
+            name = ref[1:] if ref.startswith("#") else ref
+            return next((c for c in self._by_id.values() if c.name == name.lower()), None)
+
+    def all(self) -> list[Channel]:
+        with self._lock:
+            return sorted(self._by_id.values(), key=lambda c: c.name)
+
+    def reset(self, names: tuple[str, ...] = DEFAULT_CHANNELS) -> None:
+        with self._lock:
+            self._by_id.clear()
+        for name in names:
+            self.add(name)
 
 
 class MessageStore:
@@ -36,11 +82,12 @@ class MessageStore:
         self._last_ts_us = max(now_us, self._last_ts_us + 1)
         return f"{self._last_ts_us // 1_000_000}.{self._last_ts_us % 1_000_000:06d}"
 
-    def add(self, channel: str, text: str, blocks: list | None, extra: dict[str, Any]) -> dict[str, Any]:
+    def add(self, channel: str, text: str, blocks: list | None, extra: dict[str, Any], *, channel_ref: str | None = None) -> dict[str, Any]:
+        """``channel``: the channel's ID; ``channel_ref``: what the caller wrote ("#airtable", "airtable" or the ID)."""
         with self._lock:
             message = {
-                "channel": channel,
-                "channel_id": channel_id(channel),
+                "channel": channel_ref or channel,
+                "channel_id": channel,
                 "text": text,
                 "blocks": blocks,
                 "ts": self._next_ts(),
@@ -53,7 +100,8 @@ class MessageStore:
     def list(self, channel: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
             return [
-                dict(m) for m in self._messages if channel is None or channel in (m["channel"], m["channel_id"])
+                dict(m) for m in self._messages
+                if channel is None or channel in (m["channel"], m["channel_id"]) or channel_id(channel) == m["channel_id"]
             ]
 
     def channels(self) -> list[str]:
