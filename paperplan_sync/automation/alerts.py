@@ -18,10 +18,9 @@ from paperplan_sync.automation.slack import (
 )
 from paperplan_sync.config import loader
 from paperplan_sync.config.models import Automation, ReportType, SyncConfig
-from paperplan_sync.config.parse import parse_tables
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.airtable import AirtableResource
-from paperplan_sync.control_plane.schema import TABLE_AUTOMATIONS, TABLE_LOGS, TABLE_REPORT_TYPES
+from paperplan_sync.control_plane.schema import TABLE_LOGS
 from paperplan_sync.control_plane.writer import REFUSED, AirtableWriter, refused_fields
 from paperplan_sync.reports.factory import asset_key
 from paperplan_sync.reports.partitions import day_key, local_today, partitions_for
@@ -73,11 +72,10 @@ def will_be_retried(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
 def watched_config(airtable: AirtableResource, loaded: SyncConfig) -> tuple[dict[str, ReportType], tuple[Automation, ...]]:
     """Report types and automations as of the scheduler's last read (the shared snapshot, never Airtable itself)."""
     try:
-        tables, _ = loader._snapshot(airtable) or (None, None)  # current_config() would read Airtable without one
-        report_types, automations, _ = parse_tables(tables[TABLE_REPORT_TYPES], tables[TABLE_AUTOMATIONS])
-    except (TypeError, KeyError, ValueError):  # no cache (yet), or one this code cannot read
-        return {rt.name: rt for rt in loaded.report_types}, loaded.automations
-    return {rt.name: rt for rt in report_types}, tuple(automations)
+        config = loader.snapshot_config(airtable) or loaded
+    except (KeyError, ValueError):  # a snapshot this code cannot read
+        config = loaded
+    return {rt.name: rt for rt in config.report_types}, config.automations
 
 
 def failed_report_types(instance: dg.DagsterInstance, run: dg.DagsterRun, by_key: dict[dg.AssetKey, ReportType]):

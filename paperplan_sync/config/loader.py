@@ -129,13 +129,15 @@ def load_config(airtable: AirtableResource | None = None) -> SyncConfig:
     return build_config(tables, origin="airtable", fetched_at=now)
 
 
+def snapshot_config(airtable: AirtableResource) -> SyncConfig | None:
+    """The shared snapshot only (never Airtable); None before the first read."""
+    snapshot = _snapshot(airtable)
+    return build_config(snapshot[0], origin="snapshot", fetched_at=snapshot[1]) if snapshot else None
+
+
 def current_config(airtable: AirtableResource | None = None) -> SyncConfig:
     """The shared snapshot (no Airtable call); Airtable is read only when there is none yet."""
     airtable = airtable or airtable_from_env()
     if airtable is None:
         return _not_configured()
-    snapshot = _snapshot(airtable)
-    if snapshot is None:
-        return load_config(airtable)
-    tables, fetched_at = snapshot
-    return build_config(tables, origin="snapshot", fetched_at=fetched_at)
+    return snapshot_config(airtable) or load_config(airtable)
