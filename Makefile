@@ -14,6 +14,8 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@# The stand-ins (paperplan_local) stay out of the wheel: the checkout itself goes on the venv's path.
+	$(BIN)/python -c "import sysconfig; print(sysconfig.get_path('purelib'))" | xargs -I{} sh -c 'echo "$(CURDIR)" > {}/paperplan_local.pth'
 	@touch $(STAMP)
 
 install: $(STAMP)

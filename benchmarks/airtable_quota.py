@@ -34,8 +34,8 @@ from pathlib import Path
 import httpx
 from pyairtable.formulas import FIND, Field
 
-from paperplan_sync.local.runner import free_port
-from paperplan_sync.local.stack import stand_ins
+from paperplan_local.runner import free_port
+from paperplan_local.stack import stand_ins
 
 MONTH_H = 30 * 24
 GOALS = {"idle": 3000, "typical day": 5000, "edit latency s": 60}
@@ -187,7 +187,7 @@ def main() -> None:
     with ExitStack() as stack:
         env = stack.enter_context(stand_ins(airtable_kwargs={"enable_fault_injection": True, "rate_limit_per_s": 5, "penalty_s": 30.0}))
         env.update(shortened)
-        from paperplan_sync.local.airtable import DEFAULT_API_KEY, DEFAULT_BASE_ID
+        from paperplan_local.airtable import DEFAULT_API_KEY, DEFAULT_BASE_ID
 
         at = LocalAirtable(env["AIRTABLE_ENDPOINT_URL"], DEFAULT_API_KEY, DEFAULT_BASE_ID)
         at.clear_stats()

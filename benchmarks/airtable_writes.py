@@ -21,9 +21,9 @@ from pymongo import MongoClient
 from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync.control_plane.records import log_record
 from paperplan_sync.control_plane.writer import AirtableWriter
-from paperplan_sync.local.airtable import build_app
-from paperplan_sync.local.mongo import MongoStandIn
-from paperplan_sync.local.runner import ServerThread
+from paperplan_local.airtable import build_app
+from paperplan_local.mongo import MongoStandIn
+from paperplan_local.runner import ServerThread
 
 AIRTABLE_RATE, RECORDS_PER_REQUEST = 5, 10
 
@@ -36,7 +36,7 @@ def main() -> None:
 
     app = build_app(seed=True, rate_limit_per_s=AIRTABLE_RATE, penalty_s=30.0, enable_fault_injection=True)
     with ServerThread(app) as server, MongoStandIn() as mongo:
-        from paperplan_sync.local.airtable import DEFAULT_API_KEY, DEFAULT_BASE_ID
+        from paperplan_local.airtable import DEFAULT_API_KEY, DEFAULT_BASE_ID
 
         airtable = AirtableResource(api_key=DEFAULT_API_KEY, base_id=DEFAULT_BASE_ID, endpoint_url=server.url,
                                     state_mongodb_uri=mongo.uri, state_database="bench_airtable_writes")

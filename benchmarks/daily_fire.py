@@ -43,8 +43,8 @@ import httpx
 from paperplan_sync.config.loader import load_config
 from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync.config.models import ReportType
-from paperplan_sync.local.runner import ServerThread
-from paperplan_sync.local.stack import stand_in_environment
+from paperplan_local.runner import ServerThread
+from paperplan_local.stack import stand_in_environment
 from paperplan_sync.reports.factory import BACKFILL_RUN_WAIT_MAX_S, build_report_asset
 from paperplan_sync.reports.load import kind_for
 from paperplan_sync.reports.partitions import day_key, scheduled_days
@@ -75,8 +75,8 @@ class Figures:
 def stand_ins(spaced_scale: float):
     """Every stand-in at Amazon's real rates, with their statistics endpoints on; and a second SP-API stand-in
     at ``spaced_scale`` for the types bound by a per-type createReport rule (its environment: "spaced")."""
-    from paperplan_sync.local import ads, airtable, slack, spapi
-    from paperplan_sync.local.mongo import MongoStandIn
+    from paperplan_local import ads, airtable, slack, spapi
+    from paperplan_local.mongo import MongoStandIn
 
     with ExitStack() as stack:
         at = stack.enter_context(ServerThread(airtable.build_app(rate_limit_per_s=0)))

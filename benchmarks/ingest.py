@@ -27,9 +27,9 @@ from datetime import date
 import httpx
 
 from paperplan_sync.config.models import ReportType
-from paperplan_sync.local.mongo import MongoStandIn
-from paperplan_sync.local.runner import ServerThread
-from paperplan_sync.local.spapi import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_REFRESH_TOKEN, build_app
+from paperplan_local.mongo import MongoStandIn
+from paperplan_local.runner import ServerThread
+from paperplan_local.spapi import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_REFRESH_TOKEN, build_app
 from paperplan_sync.reports.load import load_day
 from paperplan_sync.sources.amazon_sp import AmazonSPReportsResource
 from paperplan_sync.storage.mongo import MongoResource

@@ -16,8 +16,8 @@ import tempfile
 
 from pyairtable import Api
 
-from paperplan_sync.local.airtable import DEFAULT_API_KEY, DEFAULT_BASE_ID, build_app
-from paperplan_sync.local.runner import ServerThread
+from paperplan_local.airtable import DEFAULT_API_KEY, DEFAULT_BASE_ID, build_app
+from paperplan_local.runner import ServerThread
 
 LOAD = """
 import time

@@ -23,7 +23,7 @@ from contextlib import ExitStack
 from bson import ObjectId
 from pymongo import MongoClient
 
-from paperplan_sync.local.mongo import CACHE_SIZE, MongoStandIn
+from paperplan_local.mongo import CACHE_SIZE, MongoStandIn
 from paperplan_sync.sources.base import RowBatch
 from paperplan_sync.storage import loads
 from paperplan_sync.storage.common import batched

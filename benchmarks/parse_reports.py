@@ -53,7 +53,7 @@ def _cpu_s() -> float:
 # --- children ---------------------------------------------------------------------------------------------
 
 def child_candidate(url: str, doc_id: str, chunk_rows: int) -> dict:
-    from paperplan_sync.local.spapi import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_REFRESH_TOKEN
+    from paperplan_local.spapi import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_REFRESH_TOKEN
     from paperplan_sync.sources.amazon_sp import AmazonSPReportsResource
     from paperplan_sync.sources.base import ReadyReport, ReportRequest
 
@@ -124,8 +124,8 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    from paperplan_sync.local.runner import ServerThread
-    from paperplan_sync.local.spapi import build_app, write_orders_file
+    from paperplan_local.runner import ServerThread
+    from paperplan_local.spapi import build_app, write_orders_file
 
     encodings = [e.strip() for e in args.encodings.split(",") if e.strip()]
     with tempfile.TemporaryDirectory(prefix="pp-bench-") as tmp:

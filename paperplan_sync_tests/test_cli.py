@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from paperplan_sync.local.ads import DEV_CLIENT_ID as ADS_ID, DEV_CLIENT_SECRET as ADS_SECRET, DEV_PROFILE_ID, DEV_REFRESH_TOKEN as ADS_TOKEN
-from paperplan_sync.local.slack import DEV_TOKEN
-from paperplan_sync.local.spapi import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_REFRESH_TOKEN
+from paperplan_local.ads import DEV_CLIENT_ID as ADS_ID, DEV_CLIENT_SECRET as ADS_SECRET, DEV_PROFILE_ID, DEV_REFRESH_TOKEN as ADS_TOKEN
+from paperplan_local.slack import DEV_TOKEN
+from paperplan_local.spapi import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_REFRESH_TOKEN
 
 CLI = str(Path(sys.executable).parent / "paperplan-sync")
 

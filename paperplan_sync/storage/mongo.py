@@ -1,7 +1,7 @@
 """The MongoDB resource: one cached ``MongoClient`` per process and URI, indexes ensured at first use.
 
 Production sets ``MONGODB_URI`` to a real MongoDB replica set (e.g. Atlas); tests and local development
-point it at the SecantusDB stand-in (``paperplan_sync.local.mongo``). Nothing here depends on which.
+point it at the SecantusDB stand-in (``paperplan_local.mongo``). Nothing here depends on which.
 """
 
 from __future__ import annotations

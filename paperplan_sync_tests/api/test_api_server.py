@@ -15,7 +15,7 @@ import requests
 from paperplan_sync.api.server import CachedHealth, build_server, dagster_problems
 from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync.control_plane.changes import ChangeSettings, ChangeWatcher
-from paperplan_sync.local.runner import free_port
+from paperplan_local.runner import free_port
 
 SECRET = base64.b64encode(b"a webhook secret of the test").decode()
 PING = json.dumps({"base": {"id": "appPaperPlanLocal"}, "webhook": {"id": "achTest"}, "timestamp": "2026-11-29T10:00:00.000Z"}).encode()

@@ -10,7 +10,7 @@ import pytest
 
 from paperplan_sync.automation.scheduler import asset_signature, build_scheduler_sensor
 from paperplan_sync.config.loader import load_config
-from paperplan_sync.local.runner import free_port
+from paperplan_local.runner import free_port
 from paperplan_sync.reports.factory import build_report_jobs
 from paperplan_sync.storage import logs
 

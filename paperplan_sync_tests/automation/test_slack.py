@@ -20,8 +20,8 @@ from paperplan_sync.automation.slack import (
     report_failed_message,
     report_late_message,
 )
-from paperplan_sync.local.runner import ServerThread, free_port
-from paperplan_sync.local.slack import build_app
+from paperplan_local.runner import ServerThread, free_port
+from paperplan_local.slack import build_app
 
 NOW = datetime(2026, 11, 26, 5, 45, tzinfo=timezone.utc)
 

@@ -13,7 +13,7 @@ import pytest
 
 from paperplan_sync.api.server import CachedHealth, build_server
 from paperplan_sync.control_plane.changes import ChangeSettings, ChangeWatcher
-from paperplan_sync.local.runner import free_port
+from paperplan_local.runner import free_port
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from websockets.sync.client import connect
 
-from paperplan_sync.local.runner import free_port
+from paperplan_local.runner import free_port
 from paperplan_sync_tests.e2e.test_browser import CHROMIUM_FLAGS
 from paperplan_sync_tests.fixtures.dagster_dev import wait_until
 

@@ -21,7 +21,7 @@ import requests
 
 from paperplan_sync.automation.backfill import backfill_progress, failed_partitions, launch_backfill
 from paperplan_sync_tests.fixtures.dagster_dev import wait_until
-from paperplan_sync.local.stack import finished_run_status, launch_partition_run, dagster_dev, stand_ins
+from paperplan_local.stack import finished_run_status, launch_partition_run, dagster_dev, stand_ins
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from paperplan_sync.control_plane.airtable import AirtableResource
-from paperplan_sync.local.stack import report_runs
+from paperplan_local.stack import report_runs
 from paperplan_sync_tests.fixtures.dagster_dev import INSTANCES, wait_until
 
 pytestmark = [pytest.mark.e2e, INSTANCES]  # the local instance, and the production one on PostgreSQL

@@ -21,7 +21,7 @@ from paperplan_sync.automation.backfill import backfill_progress, launch_backfil
 from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync_tests.fixtures.dagster_dev import FAST_SENSORS, wait_until
 from paperplan_sync_tests.fixtures.postgres import DEPLOY_YAML, query
-from paperplan_sync.local.stack import finished_run_status, launch_partition_run, dagster_dev, stand_ins
+from paperplan_local.stack import finished_run_status, launch_partition_run, dagster_dev, stand_ins
 
 pytestmark = pytest.mark.e2e
 

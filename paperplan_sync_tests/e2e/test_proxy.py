@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from paperplan_sync.local.runner import free_port
+from paperplan_local.runner import free_port
 from paperplan_sync_tests.e2e.devtools import browser
 from paperplan_sync_tests.e2e.test_browser import CHROMIUM
 from paperplan_sync_tests.fixtures.dagster_dev import wait_until

@@ -16,7 +16,7 @@ import httpx
 import psutil
 import pytest
 
-from paperplan_sync.local import stack
+from paperplan_local import stack
 from paperplan_sync_tests.fixtures.dagster_dev import product_environment, wait_until
 
 pytestmark = pytest.mark.e2e

@@ -10,8 +10,8 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from paperplan_sync.local.ads import build_app, data
-from paperplan_sync.local.runner import ServerThread
+from paperplan_local.ads import build_app, data
+from paperplan_local.runner import ServerThread
 from paperplan_sync_tests.fixtures.ads import ADS_TEST_SEED, ADS_TEST_TODAY, AdsServer
 
 CREATE = "application/vnd.createasyncreportrequest.v3+json"

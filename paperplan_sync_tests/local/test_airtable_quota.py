@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pyairtable import Table
 
-from paperplan_sync.local.up import _stand_in_argv
+from paperplan_local.up import _stand_in_argv
 from paperplan_sync_tests.fixtures.airtable import LocalAirtable
 
 BILLING = "PUBLIC_API_BILLING_LIMIT_EXCEEDED"

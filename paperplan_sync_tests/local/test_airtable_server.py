@@ -16,7 +16,7 @@ from pyairtable import Table
 from pyairtable.formulas import AND, EQ, GT, NOT, OR, Field, match
 
 from paperplan_sync.control_plane.schema import load_base_schema, table_schema
-from paperplan_sync.local.airtable.ratelimit import RateLimiter
+from paperplan_local.airtable.ratelimit import RateLimiter
 from paperplan_sync_tests.fixtures.airtable import LocalAirtable
 
 SCRATCH_FIELDS = [

@@ -14,7 +14,7 @@ import pytest
 from pyairtable import Base
 from pyairtable.models.webhook import WebhookNotification
 
-from paperplan_sync.local.runner import LOOPBACK
+from paperplan_local.runner import LOOPBACK
 from paperplan_sync_tests.fixtures.airtable import LocalAirtable
 
 DAY = 24 * 3600

@@ -11,7 +11,7 @@ import sys
 import pytest
 from pymongo import MongoClient
 
-from paperplan_sync.local.mongo import MongoStandIn, StandInError, free_port
+from paperplan_local.mongo import MongoStandIn, StandInError, free_port
 
 
 def client(uri: str) -> MongoClient:
@@ -69,7 +69,7 @@ def test_busy_port_is_reported(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_foreground_mode_stops_cleanly_on_signals(tmp_path, sig):
     port = free_port()
-    code = "import sys; from paperplan_sync.local.mongo import run_foreground; " \
+    code = "import sys; from paperplan_local.mongo import run_foreground; " \
            "sys.exit(run_foreground(int(sys.argv[1]), sys.argv[2]))"
     proc = subprocess.Popen([sys.executable, "-c", code, str(port), str(tmp_path / "state")],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

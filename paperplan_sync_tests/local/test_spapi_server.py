@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from paperplan_sync.local.runner import ServerThread
-from paperplan_sync.local.spapi import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_REFRESH_TOKEN, build_app, data
+from paperplan_local.runner import ServerThread
+from paperplan_local.spapi import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_REFRESH_TOKEN, build_app, data
 
 API = "/reports/2021-06-30"
 ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"

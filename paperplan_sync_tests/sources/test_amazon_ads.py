@@ -10,8 +10,8 @@ from datetime import date, timedelta
 import dagster as dg
 import pytest
 
-from paperplan_sync.local.ads import build_app
-from paperplan_sync.local.runner import ServerThread
+from paperplan_local.ads import build_app
+from paperplan_local.runner import ServerThread
 from paperplan_sync.sources.amazon_ads import (
     AdsAuthError,
     AdsReportParseError,

@@ -11,7 +11,7 @@ import dagster as dg
 import psutil
 import pytest
 
-from paperplan_sync.local.spapi.data import catalog
+from paperplan_local.spapi.data import catalog
 from paperplan_sync.sources.amazon_sp import AmazonSPReportsResource, DocumentTruncated, ReportDocumentError
 from paperplan_sync.sources.base import ReportFailed, ReportRequest, utc_offset_tz
 

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 import httpx
 import pytest
 
-from paperplan_sync.local.spapi import sandbox
+from paperplan_local.spapi import sandbox
 from paperplan_sync.sources.amazon_sp import SPAPIError, day_window
 from paperplan_sync.sources.base import ReportFailed, ReportRequest, ReportTimeout, utc_offset_tz
 
@@ -195,7 +195,7 @@ def test_5xx_forever_gives_up_after_bounded_retries(spapi):
 
 
 def test_network_errors_are_retried_then_clear(spapi):
-    from paperplan_sync.local.runner import free_port
+    from paperplan_local.runner import free_port
 
     dead = f"http://127.0.0.1:{free_port()}"
     res = spapi.resource(endpoint=dead, max_retries=2)  # LWA still works, the API endpoint refuses
@@ -264,8 +264,8 @@ def test_a_sales_and_traffic_429_waits_amazons_15_minutes_not_a_quick_retry():
     = 900 s -- its cap does not cut that short (a 2-minute retry would be refused 7 more times)."""
     from dataclasses import replace
 
-    from paperplan_sync.local.runner import ServerThread
-    from paperplan_sync.local.spapi import build_app
+    from paperplan_local.runner import ServerThread
+    from paperplan_local.spapi import build_app
     from paperplan_sync.sources.amazon_sp.settings import RATE_LIMIT_HEADER, USAGE_PLANS
     from paperplan_sync.sources.retry import GaveUp, rate_limit_wait
     from paperplan_sync_tests.fixtures.spapi import make_spapi_resource

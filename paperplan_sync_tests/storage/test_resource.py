@@ -7,7 +7,7 @@ import uuid
 import dagster as dg
 import pytest
 
-from paperplan_sync.local.mongo import MongoStandIn
+from paperplan_local.mongo import MongoStandIn
 from paperplan_sync.storage import loads
 from paperplan_sync.storage.mongo import MongoResource, get_client
 from paperplan_sync_tests.storage.helpers import DAY, load_day, make_rows

@@ -2,7 +2,7 @@
 
 ``AmazonAdsReportsResource`` implements ``ReportSource`` for Sponsored Products reports (preset:
 ``spCampaigns``); constants live in ``settings``, presets in ``paperplan_sync.reports.catalog``; a local Ads-compatible server for
-development and tests is ``paperplan_sync.local.ads``.
+development and tests is ``paperplan_local.ads``.
 """
 
 from paperplan_sync.sources.amazon_ads.client import AmazonAdsReportsResource

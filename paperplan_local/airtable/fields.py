@@ -11,8 +11,8 @@ from datetime import date, datetime, timezone
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from paperplan_sync.local.airtable.errors import ApiError, invalid_value
-from paperplan_sync.local.airtable.model import Field, new_id, utc_timestamp
+from paperplan_local.airtable.errors import ApiError, invalid_value
+from paperplan_local.airtable.model import Field, new_id, utc_timestamp
 
 TEXT_TYPES = {"singleLineText", "multilineText", "richText", "email", "url", "phoneNumber"}
 NUMBER_TYPES = {"number", "currency", "percent", "rating", "duration"}

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from paperplan_sync.local.airtable.errors import ApiError, invalid_request
+from paperplan_local.airtable.errors import ApiError, invalid_request
 
 MAX_RECORDS_PER_WRITE = 10
 

@@ -15,10 +15,10 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from paperplan_sync.local.airtable.errors import ApiError, invalid_request, unknown_field
-from paperplan_sync.local.airtable.fields import NOT_PRIMARY_TYPES, cell_value, field_options, new_choice
-from paperplan_sync.local.airtable.fields import is_empty as empty_cell
-from paperplan_sync.local.airtable.model import Field, Record, Table, View, new_id, utc_timestamp
+from paperplan_local.airtable.errors import ApiError, invalid_request, unknown_field
+from paperplan_local.airtable.fields import NOT_PRIMARY_TYPES, cell_value, field_options, new_choice
+from paperplan_local.airtable.fields import is_empty as empty_cell
+from paperplan_local.airtable.model import Field, Record, Table, View, new_id, utc_timestamp
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tables (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from paperplan_sync.control_plane.schema import load_base_schema
-from paperplan_sync.local.airtable.store import Store
+from paperplan_local.airtable.store import Store
 
 
 def seed_sync_base(store: Store, schema: dict[str, Any] | None = None) -> None:

@@ -1,10 +1,10 @@
-"""Run the SP-API stand-in in the foreground: ``python -m paperplan_sync.local.spapi --port 8701``."""
+"""Run the SP-API stand-in in the foreground: ``python -m paperplan_local.spapi --port 8701``."""
 
 from __future__ import annotations
 
 import argparse
 
-from paperplan_sync.local.runner import LOOPBACK, serve_forever
+from paperplan_local.runner import LOOPBACK, serve_forever
 
 from . import DEV_CLIENT_ID, DEV_REFRESH_TOKEN, build_app
 

@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
 
-from paperplan_sync.local.airtable.client_edits import client_edit
-from paperplan_sync.local.airtable.errors import ApiError
-from paperplan_sync.local.airtable.model import Field, Record, Table
-from paperplan_sync.local.airtable.query import render
-from paperplan_sync.local.airtable.store import Store, as_text
+from paperplan_local.airtable.client_edits import client_edit
+from paperplan_local.airtable.errors import ApiError
+from paperplan_local.airtable.model import Field, Record, Table
+from paperplan_local.airtable.query import render
+from paperplan_local.airtable.store import Store, as_text
 
 TEXT = {"singleLineText", "multilineText", "email", "url", "phoneNumber", "dateTime"}
 NUMBER = {"number", "currency", "percent", "duration", "rating"}

@@ -23,11 +23,11 @@ from typing import Any
 
 import httpx
 
-from paperplan_sync.local.airtable.clock import Clock
-from paperplan_sync.local.airtable.errors import ApiError, invalid_request, not_found
-from paperplan_sync.local.airtable.model import new_id, utc_timestamp
-from paperplan_sync.local.airtable.store import Store
-from paperplan_sync.local.airtable.webhook_spec import PayloadBuilder, net_changes, validate_spec
+from paperplan_local.airtable.clock import Clock
+from paperplan_local.airtable.errors import ApiError, invalid_request, not_found
+from paperplan_local.airtable.model import new_id, utc_timestamp
+from paperplan_local.airtable.store import Store
+from paperplan_local.airtable.webhook_spec import PayloadBuilder, net_changes, validate_spec
 
 MAX_WEBHOOKS_PER_BASE = 10
 LIFETIME = timedelta(days=7)

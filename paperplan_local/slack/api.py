@@ -9,8 +9,8 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from paperplan_sync.local.slack.blocks import block_errors
-from paperplan_sync.local.slack.store import Channels, Faults, MessageStore
+from paperplan_local.slack.blocks import block_errors
+from paperplan_local.slack.store import Channels, Faults, MessageStore
 
 TEAM, TEAM_ID = "PaperPlan (local)", "T0LOCAL0001"
 USER, USER_ID, BOT_ID = "paperplan-sync", "U0LOCAL0001", "B0LOCAL0001"

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from paperplan_sync.local.airtable.errors import ApiError, invalid_request, unknown_field
-from paperplan_sync.local.airtable.fields import formula_value, sort_key
-from paperplan_sync.local.airtable.formulas import compile_filter
-from paperplan_sync.local.airtable.model import Field, Record, Table
+from paperplan_local.airtable.errors import ApiError, invalid_request, unknown_field
+from paperplan_local.airtable.fields import formula_value, sort_key
+from paperplan_local.airtable.formulas import compile_filter
+from paperplan_local.airtable.model import Field, Record, Table
 
 MAX_PAGE_SIZE = 100
 _SORT_PARAM = re.compile(r"sort\[(\d+)\]\[(field|direction)\]")

@@ -12,16 +12,16 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from paperplan_sync.local.airtable.client_edits import client_edit
-from paperplan_sync.local.airtable.clock import Clock
-from paperplan_sync.local.airtable.errors import ApiError, invalid_request, rate_limited, status_error
-from paperplan_sync.local.airtable.model import utc_timestamp
-from paperplan_sync.local.airtable.payload import json_body, only_keys
-from paperplan_sync.local.airtable.quota import MonthlyQuota
-from paperplan_sync.local.airtable.ratelimit import Fault, Faults, RateLimiter, Stats
-from paperplan_sync.local.airtable.seed import seed_sync_base
-from paperplan_sync.local.airtable.store import Store
-from paperplan_sync.local.airtable.webhooks import Webhooks
+from paperplan_local.airtable.client_edits import client_edit
+from paperplan_local.airtable.clock import Clock
+from paperplan_local.airtable.errors import ApiError, invalid_request, rate_limited, status_error
+from paperplan_local.airtable.model import utc_timestamp
+from paperplan_local.airtable.payload import json_body, only_keys
+from paperplan_local.airtable.quota import MonthlyQuota
+from paperplan_local.airtable.ratelimit import Fault, Faults, RateLimiter, Stats
+from paperplan_local.airtable.seed import seed_sync_base
+from paperplan_local.airtable.store import Store
+from paperplan_local.airtable.webhooks import Webhooks
 
 
 class FaultControls:

@@ -11,8 +11,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from paperplan_sync.local.env import LOCAL_RATE_LIMIT_SCALE, Ports, local_environment
-from paperplan_sync.local.runner import LOOPBACK, wait_for_port
+from paperplan_local.env import LOCAL_RATE_LIMIT_SCALE, Ports, local_environment
+from paperplan_local.runner import LOOPBACK, wait_for_port
 
 STAND_INS = ("mongo", "airtable", "spapi", "ads", "slack")
 STOP_GRACE_S = 15

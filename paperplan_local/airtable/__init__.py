@@ -1,8 +1,8 @@
 """A local Airtable stand-in: the Web API subset pyairtable uses, over real HTTP, state in SQLite.
 
     from pyairtable import Api
-    from paperplan_sync.local.airtable import build_app, DEFAULT_API_KEY, DEFAULT_BASE_ID
-    from paperplan_sync.local.runner import ServerThread
+    from paperplan_local.airtable import build_app, DEFAULT_API_KEY, DEFAULT_BASE_ID
+    from paperplan_local.runner import ServerThread
 
     with ServerThread(build_app()) as server:
         api = Api(DEFAULT_API_KEY, endpoint_url=server.url)
@@ -28,6 +28,6 @@ Deliberately not emulated:
   changes of records inside the view's filter before or after the change; OAuth's 2-webhooks limit is absent.
 """
 
-from paperplan_sync.local.airtable.app import DEFAULT_API_KEY, DEFAULT_BASE_ID, build_app
+from paperplan_local.airtable.app import DEFAULT_API_KEY, DEFAULT_BASE_ID, build_app
 
 __all__ = ["DEFAULT_API_KEY", "DEFAULT_BASE_ID", "build_app"]

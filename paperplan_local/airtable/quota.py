@@ -11,10 +11,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from paperplan_sync.local.airtable.clock import Clock
-from paperplan_sync.local.airtable.errors import ApiError
-from paperplan_sync.local.airtable.ratelimit import RateLimiter
-from paperplan_sync.local.airtable.store import Store
+from paperplan_local.airtable.clock import Clock
+from paperplan_local.airtable.errors import ApiError
+from paperplan_local.airtable.ratelimit import RateLimiter
+from paperplan_local.airtable.store import Store
 
 OVER_CAP_RATE_PER_S = 2.0
 BILLING_LIMIT_MESSAGE = "API billing plan limit exceeded. You've reached the maximum number of requests allowed for this month."

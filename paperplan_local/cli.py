@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from paperplan_sync.local.env import Ports
+from paperplan_local.env import Ports
 
 app = typer.Typer(no_args_is_help=True, help="Local stand-ins for Airtable, MongoDB, SP-API, Ads and Slack.")
 
@@ -16,7 +16,7 @@ QUOTA_HELP = "API calls a calendar month before Airtable's over-quota answer (Te
 
 
 def _serve(app_, port: int) -> None:
-    from paperplan_sync.local.runner import serve_forever
+    from paperplan_local.runner import serve_forever
 
     typer.echo(f"listening on http://127.0.0.1:{port}")
     serve_forever(app_, port)
@@ -35,7 +35,7 @@ def airtable(
     fault_injection: bool = typer.Option(False, "--fault-injection", hidden=True, help=FAULTS_HELP),
 ) -> None:
     """An Airtable-compatible server holding the SYNC base (seeded with demo rows when empty)."""
-    from paperplan_sync.local.airtable import build_app
+    from paperplan_local.airtable import build_app
 
     _serve(build_app(state_dir=state, base_id=base_id, api_key=api_key, rate_limit_per_s=rate_limit,
                      penalty_s=penalty, enable_fault_injection=fault_injection, monthly_quota=monthly_quota,
@@ -48,7 +48,7 @@ def mongo(
     state: Path | None = typer.Option(None, help="Data directory (omit: a temporary one)"),
 ) -> None:
     """A MongoDB-wire-compatible server (SecantusDB, a development dependency)."""
-    from paperplan_sync.local.mongo import run_foreground
+    from paperplan_local.mongo import run_foreground
 
     run_foreground(port, state)
 
@@ -61,7 +61,7 @@ def spapi(
     fault_injection: bool = typer.Option(False, "--fault-injection", hidden=True, help=FAULTS_HELP),
 ) -> None:
     """An Amazon SP-API Reports (and LWA token) compatible server with deterministic demo data."""
-    from paperplan_sync.local.spapi import build_app
+    from paperplan_local.spapi import build_app
 
     _serve(build_app(rate_limit_scale=rate_limit_scale, enable_fault_injection=fault_injection), port)
 
@@ -73,7 +73,7 @@ def ads(
     fault_injection: bool = typer.Option(False, "--fault-injection", hidden=True, help=FAULTS_HELP),
 ) -> None:
     """An Amazon Ads reporting v3 compatible server with deterministic demo data."""
-    from paperplan_sync.local.ads import build_app
+    from paperplan_local.ads import build_app
 
     _serve(build_app(enable_fault_injection=fault_injection), port)
 
@@ -85,7 +85,7 @@ def slack(
     fault_injection: bool = typer.Option(False, "--fault-injection", hidden=True, help=FAULTS_HELP),
 ) -> None:
     """A Slack Web API compatible server; see what was posted at http://127.0.0.1:PORT/."""
-    from paperplan_sync.local.slack import build_app
+    from paperplan_local.slack import build_app
 
     _serve(build_app(enable_fault_injection=fault_injection), port)
 
@@ -97,6 +97,6 @@ def up(
     airtable_monthly_quota: int | None = typer.Option(None, min=0, help=QUOTA_HELP),
 ) -> None:
     """Start every stand-in on its fixed loopback port and print the environment that uses them."""
-    from paperplan_sync.local.up import run_up
+    from paperplan_local.up import run_up
 
     raise typer.Exit(run_up(state, with_dagster=dagster, echo=typer.echo, airtable_monthly_quota=airtable_monthly_quota))

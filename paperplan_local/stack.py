@@ -16,10 +16,10 @@ from pathlib import Path
 import requests
 
 from paperplan_sync.automation.backfill import GraphQLError, graphql
-from paperplan_sync.local.env import LOCAL_RATE_LIMIT_SCALE
-from paperplan_sync.local.runner import ServerThread, free_port
+from paperplan_local.env import LOCAL_RATE_LIMIT_SCALE
+from paperplan_local.runner import ServerThread, free_port
 
-WORKSPACE = Path(__file__).resolve().parents[2] / "workspace.yaml"  # names the location paperplan_sync
+WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"  # names the location paperplan_sync
 INSTANCE_YAML = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
 
 
@@ -92,7 +92,7 @@ def report_runs(stack: Stack, report: str) -> list[dict]:
 
 
 def stand_in_environment(*, airtable_url: str, mongo_uri: str, spapi_url: str, ads_url: str, slack_url: str) -> dict[str, str]:
-    from paperplan_sync.local import ads, airtable, slack, spapi
+    from paperplan_local import ads, airtable, slack, spapi
 
     return {
         "AIRTABLE_ENDPOINT_URL": airtable_url, "AIRTABLE_API_KEY": airtable.DEFAULT_API_KEY, "AIRTABLE_BASE_ID": airtable.DEFAULT_BASE_ID,
@@ -164,8 +164,8 @@ def _loaded(stack: Stack) -> bool:
 @contextmanager
 def stand_ins(*, spapi_kwargs: dict | None = None, airtable_kwargs: dict | None = None):
     """Every stand-in on free loopback ports (MongoDB as its own process); yields their environment."""
-    from paperplan_sync.local import ads, airtable, slack, spapi
-    from paperplan_sync.local.mongo import MongoStandIn
+    from paperplan_local import ads, airtable, slack, spapi
+    from paperplan_local.mongo import MongoStandIn
 
     with ExitStack() as stack:
         at = stack.enter_context(ServerThread(airtable.build_app(**{"rate_limit_per_s": 0, **(airtable_kwargs or {})})))

@@ -25,9 +25,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from paperplan_sync.local.airtable.errors import invalid_formula
-from paperplan_sync.local.airtable.fields import parse_datetime, text_of_number
-from paperplan_sync.local.airtable.model import Field, Table, utc_timestamp
+from paperplan_local.airtable.errors import invalid_formula
+from paperplan_local.airtable.fields import parse_datetime, text_of_number
+from paperplan_local.airtable.model import Field, Table, utc_timestamp
 
 
 class Row(Protocol):

@@ -1,11 +1,11 @@
-"""`python -m paperplan_sync.local.slack [--port 8025]`: the local Slack stand-in in the foreground."""
+"""`python -m paperplan_local.slack [--port 8025]`: the local Slack stand-in in the foreground."""
 
 from __future__ import annotations
 
 import argparse
 
-from paperplan_sync.local.runner import serve_forever
-from paperplan_sync.local.slack import DEV_TOKEN, build_app
+from paperplan_local.runner import serve_forever
+from paperplan_local.slack import DEV_TOKEN, build_app
 
 
 def main() -> None:

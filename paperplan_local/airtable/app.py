@@ -13,18 +13,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from paperplan_sync.local.airtable.clock import Clock
-from paperplan_sync.local.airtable.controls import FaultControls, Guard
-from paperplan_sync.local.airtable.errors import ApiError, invalid_request, not_found
-from paperplan_sync.local.airtable.model import Field, Table
-from paperplan_sync.local.airtable.payload import MAX_RECORDS_PER_WRITE, json_body, only_keys, records_payload
-from paperplan_sync.local.airtable.query import ListQuery, list_page, query_from_body, query_from_params, render
-from paperplan_sync.local.airtable.quota import OVER_CAP_RATE_PER_S, MonthlyQuota
-from paperplan_sync.local.airtable.ratelimit import Faults, RateLimiter, Stats
-from paperplan_sync.local.airtable.seed import seed_sync_base
-from paperplan_sync.local.airtable.store import Store
-from paperplan_sync.local.airtable.ui import BaseUI
-from paperplan_sync.local.airtable.webhooks import Webhooks
+from paperplan_local.airtable.clock import Clock
+from paperplan_local.airtable.controls import FaultControls, Guard
+from paperplan_local.airtable.errors import ApiError, invalid_request, not_found
+from paperplan_local.airtable.model import Field, Table
+from paperplan_local.airtable.payload import MAX_RECORDS_PER_WRITE, json_body, only_keys, records_payload
+from paperplan_local.airtable.query import ListQuery, list_page, query_from_body, query_from_params, render
+from paperplan_local.airtable.quota import OVER_CAP_RATE_PER_S, MonthlyQuota
+from paperplan_local.airtable.ratelimit import Faults, RateLimiter, Stats
+from paperplan_local.airtable.seed import seed_sync_base
+from paperplan_local.airtable.store import Store
+from paperplan_local.airtable.ui import BaseUI
+from paperplan_local.airtable.webhooks import Webhooks
 
 DEFAULT_BASE_ID = "appPaperPlanLocal"  # "app" + 14 characters, like a real base id
 DEFAULT_API_KEY = "patPaperPlanLocal.localdevelopmentkey"  # opens only this stand-in

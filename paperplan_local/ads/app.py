@@ -22,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from paperplan_sync.local.ads import data
-from paperplan_sync.local.ads.state import COMPLETED, FAILED, Report, ServerState, duplicate_key
+from paperplan_local.ads import data
+from paperplan_local.ads.state import COMPLETED, FAILED, Report, ServerState, duplicate_key
 
 DEV_CLIENT_ID = "amzn1.application-oa2-client.local-ads-development"
 DEV_CLIENT_SECRET = "local-ads-development-client-secret"

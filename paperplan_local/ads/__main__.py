@@ -1,11 +1,11 @@
-"""`python -m paperplan_sync.local.ads [--port 8704]`: the local Ads stand-in in the foreground."""
+"""`python -m paperplan_local.ads [--port 8704]`: the local Ads stand-in in the foreground."""
 
 from __future__ import annotations
 
 import argparse
 
-from paperplan_sync.local.ads import build_app
-from paperplan_sync.local.runner import serve_forever
+from paperplan_local.ads import build_app
+from paperplan_local.runner import serve_forever
 
 
 def main() -> None:

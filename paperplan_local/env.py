@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from paperplan_sync.local.runner import LOOPBACK
+from paperplan_local.runner import LOOPBACK
 
 
 # Local demo data should not wait a minute per createReport like Amazon's real quota.
@@ -24,7 +24,7 @@ class Ports:
 
 
 def local_environment(ports: Ports = Ports(), host: str = LOOPBACK) -> dict[str, str]:
-    from paperplan_sync.local import ads, airtable, slack, spapi
+    from paperplan_local import ads, airtable, slack, spapi
 
     base = f"http://{host}"
     return {

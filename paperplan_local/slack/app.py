@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from paperplan_sync.local.slack.api import SlackApi
-from paperplan_sync.local.slack.store import DEFAULT_CHANNELS, Channels, Faults, MessageStore
-from paperplan_sync.local.slack.view import render_page
+from paperplan_local.slack.api import SlackApi
+from paperplan_local.slack.store import DEFAULT_CHANNELS, Channels, Faults, MessageStore
+from paperplan_local.slack.view import render_page
 
 DEV_TOKEN = "xoxb-local-development-token"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from paperplan_sync.local.airtable.errors import invalid_request
-from paperplan_sync.local.airtable.query import render
-from paperplan_sync.local.airtable.store import Store
+from paperplan_local.airtable.errors import invalid_request
+from paperplan_local.airtable.query import render
+from paperplan_local.airtable.store import Store
 
 OPS = ("create", "update", "delete")
 

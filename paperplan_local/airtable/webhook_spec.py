@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from paperplan_sync.local.airtable.errors import invalid_request
-from paperplan_sync.local.airtable.formulas import compile_filter
-from paperplan_sync.local.airtable.model import Record, Table
-from paperplan_sync.local.airtable.query import RowView
-from paperplan_sync.local.airtable.store import Store
+from paperplan_local.airtable.errors import invalid_request
+from paperplan_local.airtable.formulas import compile_filter
+from paperplan_local.airtable.model import Record, Table
+from paperplan_local.airtable.query import RowView
+from paperplan_local.airtable.store import Store
 
 DATA_TYPES = ("tableData", "tableFields", "tableMetadata")
 CHANGE_TYPES = ("add", "remove", "update")
