@@ -3,11 +3,14 @@ imports neither starlette nor uvicorn (those are the `[local]` extra's)."""
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,3 +63,23 @@ def test_a_development_install_has_the_local_command():
     assert result.returncode == 0, result.stderr
     assert "airtable" in result.stdout and "up" in result.stdout
 
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_every_third_party_module_the_product_imports_is_a_declared_runtime_dependency():
+    imported = set()
+    for path in (ROOT / "paperplan_sync").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"paperplan_sync", "paperplan_local"}
+    declared = {_normal(re.split(r"[<>=!~;\[ ]", req)[0]) for req in metadata.requires("paperplan-sync")
+                if "extra ==" not in req}
+    providers = metadata.packages_distributions()
+
+    undeclared = {m for m in third_party if not {_normal(d) for d in providers.get(m, [m])} & declared}
+    assert not undeclared
