@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from paperplan_sync.config.models import Automation
-from paperplan_sync.sources.base import utc_offset_tz
+from paperplan_sync.timezones import utc_offset_tz
 
 
 def fire_times(automation: Automation, after: datetime, until: datetime) -> list[datetime]:

@@ -5,7 +5,7 @@ kept in MongoDB when the deployment gives its URI (every machine), else in a loc
 A 429 pauses every process for Airtable's penalty window instead of hammering; a 429 that says the
 workspace's monthly quota is used up also slows the limiter to Airtable's reduced rate for the month.
 Transient 5xx and network errors are retried a bounded number of times with backoff (the shared retry
-policy, sources/retry.py).
+policy, retry.py).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pydantic import PrivateAttr
 from pyairtable import Api, Table
 from requests.adapters import HTTPAdapter
 
-from paperplan_sync.control_plane.ratelimit import RateLimited, SharedRateLimiter
-from paperplan_sync.control_plane.shared_state import SharedState, shared_state
-from paperplan_sync.sources.retry import GaveUp, RetryPolicy
+from paperplan_sync.ratelimit import RateLimited, SharedRateLimiter
+from paperplan_sync.retry import GaveUp, RetryPolicy
+from paperplan_sync.shared_state import SharedState, shared_state
 
 AIRTABLE_DEFAULT_ENDPOINT = "https://api.airtable.com"
 # Airtable allows 5/s per base; pacing slightly under it leaves room for clock jitter. Up to 5 requests

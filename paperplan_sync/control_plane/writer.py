@@ -37,7 +37,7 @@ from requests import HTTPError
 from paperplan_sync.control_plane.airtable import AirtableResource, AirtableUnavailable
 from paperplan_sync.control_plane.records import REPORT_KEY_FIELDS
 from paperplan_sync.control_plane.schema import TABLE_LOGS, TABLE_OVERVIEW, TABLE_REPORTS
-from paperplan_sync.reports.destinations import mirror_rows
+from paperplan_sync.control_plane.mirror import mirror_rows
 from paperplan_sync.storage import logs, outbox
 
 log = logging.getLogger(__name__)

@@ -22,9 +22,9 @@ from paperplan_sync.sources.base import (
     ReportSource,
     RowBatch,
     RowStream,
-    utc_offset_tz,
 )
 from paperplan_sync.storage import loads
+from paperplan_sync.timezones import utc_offset_tz
 
 log = logging.getLogger(__name__)
 

@@ -7,16 +7,9 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 
 from paperplan_sync.config.models import ReportType
-from paperplan_sync.sources.base import utc_offset_tz
+from paperplan_sync.timezones import tz_name, utc_offset_tz
 
 PARTITION_FORMAT = "%Y-%m-%d"
-
-
-def tz_name(offset_hours: int) -> str:
-    """IANA name of a whole-hour offset. The tz database inverts the sign: UTC-7 is Etc/GMT+7."""
-    if offset_hours == 0:
-        return "UTC"
-    return f"Etc/GMT{-offset_hours:+d}"
 
 
 def partitions_for(report_type: ReportType) -> dg.DailyPartitionsDefinition | None:

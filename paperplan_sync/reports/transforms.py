@@ -9,20 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paperplan_sync.sources.base import Row, RowBatch
-
-
-def to_number(value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    text = str(value).strip().replace(",", "")
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
+from paperplan_sync.values import to_number
 
 
 def columns(rows: RowBatch | Iterable[Row], names: Iterable[str]) -> list[list[Any]]:

@@ -10,8 +10,10 @@ import abc
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta, timezone, tzinfo
+from datetime import date, tzinfo
 from typing import Any, Literal
+
+from paperplan_sync.timezones import utc_offset_tz
 
 Row = dict[str, Any]
 
@@ -47,11 +49,6 @@ def poll_report(
                                 api_report_id=api_report_id)
         time.sleep(min(interval, remaining))
         interval = min(max(interval * growth, 0.05), max_s)
-
-
-def utc_offset_tz(offset_hours: float) -> tzinfo:
-    """A fixed offset from GMT, as the Airtable *Timezone* fields give it (-7 = UTC-7)."""
-    return timezone(timedelta(hours=offset_hours))
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from paperplan_sync.control_plane.ratelimit import RateLimited, SharedRateLimiter
-from paperplan_sync.control_plane.shared_state import FileState, MongoState
+from paperplan_sync.ratelimit import RateLimited, SharedRateLimiter
+from paperplan_sync.shared_state import FileState, MongoState
 
 
 def send_times(limiter: SharedRateLimiter, count: int) -> list[float]:

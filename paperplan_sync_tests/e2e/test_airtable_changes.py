@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from paperplan_sync.control_plane.shared_state import MongoState, STATE_COLLECTION
+from paperplan_sync.shared_state import MongoState, STATE_COLLECTION
 from paperplan_sync.storage.mongo import get_client
 from paperplan_sync_tests.fixtures.dagster_dev import wait_until
 

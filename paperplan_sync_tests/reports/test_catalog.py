@@ -15,7 +15,8 @@ import pytest
 from paperplan_sync.config.models import ReportType
 from paperplan_sync.reports.catalog import CATALOG, ORDERS_BY_DATE, ReportKind, parse_document
 from paperplan_sync.reports.load import plan_chunks, split_by_day, store_day
-from paperplan_sync.sources.base import RowStream, utc_offset_tz
+from paperplan_sync.sources.base import RowStream
+from paperplan_sync.timezones import utc_offset_tz
 from paperplan_sync.storage.rows import LATEST, current_rows
 
 DOCUMENTS = Path(__file__).resolve().parents[1] / "fixtures" / "documents"

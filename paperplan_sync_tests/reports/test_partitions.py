@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from paperplan_sync.config.models import ReportType
-from paperplan_sync.reports.partitions import partitions_for, repeat_window_closed, scheduled_days, target_day, tz_name
+from paperplan_sync.reports.partitions import partitions_for, repeat_window_closed, scheduled_days, target_day
+from paperplan_sync.timezones import tz_name
 
 
 def report(**kw) -> ReportType:

@@ -13,7 +13,8 @@ import pytest
 
 from paperplan_local.spapi.data import catalog
 from paperplan_sync.sources.amazon_sp import AmazonSPReportsResource, DocumentTruncated, ReportDocumentError
-from paperplan_sync.sources.base import ReportFailed, ReportRequest, utc_offset_tz
+from paperplan_sync.sources.base import ReportFailed, ReportRequest
+from paperplan_sync.timezones import utc_offset_tz
 
 ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
 ORDERS_UPDATED = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"

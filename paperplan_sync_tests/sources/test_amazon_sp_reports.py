@@ -11,7 +11,8 @@ import pytest
 
 from paperplan_local.spapi import sandbox
 from paperplan_sync.sources.amazon_sp import SPAPIError, day_window
-from paperplan_sync.sources.base import ReportFailed, ReportRequest, ReportTimeout, utc_offset_tz
+from paperplan_sync.sources.base import ReportFailed, ReportRequest, ReportTimeout
+from paperplan_sync.timezones import utc_offset_tz
 
 ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
 INVENTORY = "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"
@@ -267,7 +268,7 @@ def test_a_sales_and_traffic_429_waits_amazons_15_minutes_not_a_quick_retry():
     from paperplan_local.runner import ServerThread
     from paperplan_local.spapi import build_app
     from paperplan_sync.sources.amazon_sp.settings import RATE_LIMIT_HEADER, USAGE_PLANS
-    from paperplan_sync.sources.retry import GaveUp, rate_limit_wait
+    from paperplan_sync.retry import GaveUp, rate_limit_wait
     from paperplan_sync_tests.fixtures.spapi import make_spapi_resource
 
     body = {"reportType": "GET_SALES_AND_TRAFFIC_REPORT", "marketplaceIds": ["ATVPDKIKX0DER"],

@@ -14,7 +14,7 @@ from paperplan_sync.sources.amazon_ads.lwa import LwaTokenProvider as AdsTokenPr
 from paperplan_sync.sources.amazon_sp.auth import LWATokenProvider as SPTokenProvider
 from paperplan_sync.sources.amazon_sp.errors import LWAAuthError
 from paperplan_sync.sources.lwa import LwaCredentials, LwaRefusal, LwaTokenProvider, refresh_after
-from paperplan_sync.sources.retry import RetryPolicy
+from paperplan_sync.retry import RetryPolicy
 
 MARGIN_S = 60.0
 

@@ -1,7 +1,7 @@
 """``AmazonAdsReportsResource``: the Amazon Ads reporting v3 client (request -> poll -> download -> rows).
 
 The resource owns auth (an LWA token shared process-wide until shortly before expiry, see sources.lwa;
-refreshed once on a 401), retries (the shared policy of sources.retry: 429 honouring Retry-After, 5xx and
+refreshed once on a 401), retries (the shared policy of paperplan_sync.retry: 429 honouring Retry-After, 5xx and
 network errors with capped backoff, a bounded number of times) and timeouts (per HTTP call and for the
 whole wait). Everything else in the product only sees ``ReportSource``.
 
@@ -59,7 +59,7 @@ from paperplan_sync.sources.amazon_ads.settings import (
 )
 from paperplan_sync.sources.base import ReadyReport, ReportFailed, ReportRequest, ReportSource, RowStream, poll_report
 from paperplan_sync.sources.lwa import LwaCredentials
-from paperplan_sync.sources.retry import GaveUp, RetryPolicy
+from paperplan_sync.retry import GaveUp, RetryPolicy
 
 _INIT_LOCK = threading.Lock()  # lazy creation of the per-resource HTTP client / token provider
 _S3_FIELD_RE = re.compile(r"<(Code|Message)>([^<]{0,200})</\1>")

@@ -11,7 +11,7 @@ import httpx
 
 from paperplan_sync.sources.lwa import LwaCredentials, LwaRefusal, LwaTokenProvider, clear_token_cache
 
-from paperplan_sync.sources.retry import GaveUp, RetryPolicy
+from paperplan_sync.retry import GaveUp, RetryPolicy
 
 from .errors import LWAAuthError
 from .settings import TOKEN_REFRESH_MARGIN_S

@@ -15,7 +15,7 @@ import dagster as dg
 import httpx
 from pydantic import Field, PrivateAttr
 
-from paperplan_sync.control_plane.shared_state import SharedState, shared_state
+from paperplan_sync.shared_state import SharedState, shared_state
 from paperplan_sync.readahead import read_ahead
 from paperplan_sync.reports.catalog import document_parser, kind_of
 from paperplan_sync.sources.base import (
@@ -28,7 +28,7 @@ from paperplan_sync.sources.base import (
     poll_report,
 )
 from paperplan_sync.sources.lwa import LwaCredentials
-from paperplan_sync.sources.retry import RETRY_STATUSES, GaveUp, RetryPolicy
+from paperplan_sync.retry import RETRY_STATUSES, GaveUp, RetryPolicy
 
 from . import settings as s
 from .auth import LWATokenProvider

@@ -11,8 +11,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from paperplan_sync.control_plane.ratelimit import RateLimited, SharedRateLimiter
-from paperplan_sync.control_plane.shared_state import SharedState
+from paperplan_sync.ratelimit import RateLimited, SharedRateLimiter
+from paperplan_sync.shared_state import SharedState
 from paperplan_sync.reports.catalog import kind_of
 
 from .settings import USAGE_PLANS

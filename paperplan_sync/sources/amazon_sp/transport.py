@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from paperplan_sync.sources.retry import GaveUp, RetryPolicy, rate_limit_wait
+from paperplan_sync.retry import GaveUp, RetryPolicy, rate_limit_wait
 
 from .auth import LWATokenProvider
 from .errors import SPAPIError, describe_errors

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pymongo.database import Database
 
 from paperplan_sync.control_plane.airtable import AirtableResource
-from paperplan_sync.reports.transforms import to_number
+from paperplan_sync.values import to_number
 from paperplan_sync.storage.rows import LATEST, current_rows
 
 BATCH = 10

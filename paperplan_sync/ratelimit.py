@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from paperplan_sync.control_plane.shared_state import SharedState
+from paperplan_sync.shared_state import SharedState
 
 SLOWED_RATE = 1.9  # Airtable's 2 requests/s past the monthly quota, with room for clock jitter
 
