@@ -103,13 +103,17 @@ class SharedRateLimiter:
 
     def mark_quota_exceeded(self) -> bool:
         """Airtable said the month's quota is used up: pace at its slowed rate until the month ends.
-        Returns True for the first mark of the month (so exactly one caller tells people)."""
+        Returns True for the first mark of the month."""
+        return self.first_this_month("quota_exceeded")
+
+    def first_this_month(self, flag: str) -> bool:
+        """Set ``flag`` to this month; True only for the one caller that set it (so exactly one tells people)."""
         month = month_of(time.time())
         first: list[bool] = []
 
         def mark(doc: dict) -> dict | None:
-            first.append(doc.get("quota_exceeded") != month)
-            return {**doc, "quota_exceeded": month} if first[-1] else None
+            first.append(doc.get(flag) != month)
+            return {**doc, flag: month} if first[-1] else None
 
         self.state.update(self.key, mark)
         return first[-1]

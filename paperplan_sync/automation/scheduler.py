@@ -24,7 +24,7 @@ from paperplan_sync.config.loader import CONFIG_TABLES, current_config, load_con
 from paperplan_sync.config.models import SyncConfig
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.airtable import AirtableResource, AirtableUnavailable
-from paperplan_sync.control_plane.changes import Changes, ChangeWatcher, WebhookUnusable
+from paperplan_sync.control_plane.changes import Changes, ChangeWatcher
 from paperplan_sync.control_plane.schema import TABLE_REPORTS
 from paperplan_sync.control_plane.writer import AirtableWriter
 from paperplan_sync.reports.partitions import parse_day, partitions_for, repeat_window_closed
@@ -85,22 +85,13 @@ def request_reload(webserver_url: str) -> str | None:
 
 
 def read_configuration(airtable: AirtableResource, watcher: ChangeWatcher, now: datetime, context) -> tuple[SyncConfig, Changes | None]:
-    """The snapshot, unless people changed the configuration tables: then Airtable (and a new snapshot).
-    A change whose tables could not be read (Airtable down, quota) is read again at the next tick."""
+    """The snapshot, unless the watcher says the configuration tables must be read: then Airtable (and a
+    new snapshot). A change whose tables could not be read (Airtable down, quota) is read again next tick."""
     try:
         changes = watcher.poll(now)
     except AirtableUnavailable as exc:
         context.log.warning(f"Airtable unavailable, scheduling from the cached configuration: {exc}")
         return current_config(airtable), None
-    except WebhookUnusable as exc:  # e.g. the token lacks webhook:manage: read the tables on the interval
-        context.log.warning(f"{exc}; reading the tables every {watcher.settings.read_every_s // 60} min instead")
-        due = watcher.due(now)
-        if due is None and not watcher.state().get("config_stale"):
-            return current_config(airtable), None
-        watcher.mark_read(now)
-        changes = Changes(frozenset(), f"{due or 'retry'} (no webhook)", full_read=True)
-    if changes is None and watcher.state().get("config_stale"):
-        changes = Changes(frozenset(), "retry of an unread change", full_read=True)
     if changes is None or not (changes.full_read or changes.tables & set(CONFIG_TABLES)):
         return current_config(airtable), changes
     config = load_config(airtable)
@@ -194,17 +185,8 @@ def build_scheduler_sensor(loaded_config: SyncConfig, jobs: dict[str, Unresolved
 
 def _alert_quota_once(airtable: AirtableResource, slack: SlackResource, writer: AirtableWriter, context) -> None:
     """One Slack message and one Logs record per month when Airtable's monthly quota is used up."""
-    usage = airtable.limiter.usage()
-    if not usage.quota_exceeded:
-        return
-    first: list[bool] = []
-
-    def mark(doc: dict) -> dict | None:
-        first.append(doc.get("quota_alerted") != usage.month)
-        return {**doc, "quota_alerted": usage.month} if first[-1] else None
-
-    airtable.shared_state.update(airtable.limiter.key, mark)
-    if first[-1]:
+    limiter = airtable.limiter
+    if limiter.usage().quota_exceeded and limiter.first_this_month("quota_alerted"):
         writer.log(records.log_record("Airtable monthly API quota used up: running at 2 requests/s until the month ends",
                                       level="WARNING", event="airtable quota"))
         _notify(slack, context, QUOTA_ALERT)

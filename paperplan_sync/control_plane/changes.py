@@ -66,10 +66,6 @@ class Changes:
     full_read: bool = False  # read the configuration tables whatever `tables` says
 
 
-class WebhookUnusable(Exception):
-    """Airtable refused the webhook (scope, plan); the tables are read on the polling interval instead."""
-
-
 def verify_ping(body: bytes, header: str | None, mac_secret_base64: str) -> bool:
     """Airtable signs each ping: ``hmac-sha256=<hex HMAC-SHA256 of the raw body>`` keyed by the secret."""
     if not header or not mac_secret_base64:
@@ -88,7 +84,7 @@ class ChangeWatcher:
 
     @property
     def _url(self) -> str:
-        return f"{self.airtable.api.build_url('bases', self.airtable.base_id, 'webhooks')}"
+        return str(self.airtable.api.build_url("bases", self.airtable.base_id, "webhooks"))
 
     def state(self) -> dict:
         return self.airtable.shared_state.read(self.key)
@@ -127,29 +123,31 @@ class ChangeWatcher:
     def _store(self, **fields) -> None:
         self.airtable.shared_state.update(self.key, lambda doc: {**doc, **fields})
 
-    def mark_read(self, now: datetime) -> None:
-        self._store(read_at=now.timestamp())
-
     def mark_config_read(self, *, fresh: bool) -> None:
         """After the configuration tables were read: ``fresh`` False (Airtable failed, the cache served)
         keeps the change pending, so the next tick reads them again."""
         self._store(config_stale=not fresh)
 
     # -- when to read ---------------------------------------------------------------------------
-    def due(self, now: datetime) -> str | None:
-        doc, t = self.state(), now.timestamp()
+    def due(self, now: datetime, doc: dict | None = None) -> str | None:
+        doc = self.state() if doc is None else doc
         if doc.get("pinged_at", 0.0) > doc.get("read_at", 0.0):
             return "ping"
-        if t - doc.get("read_at", 0.0) >= self.settings.read_every_s:
+        if now.timestamp() - doc.get("read_at", 0.0) >= self.settings.read_every_s:
             return "safety poll" if self.settings.notification_url else "poll"
         return None
 
     def poll(self, now: datetime) -> Changes | None:
         """What people changed since the last read, when a read is due; None when nothing is due.
-        Raises WebhookUnusable while Airtable refuses the webhook (asked again once a day, not every tick)."""
+
+        ``full_read`` asks for the configuration tables whatever the payloads say: a new webhook (changes
+        before it were not recorded), a change whose tables could not be read last time, or no webhook at
+        all (Airtable refused it: the tables are read on the polling interval, and the webhook is asked for
+        again once a day, not at every tick)."""
         doc = self.state()
+        stale = bool(doc.get("config_stale"))
         if doc.get("unusable_until", 0.0) > now.timestamp():
-            raise WebhookUnusable(doc.get("unusable_reason", ""))
+            return self._without_webhook(now, doc, stale)
         try:
             created = self.ensure_webhook(now)
         except requests.HTTPError as exc:
@@ -157,17 +155,24 @@ class ChangeWatcher:
             if status not in (400, 401, 403, 404, 422):
                 raise
             reason = f"Airtable refused the webhook ({status}): {exc.response.text[:200]}"
+            log.warning("%s; reading the tables every %d min instead", reason, self.settings.read_every_s // 60)
             self._store(unusable_until=(now + RETRY_UNUSABLE).timestamp(), unusable_reason=reason)
-            raise WebhookUnusable(reason) from exc
-        if created:  # changes before it were not recorded: read the tables
+            return self._without_webhook(now, {**doc, "unusable_reason": reason}, stale=True)
+        if created:
             return Changes(frozenset(), "webhook created", full_read=True)
-        reason = self.due(now)
+        reason = self.due(now, doc)
         if reason is None:
-            return None
-        return Changes(frozenset(self._read_payloads(now)), reason)
+            return Changes(frozenset(), "retry of an unread change", full_read=True) if stale else None
+        return Changes(frozenset(self._read_payloads(now, doc)), reason, full_read=stale)
 
-    def _read_payloads(self, now: datetime) -> set[str]:
-        doc = self.state()
+    def _without_webhook(self, now: datetime, doc: dict, stale: bool) -> Changes | None:
+        reason = self.due(now, doc)
+        if reason is None and not stale:
+            return None
+        self._store(read_at=now.timestamp())
+        return Changes(frozenset(), f"{reason or 'retry'} (no webhook: {doc.get('unusable_reason', '')})", full_read=True)
+
+    def _read_payloads(self, now: datetime, doc: dict) -> set[str]:
         cursor, table_ids = doc.get("cursor", 1), set()
         started = now.timestamp()
         while True:
