@@ -28,7 +28,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from paperplan_sync.automation.backfill import launch_backfill
+from paperplan_sync.ops.backfill import launch_backfill
 from paperplan_local.env import LOCAL_RATE_LIMIT_SCALE
 from paperplan_local.stack import (backfill_run_statuses, dagster_dev, finished_run_status,
                                         launch_partition_range_run, launch_partition_run, stand_ins)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from paperplan_sync.automation.backfill import GraphQLError, graphql
+from paperplan_sync.ops.backfill import GraphQLError, graphql
 from paperplan_local.env import LOCAL_RATE_LIMIT_SCALE
 from paperplan_local.runner import ServerThread, free_port
 

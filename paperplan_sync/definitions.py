@@ -12,7 +12,7 @@ from dagster._core.definitions.definitions_load_context import DefinitionsLoadCo
 
 from paperplan_sync.assembly import build_definitions
 from paperplan_sync.config.loader import config_from_snapshot_json, current_config
-from paperplan_sync.resources import production_resources
+from paperplan_sync.resources import airtable_resource, production_resources, resolved
 
 CONFIG_METADATA_KEY = "paperplan/config"
 
@@ -20,7 +20,7 @@ _context = DefinitionsLoadContext.get()
 if _context.load_type == DefinitionsLoadType.RECONSTRUCTION and CONFIG_METADATA_KEY in _context.reconstruction_metadata:
     config = config_from_snapshot_json(_context.reconstruction_metadata[CONFIG_METADATA_KEY])
 else:
-    config = current_config()
+    config = current_config(resolved(airtable_resource()))
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", dg.PreviewWarning)  # with_reconstruction_metadata is a preview API

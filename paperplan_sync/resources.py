@@ -1,59 +1,101 @@
-"""Resources for a deployment, chosen in one place. Secrets only through dagster.EnvVar; plain settings
-(endpoints, names) from the environment with production defaults."""
+"""The deployment's resources, built in one place from the environment (names in settings.py). Secrets only
+through dagster.EnvVar (resolved at run time, shown by name in the UI); plain settings fall back to each
+resource's own default. The code location and every CLI command build their resources here."""
 
 from __future__ import annotations
 
-import os
+from contextlib import suppress
+from typing import Any, TypeVar
 
 import dagster as dg
 
-from paperplan_sync.automation.slack import SlackResource
-from paperplan_sync.control_plane.airtable import AIRTABLE_DEFAULT_ENDPOINT, AirtableResource
+from paperplan_sync import settings as env
+from paperplan_sync.alerting.slack import SlackResource
+from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync.sources.amazon_ads.client import AmazonAdsReportsResource
 from paperplan_sync.sources.amazon_sp.client import AmazonSPReportsResource
 from paperplan_sync.storage.mongo import MongoResource
 
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name) or default
+R = TypeVar("R", bound=dg.ConfigurableResource)
 
 
-def production_resources() -> dict[str, object]:
+def _fields(**names: str) -> dict[str, Any]:
+    """Field -> EnvVar for each variable that is set; an unset one leaves the resource's own default."""
+    return {field: dg.EnvVar(name) for field, name in names.items() if env.is_set(name)}
+
+
+def _numbers(cast: type, **names: str) -> dict[str, Any]:
+    """Numeric tuning knobs, read when the code location loads (an EnvVar holds only strings)."""
+    return {field: cast(env.value(name)) for field, name in names.items() if env.is_set(name)}
+
+
+def _state() -> dict[str, Any]:
+    """The shared state (limiters, month count, configuration snapshot) lives in MongoDB: every machine sees it.
+    Without MONGODB_URI (e.g. the watchdog's machine) it falls back to this machine's state directory."""
+    return _fields(state_mongodb_uri=env.MONGODB_URI, state_database=env.MONGODB_DATABASE)
+
+
+def airtable_resource() -> AirtableResource:
+    return AirtableResource(
+        api_key=dg.EnvVar(env.AIRTABLE_API_KEY),
+        base_id=dg.EnvVar(env.AIRTABLE_BASE_ID),
+        **_fields(endpoint_url=env.AIRTABLE_ENDPOINT_URL),
+        **_state(),
+        **_numbers(int, monthly_quota=env.AIRTABLE_MONTHLY_QUOTA),
+    )
+
+
+def mongo_resource() -> MongoResource:
+    return MongoResource(uri=dg.EnvVar(env.MONGODB_URI), **_fields(database=env.MONGODB_DATABASE))
+
+
+def amazon_sp_resource() -> AmazonSPReportsResource:
+    return AmazonSPReportsResource(
+        lwa_client_id=dg.EnvVar(env.SPAPI_LWA_CLIENT_ID),
+        lwa_client_secret=dg.EnvVar(env.SPAPI_LWA_CLIENT_SECRET),
+        refresh_token=dg.EnvVar(env.SPAPI_REFRESH_TOKEN),
+        **_fields(endpoint=env.SPAPI_ENDPOINT, lwa_endpoint=env.SPAPI_LWA_ENDPOINT, marketplace_ids=env.SPAPI_MARKETPLACE_IDS),
+        # Tuning knobs for the stand-ins; production keeps the defaults (Amazon's rates, 5 s first poll).
+        **_numbers(float, rate_limit_scale=env.SPAPI_RATE_LIMIT_SCALE, poll_initial_s=env.SPAPI_POLL_INITIAL_S),
+        # Sales and Traffic's one-per-15-minutes turns, shared by every process like Airtable's limiter.
+        **_state(),
+    )
+
+
+def amazon_ads_resource() -> AmazonAdsReportsResource:
+    return AmazonAdsReportsResource(
+        client_id=dg.EnvVar(env.ADS_LWA_CLIENT_ID),
+        client_secret=dg.EnvVar(env.ADS_LWA_CLIENT_SECRET),
+        refresh_token=dg.EnvVar(env.ADS_REFRESH_TOKEN),
+        profile_id=dg.EnvVar(env.ADS_PROFILE_ID),
+        **_fields(endpoint=env.ADS_ENDPOINT, lwa_endpoint=env.ADS_LWA_ENDPOINT),
+        **_numbers(float, poll_initial_s=env.ADS_POLL_INITIAL_S),
+    )
+
+
+def slack_resource() -> SlackResource:
+    return SlackResource(
+        token=dg.EnvVar(env.SLACK_BOT_TOKEN),
+        **_fields(base_url=env.SLACK_BASE_URL, channel=env.SLACK_CHANNEL, webserver_url=env.DAGSTER_WEBSERVER_URL,
+                  ui_url=env.UI_URL),
+    )
+
+
+def production_resources() -> dict[str, dg.ConfigurableResource]:
     # Any of these may be unset while developing: the code location still loads, and only a run that
     # needs the missing secret fails, naming the variable.
     return {
-        "airtable": AirtableResource(
-            api_key=dg.EnvVar("AIRTABLE_API_KEY"),
-            base_id=dg.EnvVar("AIRTABLE_BASE_ID"),
-            endpoint_url=_env("AIRTABLE_ENDPOINT_URL", AIRTABLE_DEFAULT_ENDPOINT),
-            # The shared limiter, month count and configuration live in MongoDB: every machine sees them.
-            state_mongodb_uri=dg.EnvVar("MONGODB_URI"),
-            state_database=_env("MONGODB_DATABASE", "paperplan_sync"),
-            monthly_quota=int(_env("AIRTABLE_MONTHLY_QUOTA", "100000")),
-        ),
-        "mongo": MongoResource(uri=dg.EnvVar("MONGODB_URI"), database=_env("MONGODB_DATABASE", "paperplan_sync")),
-        "amazon_sp": AmazonSPReportsResource(
-            lwa_client_id=dg.EnvVar("SPAPI_LWA_CLIENT_ID"),
-            lwa_client_secret=dg.EnvVar("SPAPI_LWA_CLIENT_SECRET"),
-            refresh_token=dg.EnvVar("SPAPI_REFRESH_TOKEN"),
-            endpoint=_env("SPAPI_ENDPOINT", "https://sellingpartnerapi-na.amazon.com"),
-            lwa_endpoint=_env("SPAPI_LWA_ENDPOINT", "https://api.amazon.com/auth/o2/token"),
-            marketplace_ids=_env("SPAPI_MARKETPLACE_IDS", "ATVPDKIKX0DER"),
-            # Tuning knobs; production keeps the defaults (Amazon's rates, 5 s first poll).
-            rate_limit_scale=float(_env("SPAPI_RATE_LIMIT_SCALE", "1")),
-            poll_initial_s=float(_env("SPAPI_POLL_INITIAL_S", "5")),
-            # Sales and Traffic's one-per-15-minutes turns, shared by every process like Airtable's limiter.
-            state_mongodb_uri=dg.EnvVar("MONGODB_URI"),
-            state_database=_env("MONGODB_DATABASE", "paperplan_sync"),
-        ),
-        "amazon_ads": AmazonAdsReportsResource(
-            client_id=dg.EnvVar("ADS_LWA_CLIENT_ID"),
-            client_secret=dg.EnvVar("ADS_LWA_CLIENT_SECRET"),
-            refresh_token=dg.EnvVar("ADS_REFRESH_TOKEN"),
-            profile_id=dg.EnvVar("ADS_PROFILE_ID"),
-            endpoint=_env("ADS_ENDPOINT", "https://advertising-api.amazon.com"),
-            lwa_endpoint=_env("ADS_LWA_ENDPOINT", "https://api.amazon.com/auth/o2/token"),
-            poll_initial_s=float(_env("ADS_POLL_INITIAL_S", "15")),
-        ),
-        "slack": SlackResource.from_env(),
+        "airtable": airtable_resource(),
+        "mongo": mongo_resource(),
+        "amazon_sp": amazon_sp_resource(),
+        "amazon_ads": amazon_ads_resource(),
+        "slack": slack_resource(),
     }
+
+
+def resolved(resource: R) -> R | None:
+    """The resource with its EnvVars read now, for code that runs outside Dagster (the CLI, the code location's
+    configuration read); None when a variable it needs is not set (`paperplan-sync doctor` names it)."""
+    with suppress(dg.DagsterInvalidConfigError):
+        return resource.process_config_and_initialize()
+    return None

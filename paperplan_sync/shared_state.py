@@ -102,6 +102,6 @@ def shared_state(mongodb_uri: str = "", database: str = "") -> SharedState:
         from paperplan_sync.storage.mongo import DEFAULT_DATABASE, get_client
 
         return MongoState(get_client(mongodb_uri)[database or DEFAULT_DATABASE][STATE_COLLECTION])
-    from paperplan_sync.state import state_dir
+    from paperplan_sync.settings import state_dir
 
     return FileState(state_dir())

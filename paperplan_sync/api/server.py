@@ -40,7 +40,7 @@ class CachedHealth:
 
 
 def dagster_problems(webserver_url: str) -> Callable[[], list[str]]:
-    from paperplan_sync.automation.health import check_dagster
+    from paperplan_sync.ops.health import check_dagster
 
     return lambda: check_dagster(webserver_url).problems
 

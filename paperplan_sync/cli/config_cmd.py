@@ -13,8 +13,9 @@ app = typer.Typer(no_args_is_help=True, help="The configuration read from Airtab
 def show() -> None:
     """The loaded report types and automations, validation problems, and whether the cache was used."""
     from paperplan_sync.config.loader import load_config
+    from paperplan_sync.resources import airtable_resource, resolved
 
-    config = load_config()
+    config = load_config(resolved(airtable_resource()))
     console = Console()
     origin = {"airtable": "[green]read from Airtable[/]", "snapshot": "[green]the shared snapshot[/]", "cache": "[yellow]Airtable unavailable: using the cached copy[/]", "none": "[red]no configuration[/]"}[config.origin]
     console.print(f"Configuration: {origin}" + (f" (fetched {config.fetched_at:%Y-%m-%d %H:%M:%S} UTC)" if config.fetched_at else ""))

@@ -27,7 +27,7 @@ def resolved_resources():
 
 def doctor() -> None:
     """Check every setting and connection: Airtable, MongoDB, Slack, SP-API, Ads, Dagster."""
-    from paperplan_sync.automation.doctor import run_doctor
+    from paperplan_sync.ops.doctor import run_doctor
 
     console = Console()
     with console.status("Checking settings and connections…"), resolved_resources() as resources:

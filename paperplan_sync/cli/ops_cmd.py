@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -12,7 +10,9 @@ WEBSERVER_HELP = "Dagster webserver (default: $DAGSTER_WEBSERVER_URL or http://1
 
 
 def _webserver(url: str | None) -> str:
-    return url or os.environ.get("DAGSTER_WEBSERVER_URL") or "http://127.0.0.1:3000"
+    from paperplan_sync import settings
+
+    return url or settings.webserver_url()
 
 
 def _print(health) -> None:
@@ -24,7 +24,7 @@ def _print(health) -> None:
 
 def health(webserver: str | None = typer.Option(None, help=WEBSERVER_HELP)) -> None:
     """Webserver, each daemon's heartbeat and the code location; exit status 0 when healthy, 1 otherwise."""
-    from paperplan_sync.automation.health import check_dagster
+    from paperplan_sync.ops.health import check_dagster
 
     result = check_dagster(_webserver(webserver))
     _print(result)
@@ -34,10 +34,10 @@ def health(webserver: str | None = typer.Option(None, help=WEBSERVER_HELP)) -> N
 
 def _print_airtable_usage() -> None:
     """The month's Airtable calls (information: a used-up quota slows the product, it does not stop it)."""
-    from paperplan_sync.config.loader import airtable_from_env
     from paperplan_sync.control_plane.usage import month_line
+    from paperplan_sync.resources import airtable_resource, resolved
 
-    airtable = airtable_from_env()
+    airtable = resolved(airtable_resource())
     if airtable is None:
         return
     try:
@@ -50,14 +50,6 @@ def _print_airtable_usage() -> None:
 API_URL_HELP = "The product's public health page (default: $PAPERPLAN_PUBLIC_URL/api, else this machine's api service)"
 
 
-def _api_url(url: str | None) -> str:
-    if url:
-        return url
-    if public := os.environ.get("PAPERPLAN_PUBLIC_URL"):
-        return public.rstrip("/") + "/api"
-    return f"http://127.0.0.1:{os.environ.get('PAPERPLAN_API_PORT') or '8710'}/api"
-
-
 def watchdog(
     api_url: str | None = typer.Option(None, help=API_URL_HELP),
     max_heartbeat_minutes: int = typer.Option(45, help="Heartbeat older than this means offline"),
@@ -68,20 +60,19 @@ def watchdog(
     from datetime import timedelta
     from urllib.parse import urlsplit
 
-    from paperplan_sync.automation.slack import SlackResource
-    from paperplan_sync.automation.watchdog import run_watchdog
-    from paperplan_sync.config.loader import airtable_from_env
+    from paperplan_sync import settings
+    from paperplan_sync.alerting.watchdog import run_watchdog
+    from paperplan_sync.resources import airtable_resource, resolved, slack_resource
 
-    airtable = airtable_from_env()
-    if airtable is None or not os.environ.get("SLACK_BOT_TOKEN"):
+    airtable, slack = resolved(airtable_resource()), resolved(slack_resource())
+    if airtable is None or slack is None:
         typer.echo("AIRTABLE_API_KEY, AIRTABLE_BASE_ID and SLACK_BOT_TOKEN must be set", err=True)
         raise typer.Exit(2)
-    url = _api_url(api_url)
+    url = api_url or settings.api_url()
     # Behind the proxy the UI is on the same origin as /api; on the product's own machine use its webserver.
     local = urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
     dagster_url = _webserver(None) if local else url.removesuffix("/api")
-    slack = SlackResource(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ.get("SLACK_BASE_URL") or "https://slack.com/api/",
-                          channel=os.environ.get("SLACK_CHANNEL") or "#airtable", webserver_url=dagster_url)
+    slack = slack.model_copy(update={"webserver_url": dagster_url})
     outcome = run_watchdog(airtable=airtable, slack=slack, api_url=url, dagster_url=dagster_url,
                            max_heartbeat_age=timedelta(minutes=max_heartbeat_minutes),
                            heartbeat_check_every=timedelta(hours=heartbeat_check_hours))
@@ -106,7 +97,7 @@ def backfill(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from paperplan_sync.automation.backfill import backfill_progress, launch_backfill, partitions
+    from paperplan_sync.ops.backfill import backfill_progress, launch_backfill, partitions
 
     if not (failed or missing):
         typer.echo("say what to backfill: --failed, --missing, or both", err=True)

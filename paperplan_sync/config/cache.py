@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from paperplan_sync.state import state_dir
+from paperplan_sync.settings import state_dir
 
 CACHE_FILE = "config_cache.json"
 

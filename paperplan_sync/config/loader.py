@@ -16,29 +16,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from datetime import UTC, datetime
 
 from paperplan_sync.config import cache
 from paperplan_sync.config.models import SyncConfig, ValidationProblem
 from paperplan_sync.config.parse import parse_tables
-from paperplan_sync.control_plane.airtable import AIRTABLE_DEFAULT_ENDPOINT, AirtableResource, AirtableUnavailable
+from paperplan_sync import settings
+from paperplan_sync.control_plane.airtable import AirtableResource, AirtableUnavailable
 from paperplan_sync.control_plane.schema import TABLE_AUTOMATIONS, TABLE_REPORT_TYPES
 
 log = logging.getLogger(__name__)
 
-ENV_ENDPOINT, ENV_API_KEY, ENV_BASE_ID = "AIRTABLE_ENDPOINT_URL", "AIRTABLE_API_KEY", "AIRTABLE_BASE_ID"
 CONFIG_TABLES = (TABLE_REPORT_TYPES, TABLE_AUTOMATIONS)
-
-
-def airtable_from_env(**overrides) -> AirtableResource | None:
-    """An AirtableResource from the environment, or None when the key or base is not set."""
-    api_key, base_id = os.environ.get(ENV_API_KEY), os.environ.get(ENV_BASE_ID)
-    if not api_key or not base_id:
-        return None
-    endpoint = os.environ.get(ENV_ENDPOINT) or AIRTABLE_DEFAULT_ENDPOINT
-    state = {"state_mongodb_uri": os.environ.get("MONGODB_URI", ""), "state_database": os.environ.get("MONGODB_DATABASE", "")}
-    return AirtableResource(api_key=api_key, base_id=base_id, endpoint_url=endpoint, **{**state, **overrides})
 
 
 def config_reader(airtable: AirtableResource) -> AirtableResource:
@@ -104,13 +93,13 @@ def _snapshot(airtable: AirtableResource) -> tuple[dict, datetime] | None:
 
 
 def _not_configured() -> SyncConfig:
-    reason = f"{ENV_API_KEY} and {ENV_BASE_ID} must be set to read the configuration from Airtable"
-    return SyncConfig(origin="none", unavailable_reason=reason, problems=(ValidationProblem("(settings)", "-", None, ENV_API_KEY, reason),))
+    key, base = settings.AIRTABLE_API_KEY, settings.AIRTABLE_BASE_ID
+    reason = f"{key} and {base} must be set to read the configuration from Airtable"
+    return SyncConfig(origin="none", unavailable_reason=reason, problems=(ValidationProblem("(settings)", "-", None, key, reason),))
 
 
-def load_config(airtable: AirtableResource | None = None) -> SyncConfig:
-    """The configuration read from Airtable now; on any failure, the last good one."""
-    airtable = airtable or airtable_from_env()
+def load_config(airtable: AirtableResource | None) -> SyncConfig:
+    """The configuration read from Airtable now; on any failure, the last good one. None: Airtable is not set up."""
     if airtable is None:
         return _not_configured()
     try:
@@ -135,9 +124,8 @@ def snapshot_config(airtable: AirtableResource) -> SyncConfig | None:
     return build_config(snapshot[0], origin="snapshot", fetched_at=snapshot[1]) if snapshot else None
 
 
-def current_config(airtable: AirtableResource | None = None) -> SyncConfig:
+def current_config(airtable: AirtableResource | None) -> SyncConfig:
     """The shared snapshot (no Airtable call); Airtable is read only when there is none yet."""
-    airtable = airtable or airtable_from_env()
     if airtable is None:
         return _not_configured()
     return snapshot_config(airtable) or load_config(airtable)

@@ -24,6 +24,7 @@ from typing import Literal
 
 import requests
 
+from paperplan_sync import settings
 from paperplan_sync.control_plane.airtable import AirtableResource
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,21 @@ class ChangeSettings:
     def monthly_calls(self) -> int:
         """What change detection costs a month when nothing changes (one call per payload read)."""
         return MONTH_S // self.read_every_s + 5  # 5: webhook refreshes (one every 6 days)
+
+
+def change_settings() -> ChangeSettings:
+    """From the environment: ``PAPERPLAN_CHANGE_DETECTION`` is ``webhook`` (pings to PAPERPLAN_PUBLIC_URL; the
+    default when it is set) or ``poll`` (no public URL: the webhook's payloads are listed every 2 minutes)."""
+    public_url = settings.value(settings.PUBLIC_URL)
+    mode = settings.value(settings.CHANGE_DETECTION) or ("webhook" if public_url else "poll")
+    if mode not in ("webhook", "poll"):
+        raise ValueError(f"{settings.CHANGE_DETECTION} must be webhook or poll, not {mode!r}")
+    return ChangeSettings(
+        mode=mode,  # type: ignore[arg-type]
+        public_url=public_url,
+        safety_poll_s=settings.SAFETY_POLL_S,
+        poll_s=settings.CHANGE_POLL_S,
+    )
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ from typing import Any
 
 from paperplan_sync.reports.transforms import DatapointMapping
 from paperplan_sync.sources.base import RowStream
-from paperplan_sync.sources.amazon_ads.settings import AD_PRODUCT_SP, MAX_RANGE_DAYS as ADS_MAX_RANGE_DAYS, ReportPreset
+from paperplan_sync.sources.amazon_ads import settings as ads
+from paperplan_sync.sources.amazon_ads.settings import ReportPreset
+from paperplan_sync.sources.amazon_sp import settings as sp
 
 AMAZON_SP, AMAZON_ADS = "amazon_sp", "amazon_ads"
 
@@ -28,16 +30,12 @@ ORDERS_BY_DATE = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
 ORDERS_BY_UPDATE = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
 FBA_INVENTORY = "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"
 MERCHANT_LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"
-SALES_AND_TRAFFIC = "GET_SALES_AND_TRAFFIC_REPORT"
-ADS_SP_CAMPAIGNS = "spCampaigns"
+SALES_AND_TRAFFIC = sp.SALES_AND_TRAFFIC
+ADS_SP_CAMPAIGNS = ads.SP_CAMPAIGNS.report_type_id
 
 # Order reports by date accept up to 30 days per createReport (Amazon's order report docs; Airbyte's
 # source-amazon-seller-partner slices them the same way).
 SP_ORDER_MAX_RANGE_DAYS = 30
-# Since 2026-04-24 Amazon accepts one createReport of GET_SALES_AND_TRAFFIC_REPORT per 15 minutes (96 a day)
-# per selling partner and application, on top of createReport's own usage plan (Amazon support's answer in
-# amzn/selling-partner-api-models#5210).
-SALES_AND_TRAFFIC_CREATE_EVERY_S = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -75,16 +73,6 @@ class ReportKind:
         return moment.astimezone(tz).date() if moment.tzinfo else moment.date()
 
 
-SP_CAMPAIGNS_PRESET = ReportPreset(
-    report_type_id=ADS_SP_CAMPAIGNS,
-    ad_product=AD_PRODUCT_SP,
-    group_by=("campaign",),
-    columns=(
-        "date", "campaignId", "campaignName", "campaignStatus", "campaignBudgetAmount", "campaignBudgetCurrencyCode",
-        "impressions", "clicks", "cost", "purchases7d", "sales7d", "unitsSoldClicks7d", "purchases14d", "sales14d",
-    ),
-)
-
 _ORDER_DATAPOINTS = DatapointMapping(
     key_field="sku",
     metrics={"units_ordered": "quantity", "ordered_revenue": "item-price"},
@@ -104,7 +92,7 @@ CATALOG: dict[str, ReportKind] = {k.report_type_id: k for k in (
     # By-ASIN rows aggregate the whole requested range: per-day ASIN figures need one request per day, and
     # those requests are 15 minutes apart at least.
     ReportKind(SALES_AND_TRAFFIC, AMAZON_SP, document_format=SALES_AND_TRAFFIC_JSON,
-               create_every_s=SALES_AND_TRAFFIC_CREATE_EVERY_S, row_key=("record_type", "date", "childAsin"),
+               create_every_s=sp.CREATE_EVERY_S[SALES_AND_TRAFFIC], row_key=("record_type", "date", "childAsin"),
                datapoints=DatapointMapping(
                    key_field="childAsin",  # the JSON report's nested keys, joined with "_" by the parser
                    metrics={"units_ordered": "salesByAsin_unitsOrdered",
@@ -113,14 +101,14 @@ CATALOG: dict[str, ReportKind] = {k.report_type_id: k for k in (
                    keep=("record_type", lambda kind: kind == "by_asin"))),
     # Reporting v3: up to 31 days per report with timeUnit DAILY, one row per campaign and day.
     ReportKind(ADS_SP_CAMPAIGNS, AMAZON_ADS, document_format=ADS_JSON, date_column="date",
-               max_range_days=ADS_MAX_RANGE_DAYS, row_key=("date", "campaignId"), ads_preset=SP_CAMPAIGNS_PRESET,
+               max_range_days=ads.MAX_RANGE_DAYS, row_key=("date", "campaignId"), ads_preset=ads.SP_CAMPAIGNS,
                datapoints=DatapointMapping(key_field="campaignId",
                                            metrics={"ad_cost": "cost", "ad_sales_7d": "sales7d", "ad_clicks": "clicks"})),
 )}
 
 def document_parser(document_format: str) -> Callable[..., Iterator[Any]]:
     """``parse(blocks, stream, chunk_rows, *, charset)`` for a document format: bytes in, row chunks out."""
-    from paperplan_sync.sources.amazon_ads.parsing import parse_ads_document  # the sources import this module
+    from paperplan_sync.sources.amazon_ads.parsing import parse_ads_document
     from paperplan_sync.sources.amazon_sp.parsing import parse_flat_file, parse_json_document
 
     return {FLAT_FILE: parse_flat_file, SALES_AND_TRAFFIC_JSON: parse_json_document,
@@ -136,9 +124,6 @@ def parse_document(kind: ReportKind, blocks: Iterable[bytes], *, chunk_rows: int
     stream = bound_stream(lambda own: parse(blocks, own, chunk_rows, charset=lambda: charset))
     stream.columns = list(kind.ads_preset.columns) if kind.ads_preset else []  # Ads: the requested columns
     return stream
-
-
-ADS_PRESETS: dict[str, ReportPreset] = {k.report_type_id: k.ads_preset for k in CATALOG.values() if k.ads_preset}
 
 
 def kind_of(report_type_id: str, source: str = AMAZON_SP) -> ReportKind:

@@ -5,10 +5,11 @@ import warnings
 import threading
 from concurrent.futures import Future
 from datetime import UTC, date, datetime
+from typing import Any
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from paperplan_sync import settings
 from paperplan_sync.config.models import ReportType, SyncConfig
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.writer import AirtableWriter
@@ -53,7 +54,11 @@ def report_job_name(report_type: ReportType) -> str:
     return f"{report_type.source}__daily_from_{report_type.start_date:%Y%m%d}_{tz}{end}"
 
 
-def build_report_jobs(config: SyncConfig) -> dict[str, UnresolvedAssetJobDefinition]:
+# What dg.define_asset_job returns: its class is not public API, and only Definitions and the job's name use it.
+AssetJob = Any
+
+
+def build_report_jobs(config: SyncConfig) -> dict[str, AssetJob]:
     """What the scheduler launches, keyed by report type name (several names may share one job)."""
     groups: dict[str, list[ReportType]] = {}
     for rt in config.active_report_types:
@@ -267,10 +272,7 @@ def _metadata(report_type: ReportType, results: list[DayResult], context) -> dic
 
 def _run_url(run_id: str) -> str:
     """The run's page where people open the UI (PAPERPLAN_UI_URL behind the login proxy)."""
-    import os
-
-    base = os.environ.get("PAPERPLAN_UI_URL") or os.environ.get("DAGSTER_WEBSERVER_URL") or "http://127.0.0.1:3000"
-    return f"{base.rstrip('/')}/runs/{run_id}"
+    return f"{settings.ui_url().rstrip('/')}/runs/{run_id}"
 
 
 def _airtable_reports_url(context) -> str:

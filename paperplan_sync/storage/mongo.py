@@ -20,8 +20,6 @@ from paperplan_sync.storage import datapoints, loads, logs, outbox
 
 log = logging.getLogger(__name__)
 
-URI_ENV = "MONGODB_URI"
-DATABASE_ENV = "MONGODB_DATABASE"
 DEFAULT_DATABASE = "paperplan_sync"
 APP_NAME = "paperplan-sync"
 
@@ -74,17 +72,11 @@ def ensure_indexes(db: Database) -> None:
 class MongoResource(dg.ConfigurableResource):
     """MongoDB for report rows, load metadata, datapoints and the Airtable outbox.
 
-    Build it with ``MongoResource.from_env()`` in Definitions (reads ``MONGODB_URI`` at run time), or with
-    explicit values in tests.
+    Production builds it in resources.py (``MONGODB_URI`` read at run time); tests pass explicit values.
     """
 
-    uri: str = Field(description=f"MongoDB connection string ({URI_ENV}); a replica set for atomic loads.")
-    database: str = Field(default=DEFAULT_DATABASE, description=f"Database name ({DATABASE_ENV}).")
-
-    @classmethod
-    def from_env(cls) -> MongoResource:
-        database = dg.EnvVar(DATABASE_ENV) if os.environ.get(DATABASE_ENV) else DEFAULT_DATABASE
-        return cls(uri=dg.EnvVar(URI_ENV), database=database)
+    uri: str = Field(description="MongoDB connection string (MONGODB_URI); a replica set for atomic loads.")
+    database: str = Field(default=DEFAULT_DATABASE, description="Database name (MONGODB_DATABASE).")
 
     @property
     def client(self) -> MongoClient:

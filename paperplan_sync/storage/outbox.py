@@ -35,11 +35,12 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from paperplan_sync import settings
 from paperplan_sync.storage.common import ensure_index, utcnow
 
 OUTBOX = "outbox"
 PENDING, DONE, SUPERSEDED, DEAD = "pending", "done", "superseded", "dead"
-MAX_REFUSALS = int(os.environ.get("PAPERPLAN_OUTBOX_MAX_REFUSALS") or 5)  # refusals before a write is set aside
+MAX_REFUSALS = settings.OUTBOX_MAX_REFUSALS  # refusals before a write is set aside
 
 SEQ_TIE_RETRIES = 5  # two processes taking the same nanosecond is already rare; five in a row never happens
 BACKOFF_BASE = timedelta(seconds=30)  # Airtable's own penalty after a 429 is 30 s

@@ -10,6 +10,7 @@ from dagster._core.definitions.definitions_load_context import DefinitionsLoadCo
 from dagster._core.definitions.repository_definition import RepositoryLoadData
 
 from paperplan_sync.config.loader import current_config, load_config
+from paperplan_sync.resources import airtable_resource, resolved
 
 
 def test_a_process_start_reads_the_snapshot_not_airtable(airtable, airtable_resource):
@@ -33,7 +34,7 @@ def test_a_run_worker_rebuilds_the_code_servers_configuration(airtable, airtable
     # The snapshot moves on (a report type deactivated) between the launch and the run's start.
     table = airtable.table("Report Types")
     table.update(table.first(formula="{Name}='sales_report'")["id"], {"Status": "Inactive"}, typecast=True)
-    assert "sales_report" not in {rt.name for rt in load_config().active_report_types}
+    assert "sales_report" not in {rt.name for rt in load_config(resolved(airtable_resource())).active_report_types}
 
     sys.modules.pop("paperplan_sync.definitions", None)
     worker_context = DefinitionsLoadContext(DefinitionsLoadType.RECONSTRUCTION,

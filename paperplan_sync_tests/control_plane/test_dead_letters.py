@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from paperplan_sync.automation.alerts import build_alert_sensors
-from paperplan_sync.automation.doctor import run_doctor
+from paperplan_sync.alerting.alerts import build_alert_sensors
+from paperplan_sync.ops.doctor import run_doctor
 from paperplan_sync.config.models import SyncConfig
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.schema import TABLE_LOGS, TABLE_REPORTS

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from paperplan_sync.automation.backfill import backfill_progress, failed_partitions, launch_backfill
+from paperplan_sync.ops.backfill import backfill_progress, failed_partitions, launch_backfill
 from paperplan_sync_tests.fixtures.dagster_dev import wait_until
 from paperplan_local.stack import finished_run_status, launch_partition_run, dagster_dev, stand_ins
 

@@ -17,7 +17,7 @@ from datetime import date
 import pytest
 import requests
 
-from paperplan_sync.automation.backfill import backfill_progress, launch_backfill, partitions
+from paperplan_sync.ops.backfill import backfill_progress, launch_backfill, partitions
 from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync_tests.fixtures.dagster_dev import FAST_SENSORS, wait_until
 from paperplan_sync_tests.fixtures.postgres import DEPLOY_YAML, query

@@ -7,7 +7,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from paperplan_sync.automation.slack import SlackError, report_failed_message
+from paperplan_sync.alerting.slack import SlackError, report_failed_message
 
 
 def post(slack, **params):

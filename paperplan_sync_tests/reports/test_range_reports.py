@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from paperplan_sync.automation.alerts import build_alert_sensors
+from paperplan_sync.alerting.alerts import build_alert_sensors
 from paperplan_sync.control_plane.schema import TABLE_REPORTS
 from paperplan_sync.reports.catalog import ORDERS_BY_DATE
 from paperplan_sync.reports.factory import build_report_asset

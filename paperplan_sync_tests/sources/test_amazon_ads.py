@@ -19,9 +19,10 @@ from paperplan_sync.sources.amazon_ads import (
     AmazonAdsReportsResource,
     split_range,
 )
+from paperplan_sync.resources import amazon_ads_resource
 from paperplan_sync.sources.amazon_ads.parsing import gunzip_if_needed, iter_json_array, utf8_text
 from paperplan_sync.sources.amazon_ads.report_config import duplicate_report_id, report_mismatch
-from paperplan_sync.reports.catalog import SP_CAMPAIGNS_PRESET as SP_CAMPAIGNS
+from paperplan_sync.sources.amazon_ads.settings import SP_CAMPAIGNS
 from paperplan_sync.sources.base import ReportFailed, ReportRequest, ReportTimeout
 from paperplan_sync.sources.lwa import clear_token_cache
 from paperplan_sync_tests.fixtures.ads import ADS_TEST_SEED, ADS_TEST_TODAY, AdsServer, build_ads_resource
@@ -282,7 +283,8 @@ def test_works_as_a_dagster_resource_wired_from_the_environment(ads, monkeypatch
         _, stream = amazon_ads.fetch(_req())
         return sum(len(chunk) for chunk in stream.chunks())
 
-    resource = AmazonAdsReportsResource.from_env(poll_initial_s=0.05, poll_max_s=0.2)
+    monkeypatch.setenv("ADS_POLL_INITIAL_S", "0.05")
+    resource = amazon_ads_resource().model_copy(update={"poll_max_s": 0.2})  # the production wiring
     result = dg.materialize([ads_campaigns_day], resources={"amazon_ads": resource})
     assert result.success and result.output_for_node("ads_campaigns_day") > 0
     assert ads.client_secret not in repr(resource)

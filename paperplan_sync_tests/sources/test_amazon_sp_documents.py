@@ -226,19 +226,16 @@ def test_download_5xx_before_any_byte_is_retried(spapi, spapi_resource):
 
 
 def test_works_as_a_dagster_resource_configured_from_env_vars(spapi, monkeypatch):
-    from paperplan_sync.sources.amazon_sp import settings
+    from paperplan_sync.resources import amazon_sp_resource
 
-    env = {settings.ENV_LWA_CLIENT_ID: spapi.client_id, settings.ENV_LWA_CLIENT_SECRET: spapi.client_secret,
-           settings.ENV_REFRESH_TOKEN: spapi.refresh_token, settings.ENV_ENDPOINT: spapi.url,
-           settings.ENV_LWA_ENDPOINT: spapi.url + "/auth/o2/token", settings.ENV_MARKETPLACE_IDS: "ATVPDKIKX0DER"}
+    env = {"SPAPI_LWA_CLIENT_ID": spapi.client_id, "SPAPI_LWA_CLIENT_SECRET": spapi.client_secret,
+           "SPAPI_REFRESH_TOKEN": spapi.refresh_token, "SPAPI_ENDPOINT": spapi.url,
+           "SPAPI_LWA_ENDPOINT": spapi.url + "/auth/o2/token", "SPAPI_MARKETPLACE_IDS": "ATVPDKIKX0DER",
+           "SPAPI_POLL_INITIAL_S": "0.02", "SPAPI_RATE_LIMIT_SCALE": "1000"}
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    resource = AmazonSPReportsResource(
-        lwa_client_id=dg.EnvVar(settings.ENV_LWA_CLIENT_ID), lwa_client_secret=dg.EnvVar(settings.ENV_LWA_CLIENT_SECRET),
-        refresh_token=dg.EnvVar(settings.ENV_REFRESH_TOKEN), endpoint=dg.EnvVar(settings.ENV_ENDPOINT),
-        lwa_endpoint=dg.EnvVar(settings.ENV_LWA_ENDPOINT), marketplace_ids=dg.EnvVar(settings.ENV_MARKETPLACE_IDS),
-        poll_initial_s=0.02, poll_max_s=0.1, rate_limit_scale=1000.0,
-    )
+    monkeypatch.delenv("MONGODB_URI", raising=False)
+    resource = amazon_sp_resource().model_copy(update={"poll_max_s": 0.1})  # the production wiring
     assert spapi.client_secret not in repr(resource)
 
     @dg.asset

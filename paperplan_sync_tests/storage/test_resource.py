@@ -9,6 +9,7 @@ import pytest
 
 from paperplan_local.mongo import MongoStandIn
 from paperplan_sync.storage import loads
+from paperplan_sync.resources import mongo_resource
 from paperplan_sync.storage.mongo import MongoResource, get_client
 from paperplan_sync_tests.storage.helpers import DAY, load_day, make_rows
 
@@ -30,7 +31,7 @@ def test_indexes_created_at_first_use_idempotently(mongo):
     assert list(db["sales_report"].index_information()) == ["_id_"]  # rows are keyed by day: no other index
 
 
-def test_from_env_in_a_dagster_run(mongo_server, monkeypatch):
+def test_production_wiring_in_a_dagster_run(mongo_server, monkeypatch):
     database = f"test_env_{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("MONGODB_URI", mongo_server.uri)
     monkeypatch.setenv("MONGODB_DATABASE", database)
@@ -39,7 +40,7 @@ def test_from_env_in_a_dagster_run(mongo_server, monkeypatch):
     def stored_rows(mongo: MongoResource) -> int:
         return load_day(mongo.db(), make_rows(3))["rows"]
 
-    result = dg.materialize([stored_rows], resources={"mongo": MongoResource.from_env()})
+    result = dg.materialize([stored_rows], resources={"mongo": mongo_resource()})
     assert result.success and result.output_for_node("stored_rows") == 3
     client = get_client(mongo_server.uri)
     assert client[database]["sales_report"].count_documents({"_report_date": DAY}) == 3

@@ -1,8 +1,8 @@
 """Amazon Ads reporting v3 source.
 
 ``AmazonAdsReportsResource`` implements ``ReportSource`` for Sponsored Products reports (preset:
-``spCampaigns``); constants live in ``settings``, presets in ``paperplan_sync.reports.catalog``; a local Ads-compatible server for
-development and tests is ``paperplan_local.ads``.
+``spCampaigns``); constants and presets live in ``settings``; a local Ads-compatible server for development and tests is
+``paperplan_local.ads``.
 """
 
 from paperplan_sync.sources.amazon_ads.client import AmazonAdsReportsResource

@@ -45,12 +45,6 @@ from paperplan_sync.sources.amazon_ads.settings import (
     CREATE_CONTENT_TYPE,
     DEFAULT_ENDPOINT,
     DEFAULT_LWA_ENDPOINT,
-    ENV_CLIENT_ID,
-    ENV_CLIENT_SECRET,
-    ENV_ENDPOINT,
-    ENV_LWA_ENDPOINT,
-    ENV_PROFILE_ID,
-    ENV_REFRESH_TOKEN,
     HEADER_CLIENT_ID,
     HEADER_SCOPE,
     REPORTS_PATH,
@@ -72,17 +66,17 @@ def _log():
 class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
     """Amazon Ads reporting v3 (Sponsored Products reports such as ``spCampaigns``) for one profile.
 
-    Production: ``AmazonAdsReportsResource.from_env()`` (secrets through ``dagster.EnvVar``).
+    Production: built by resources.py (secrets through ``dagster.EnvVar``).
     """
 
     source_name: ClassVar[str] = "amazon_ads"
 
-    client_id: str = Field(repr=False, description=f"LWA client id (${ENV_CLIENT_ID})")
-    client_secret: str = Field(repr=False, description=f"LWA client secret (${ENV_CLIENT_SECRET})")
-    refresh_token: str = Field(repr=False, description=f"LWA refresh token of the advertiser (${ENV_REFRESH_TOKEN})")
-    profile_id: str = Field(description=f"Ads profile id sent as the API scope (${ENV_PROFILE_ID})")
-    endpoint: str = Field(default=DEFAULT_ENDPOINT, description=f"Ads API base URL (${ENV_ENDPOINT})")
-    lwa_endpoint: str = Field(default=DEFAULT_LWA_ENDPOINT, description=f"LWA token URL (${ENV_LWA_ENDPOINT})")
+    client_id: str = Field(repr=False, description=f"LWA client id ($ADS_LWA_CLIENT_ID)")
+    client_secret: str = Field(repr=False, description=f"LWA client secret ($ADS_LWA_CLIENT_SECRET)")
+    refresh_token: str = Field(repr=False, description=f"LWA refresh token of the advertiser ($ADS_REFRESH_TOKEN)")
+    profile_id: str = Field(description=f"Ads profile id sent as the API scope ($ADS_PROFILE_ID)")
+    endpoint: str = Field(default=DEFAULT_ENDPOINT, description=f"Ads API base URL ($ADS_ENDPOINT)")
+    lwa_endpoint: str = Field(default=DEFAULT_LWA_ENDPOINT, description=f"LWA token URL ($ADS_LWA_ENDPOINT)")
     # Reports usually take minutes; Amazon documents up to 3 hours at busy times.
     poll_timeout_s: float = Field(default=3 * 3600.0, description="Give up waiting for a report after this long")
     poll_initial_s: float = Field(default=15.0, description="First wait between status polls (doubles)")
@@ -97,19 +91,6 @@ class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
     _lwa: LwaTokenProvider | None = PrivateAttr(default=None)
 
     # --- construction / lifecycle -------------------------------------------------------------
-
-    @classmethod
-    def from_env(cls, **overrides: Any) -> AmazonAdsReportsResource:
-        """Production wiring: secrets resolved by Dagster at run time, endpoints overridable for local mode."""
-        fields: dict[str, Any] = {
-            "client_id": dg.EnvVar(ENV_CLIENT_ID),
-            "client_secret": dg.EnvVar(ENV_CLIENT_SECRET),
-            "refresh_token": dg.EnvVar(ENV_REFRESH_TOKEN),
-            "profile_id": dg.EnvVar(ENV_PROFILE_ID),
-            "endpoint": os.environ.get(ENV_ENDPOINT) or DEFAULT_ENDPOINT,
-            "lwa_endpoint": os.environ.get(ENV_LWA_ENDPOINT) or DEFAULT_LWA_ENDPOINT,
-        }
-        return cls(**{**fields, **overrides})
 
     def __repr__(self) -> str:  # never show credentials
         return f"AmazonAdsReportsResource(profile_id={self.profile_id!r}, endpoint={self.endpoint!r})"

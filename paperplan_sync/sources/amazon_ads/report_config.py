@@ -28,10 +28,10 @@ from paperplan_sync.sources.amazon_ads.settings import (
     OPTION_FILTERS,
     OPTION_GROUP_BY,
     OPTION_TIME_UNIT,
+    PRESETS,
     TIME_UNIT_DAILY,
     TIME_UNIT_SUMMARY,
 )
-from paperplan_sync.reports import catalog  # read at call time: the catalog imports this package's settings
 from paperplan_sync.sources.base import ReportRequest
 
 _DUPLICATE_RE = re.compile(r"duplicate of\s*:?\s*([A-Za-z0-9][A-Za-z0-9_-]*)", re.IGNORECASE)
@@ -58,14 +58,14 @@ def resolve_configuration(request: ReportRequest) -> dict[str, Any]:
     unknown = sorted(set(options) - KNOWN_OPTIONS)
     if unknown:
         raise ValueError(f"unknown Amazon Ads report option(s) {unknown}; known: {sorted(KNOWN_OPTIONS)}")
-    preset = catalog.ADS_PRESETS.get(request.report_type_id)
+    preset = PRESETS.get(request.report_type_id)
 
     columns = parse_list_option(OPTION_COLUMNS, options[OPTION_COLUMNS]) if OPTION_COLUMNS in options else None
     group_by = parse_list_option(OPTION_GROUP_BY, options[OPTION_GROUP_BY]) if OPTION_GROUP_BY in options else None
     if preset is None and (not columns or not group_by):
         raise ValueError(
             f"no preset for Ads report type {request.report_type_id!r}: give options 'columns' and 'groupBy' "
-            f"(presets: {sorted(catalog.ADS_PRESETS)})"
+            f"(presets: {sorted(PRESETS)})"
         )
     columns = columns or list(preset.columns)  # type: ignore[union-attr]
     group_by = group_by or list(preset.group_by)  # type: ignore[union-attr]

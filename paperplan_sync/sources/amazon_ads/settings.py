@@ -1,4 +1,4 @@
-"""Constants of the Amazon Ads reporting v3 source: endpoints, env var names, limits (presets: reports/catalog.py).
+"""Constants and presets of the Amazon Ads reporting v3 source: endpoints, limits, the default report shapes.
 
 Kept apart from the client so the asset layer (and the local server) can read them without importing
 the HTTP machinery.
@@ -14,14 +14,6 @@ from paperplan_sync.sources.lwa import DEFAULT_LWA_ENDPOINT  # re-exported: one 
 # North America. EU is https://advertising-api-eu.amazon.com, FE https://advertising-api-fe.amazon.com.
 DEFAULT_ENDPOINT = "https://advertising-api.amazon.com"
 REPORTS_PATH = "/reporting/reports"
-
-# --- Environment variables (production wires the resource fields with dagster.EnvVar) -------------
-ENV_CLIENT_ID = "ADS_LWA_CLIENT_ID"
-ENV_CLIENT_SECRET = "ADS_LWA_CLIENT_SECRET"
-ENV_REFRESH_TOKEN = "ADS_REFRESH_TOKEN"
-ENV_PROFILE_ID = "ADS_PROFILE_ID"
-ENV_ENDPOINT = "ADS_ENDPOINT"
-ENV_LWA_ENDPOINT = "ADS_LWA_ENDPOINT"
 
 # --- Headers --------------------------------------------------------------------------------------
 HEADER_CLIENT_ID = "Amazon-Advertising-API-ClientId"
@@ -58,10 +50,22 @@ KNOWN_OPTIONS = frozenset({OPTION_COLUMNS, OPTION_GROUP_BY, OPTION_TIME_UNIT, OP
 
 @dataclass(frozen=True)
 class ReportPreset:
-    """What we ask for by default for one reportTypeId (the entries live in reports/catalog.py)."""
+    """What we ask for by default for one reportTypeId (a Report Types row's options override it)."""
 
     report_type_id: str
     ad_product: str
     group_by: tuple[str, ...]
     columns: tuple[str, ...]
     time_unit: str = TIME_UNIT_DAILY
+
+
+SP_CAMPAIGNS = ReportPreset(
+    report_type_id="spCampaigns",
+    ad_product=AD_PRODUCT_SP,
+    group_by=("campaign",),
+    columns=(
+        "date", "campaignId", "campaignName", "campaignStatus", "campaignBudgetAmount", "campaignBudgetCurrencyCode",
+        "impressions", "clicks", "cost", "purchases7d", "sales7d", "unitsSoldClicks7d", "purchases14d", "sales14d",
+    ),
+)
+PRESETS: dict[str, ReportPreset] = {p.report_type_id: p for p in (SP_CAMPAIGNS,)}

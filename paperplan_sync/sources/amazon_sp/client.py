@@ -17,7 +17,6 @@ from pydantic import Field, PrivateAttr
 
 from paperplan_sync.shared_state import SharedState, shared_state
 from paperplan_sync.readahead import read_ahead
-from paperplan_sync.reports.catalog import document_parser, kind_of
 from paperplan_sync.sources.base import (
     ReadyReport,
     ReportFailed,
@@ -33,7 +32,7 @@ from paperplan_sync.retry import RETRY_STATUSES, GaveUp, RetryPolicy
 from . import settings as s
 from .auth import LWATokenProvider
 from .errors import ReportDocumentError, SPAPIError
-from .parsing import bound_stream, gunzip
+from .parsing import bound_stream, gunzip, parse_flat_file, parse_json_document
 from .ratelimit import report_type_turn
 from .transport import SPAPITransport
 
@@ -66,13 +65,13 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
 
     source_name: ClassVar[str] = "amazon_sp"
 
-    lwa_client_id: str = Field(repr=False, description=f"LWA client id ({s.ENV_LWA_CLIENT_ID}).")
-    lwa_client_secret: str = Field(repr=False, description=f"LWA client secret ({s.ENV_LWA_CLIENT_SECRET}).")
-    refresh_token: str = Field(repr=False, description=f"LWA refresh token ({s.ENV_REFRESH_TOKEN}).")
-    endpoint: str = Field(default=s.DEFAULT_ENDPOINT, description=f"SP-API regional endpoint ({s.ENV_ENDPOINT}).")
-    lwa_endpoint: str = Field(default=s.DEFAULT_LWA_ENDPOINT, description=f"LWA token URL ({s.ENV_LWA_ENDPOINT}).")
+    lwa_client_id: str = Field(repr=False, description=f"LWA client id (SPAPI_LWA_CLIENT_ID).")
+    lwa_client_secret: str = Field(repr=False, description=f"LWA client secret (SPAPI_LWA_CLIENT_SECRET).")
+    refresh_token: str = Field(repr=False, description=f"LWA refresh token (SPAPI_REFRESH_TOKEN).")
+    endpoint: str = Field(default=s.DEFAULT_ENDPOINT, description=f"SP-API regional endpoint (SPAPI_ENDPOINT).")
+    lwa_endpoint: str = Field(default=s.DEFAULT_LWA_ENDPOINT, description=f"LWA token URL (SPAPI_LWA_ENDPOINT).")
     marketplace_ids: str = Field(
-        default=s.DEFAULT_MARKETPLACE_IDS, description=f"Comma-separated marketplace ids ({s.ENV_MARKETPLACE_IDS})."
+        default=s.DEFAULT_MARKETPLACE_IDS, description=f"Comma-separated marketplace ids (SPAPI_MARKETPLACE_IDS)."
     )
     poll_timeout_s: float = Field(default=3600.0, description="Give up waiting for a report after this long.")
     poll_initial_s: float = Field(default=5.0, description="First getReport poll interval.")
@@ -323,7 +322,7 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
         if report.status == "CANCELLED" or not report.document_id:
             return RowStream.empty()
         report_type = report.extra.get("reportType") or request.report_type_id
-        parse = document_parser(kind_of(report_type, self.source_name).document_format)
+        parse = parse_json_document if report_type in s.JSON_REPORT_TYPES else parse_flat_file
         doc_id, chunk_rows = report.document_id, self.chunk_rows
         info: dict[str, Any] = {}
 

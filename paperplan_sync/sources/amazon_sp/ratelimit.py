@@ -13,9 +13,8 @@ from collections.abc import Callable
 
 from paperplan_sync.ratelimit import RateLimited, SharedRateLimiter
 from paperplan_sync.shared_state import SharedState
-from paperplan_sync.reports.catalog import kind_of
 
-from .settings import USAGE_PLANS
+from .settings import CREATE_EVERY_S, USAGE_PLANS
 
 
 class TokenBucket:
@@ -105,8 +104,9 @@ class ReportTypeTurn:
 
 
 def report_type_turn(state: SharedState, endpoint: str, report_type: str, scale: float = 1.0) -> ReportTypeTurn | None:
-    """The turn of a report type the catalog marks ``create_every_s`` (rate scaled like the usage plans), or None."""
-    every = kind_of(report_type).create_every_s
+    """The turn of a report type Amazon limits on its own (``CREATE_EVERY_S``, rate scaled like the usage
+    plans), or None."""
+    every = CREATE_EVERY_S.get(report_type)
     return ReportTypeTurn(state, endpoint, report_type, every / scale) if every else None
 
 

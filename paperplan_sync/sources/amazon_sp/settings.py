@@ -1,4 +1,4 @@
-"""Constants of the Selling Partner API Reports 2021-06-30 client: endpoints, usage plans, statuses, env vars.
+"""Constants of the Selling Partner API Reports 2021-06-30 client: endpoints, usage plans, statuses.
 
 Kept apart from the logic so a reviewer can check them against Amazon's published model
 (selling-partner-api-models, models/reports-api-model/reports_2021-06-30.json) in one place.
@@ -9,14 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paperplan_sync.sources.lwa import DEFAULT_LWA_ENDPOINT  # re-exported: one LWA URL for both sources
-
-# --- Environment variables (wired with dagster.EnvVar by the definitions module) -------------------------
-ENV_LWA_CLIENT_ID = "SPAPI_LWA_CLIENT_ID"
-ENV_LWA_CLIENT_SECRET = "SPAPI_LWA_CLIENT_SECRET"
-ENV_REFRESH_TOKEN = "SPAPI_REFRESH_TOKEN"
-ENV_ENDPOINT = "SPAPI_ENDPOINT"
-ENV_LWA_ENDPOINT = "SPAPI_LWA_ENDPOINT"
-ENV_MARKETPLACE_IDS = "SPAPI_MARKETPLACE_IDS"  # comma-separated, e.g. "ATVPDKIKX0DER,A2EUQ1WTGCTBG2"
 
 # --- Endpoints ----------------------------------------------------------------------------------------
 DEFAULT_ENDPOINT = "https://sellingpartnerapi-na.amazon.com"
@@ -64,7 +56,14 @@ TERMINAL_STATUSES = (STATUS_DONE, STATUS_CANCELLED, STATUS_FATAL)
 
 COMPRESSION_GZIP = "GZIP"
 
-# --- GET_SALES_AND_TRAFFIC_REPORT (JSON; which types are JSON: reports/catalog.py) -----------------------
+# --- Report types that differ from the default (a tab-separated flat file; the operation's usage plan) ----
+SALES_AND_TRAFFIC = "GET_SALES_AND_TRAFFIC_REPORT"
+JSON_REPORT_TYPES = frozenset({SALES_AND_TRAFFIC})  # documents are JSON, not flat files
+# Since 2026-04-24 Amazon accepts one createReport of GET_SALES_AND_TRAFFIC_REPORT per 15 minutes (96 a day)
+# per selling partner and application, on top of createReport's own usage plan (Amazon support's answer in
+# amzn/selling-partner-api-models#5210).
+CREATE_EVERY_S: dict[str, float] = {SALES_AND_TRAFFIC: 15 * 60}
+
 # JSON sections flattened into rows, with the `record_type` value each gets.
 SALES_AND_TRAFFIC_SECTIONS = {"salesAndTrafficByDate": "by_date", "salesAndTrafficByAsin": "by_asin"}
 

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from paperplan_sync.automation import freshness, settings
-from paperplan_sync.automation.slack import (
+from paperplan_sync import settings
+from paperplan_sync.alerting import freshness
+from paperplan_sync.alerting.slack import (
     SlackResource,
     dead_letter_message,
     report_failed_message,

@@ -8,7 +8,7 @@ import dataclasses
 import dagster as dg
 import pytest
 
-from paperplan_sync.automation.scheduler import asset_signature, build_scheduler_sensor
+from paperplan_sync.scheduling.scheduler import asset_signature, build_scheduler_sensor
 from paperplan_sync.config.loader import load_config
 from paperplan_local.runner import free_port
 from paperplan_sync.reports.factory import build_report_jobs

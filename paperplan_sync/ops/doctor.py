@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from paperplan_sync import settings
 from paperplan_sync.control_plane.schema import load_base_schema
-
-REQUIRED_ENV = {
-    "Airtable": ("AIRTABLE_API_KEY", "AIRTABLE_BASE_ID"),
-    "MongoDB": ("MONGODB_URI",),
-    "SP-API": ("SPAPI_LWA_CLIENT_ID", "SPAPI_LWA_CLIENT_SECRET", "SPAPI_REFRESH_TOKEN"),
-    "Amazon Ads": ("ADS_LWA_CLIENT_ID", "ADS_LWA_CLIENT_SECRET", "ADS_REFRESH_TOKEN", "ADS_PROFILE_ID"),
-    "Slack": ("SLACK_BOT_TOKEN",),
-    "Dagster": ("DAGSTER_HOME",),
-}
-
 
 @dataclass
 class Finding:
@@ -35,8 +25,8 @@ def _safe(name: str, fix: str, check: Callable[[], str]) -> Finding:
 
 def check_environment() -> list[Finding]:
     findings = []
-    for system, names in REQUIRED_ENV.items():
-        missing = [n for n in names if not os.environ.get(n)]
+    for system, names in settings.REQUIRED.items():
+        missing = [n for n in names if not settings.is_set(n)]
         findings.append(Finding(f"settings: {system}", not missing, "all set" if not missing else f"missing {', '.join(missing)}",
                                 f"set {', '.join(missing)} in the environment (see README: Environment variables)" if missing else ""))
     return findings
@@ -129,7 +119,7 @@ def run_doctor(resources: dict[str, object]) -> list[Finding]:
 
 def airtable_usage(airtable) -> list[Finding]:
     """The change-detection mode in force, what it costs, and the month's calls against the plan's quota."""
-    from paperplan_sync.automation.settings import change_settings
+    from paperplan_sync.control_plane.changes import change_settings
     from paperplan_sync.control_plane.usage import mode_line, month_line
 
     mode = _safe("Airtable change detection", "set PAPERPLAN_CHANGE_DETECTION to webhook or poll", lambda: mode_line(change_settings()))

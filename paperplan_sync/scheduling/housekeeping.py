@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from paperplan_sync.automation import settings
+from paperplan_sync import settings
 from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync.control_plane.retention import prune_logs
 from paperplan_sync.storage.mongo import MongoResource

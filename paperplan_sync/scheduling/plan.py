@@ -9,12 +9,13 @@ import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from paperplan_sync.automation.timing import describe, fire_times
+from paperplan_sync import settings
+from paperplan_sync.config.timing import describe, fire_times
 from paperplan_sync.config.models import Automation, ReportType, SyncConfig
 from paperplan_sync.reports.partitions import day_key, scheduled_days, target_day
 
 # After downtime, missed fires this recent are run; older ones are recorded as missed days.
-CATCH_UP = timedelta(days=int(os.environ.get("PAPERPLAN_CATCH_UP_DAYS") or 7))
+CATCH_UP = timedelta(days=settings.CATCH_UP_DAYS)
 
 
 @dataclass(frozen=True)

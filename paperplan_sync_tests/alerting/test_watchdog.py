@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from paperplan_sync.automation.watchdog import run_watchdog
+from paperplan_sync.alerting.watchdog import run_watchdog
 from paperplan_local.runner import ServerThread, free_port
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

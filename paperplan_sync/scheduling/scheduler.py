@@ -13,20 +13,20 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 import requests
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from pyairtable.formulas import AND, BLANK, EQ, NOT, OR, Field
 
-from paperplan_sync.automation import settings
-from paperplan_sync.automation.plan import CATCH_UP, Launch, automation_summary, config_changes, plan_tick
-from paperplan_sync.automation.slack import SlackResource
-from paperplan_sync.automation.timing import latest_fire_time
+from paperplan_sync import settings
+from paperplan_sync.scheduling.plan import CATCH_UP, Launch, automation_summary, config_changes, plan_tick
+from paperplan_sync.alerting.slack import SlackResource
+from paperplan_sync.config.timing import latest_fire_time
 from paperplan_sync.config.loader import CONFIG_TABLES, current_config, load_config
 from paperplan_sync.config.models import SyncConfig
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.airtable import AirtableResource, AirtableUnavailable
-from paperplan_sync.control_plane.changes import Changes, ChangeWatcher
+from paperplan_sync.control_plane.changes import Changes, ChangeWatcher, change_settings
 from paperplan_sync.control_plane.schema import TABLE_REPORTS
 from paperplan_sync.control_plane.writer import AirtableWriter
+from paperplan_sync.reports.factory import AssetJob
 from paperplan_sync.reports.partitions import parse_day, partitions_for, repeat_window_closed
 from paperplan_sync.storage.mongo import MongoResource
 
@@ -99,7 +99,7 @@ def read_configuration(airtable: AirtableResource, watcher: ChangeWatcher, now: 
     return config, changes
 
 
-def build_scheduler_sensor(loaded_config: SyncConfig, jobs: dict[str, UnresolvedAssetJobDefinition]) -> dg.SensorDefinition:
+def build_scheduler_sensor(loaded_config: SyncConfig, jobs: dict[str, AssetJob]) -> dg.SensorDefinition:
     loaded = {rt.name: rt for rt in loaded_config.active_report_types}
     loaded_signature = asset_signature(loaded_config)
 
@@ -117,7 +117,7 @@ def build_scheduler_sensor(loaded_config: SyncConfig, jobs: dict[str, Unresolved
         writer = AirtableWriter(mongo.db(), airtable)
         first_tick = not state
         after = datetime.fromisoformat(state["after"]) if state.get("after") else now
-        config, changes = read_configuration(airtable, ChangeWatcher(airtable, settings.change_settings()), now, context)
+        config, changes = read_configuration(airtable, ChangeWatcher(airtable, change_settings()), now, context)
         if changes is not None:
             context.log.info(f"Airtable read ({changes.reason}): changed {sorted(changes.tables) or 'nothing'}")
             if TABLE_REPORTS in changes.tables:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from paperplan_sync.automation.plan import automation_summary, config_changes, plan_tick
-from paperplan_sync.automation.timing import fire_times
+from paperplan_sync.scheduling.plan import automation_summary, config_changes, plan_tick
+from paperplan_sync.config.timing import fire_times
 from paperplan_sync.config.models import Automation, ReportType, SyncConfig
 
 SALES = ReportType(record_id="rec1", name="sales_report", active=True, report_type_id="ORDERS", offset_days=1,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from paperplan_sync.automation.timing import fire_times
+from paperplan_sync.config.timing import fire_times
 from paperplan_sync.config.models import Automation, ReportType
 from paperplan_sync.reports.partitions import day_key, target_day
 

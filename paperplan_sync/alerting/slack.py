@@ -73,8 +73,7 @@ _HINTS = {
 class SlackResource(dg.ConfigurableResource):
     """Posts PaperPlan Sync's alerts to Slack.
 
-    Production: ``SlackResource.from_env()`` (token from ``SLACK_BOT_TOKEN``; ``SLACK_BASE_URL``,
-    ``SLACK_CHANNEL``, ``DAGSTER_WEBSERVER_URL`` optional). Local: ``base_url=f"{stand_in_url}/api/"``.
+    Production: built by resources.py (token from ``SLACK_BOT_TOKEN``). Local: ``base_url=f"{stand_in_url}/api/"``.
     """
 
     token: str = Field(repr=False, description="Slack bot token (xoxb-...), normally EnvVar('SLACK_BOT_TOKEN').")
@@ -87,21 +86,6 @@ class SlackResource(dg.ConfigurableResource):
         default="", description="Where people open the Dagster UI, for links (PAPERPLAN_UI_URL; default webserver_url)."
     )
     timeout_seconds: int = Field(default=DEFAULT_TIMEOUT_S, description="Per-request HTTP timeout.")
-
-    @classmethod
-    def from_env(cls) -> SlackResource:
-        """The production wiring: EnvVar for what is set (resolved at run time, shown by name in the UI)."""
-
-        def env_or(name: str, default: str) -> Any:
-            return dg.EnvVar(name) if os.environ.get(name) else default
-
-        return cls(
-            token=dg.EnvVar("SLACK_BOT_TOKEN"),
-            base_url=env_or("SLACK_BASE_URL", SLACK_API_URL),
-            channel=env_or("SLACK_CHANNEL", DEFAULT_CHANNEL),
-            webserver_url=env_or("DAGSTER_WEBSERVER_URL", DEFAULT_WEBSERVER_URL),
-            ui_url=env_or("PAPERPLAN_UI_URL", ""),
-        )
 
     def get_client(self) -> WebClient:
         """A ``slack_sdk.WebClient`` on ``base_url`` that waits out 429s (Retry-After), retries dropped connections."""

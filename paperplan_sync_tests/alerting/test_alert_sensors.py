@@ -9,7 +9,7 @@ from unittest import mock
 
 import dagster as dg
 
-from paperplan_sync.automation.alerts import build_alert_sensors
+from paperplan_sync.alerting.alerts import build_alert_sensors
 from paperplan_sync.config.loader import load_config
 from paperplan_sync.config.models import Automation, ReportType, SyncConfig
 from paperplan_sync_tests.fixtures.reports import Product

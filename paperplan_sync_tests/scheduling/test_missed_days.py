@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from paperplan_sync.automation.scheduler import build_scheduler_sensor
+from paperplan_sync.scheduling.scheduler import build_scheduler_sensor
 from paperplan_sync.config.loader import load_config
 from paperplan_sync.reports.factory import build_report_jobs
 

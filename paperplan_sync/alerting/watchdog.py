@@ -17,13 +17,13 @@ from pathlib import Path
 
 import requests
 
-from paperplan_sync.automation.health import Check, Health
-from paperplan_sync.automation.slack import SlackResource, back_online_message, offline_message
+from paperplan_sync.ops.health import Check, Health
+from paperplan_sync.alerting.slack import SlackResource, back_online_message, offline_message
 from paperplan_sync.config.loader import config_reader
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync.control_plane.schema import TABLE_OVERVIEW
-from paperplan_sync.state import state_dir
+from paperplan_sync.settings import state_dir
 
 # The heartbeat is written every 30 minutes; allow one missed beat plus slack for a slow daemon loop.
 DEFAULT_MAX_HEARTBEAT_AGE = timedelta(minutes=45)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from slack_sdk import WebClient
 
-from paperplan_sync.automation.slack import (
+from paperplan_sync.alerting.slack import (
     BACK_ONLINE_TEXT,
     OFFLINE_TEXT,
     SlackPostError,
@@ -163,7 +163,7 @@ def test_fault_injection_is_off_unless_enabled():
 
 
 def test_run_links_use_the_public_ui_address_behind_the_proxy():
-    from paperplan_sync.automation.slack import SlackResource
+    from paperplan_sync.alerting.slack import SlackResource
 
     behind_proxy = SlackResource(token="x", webserver_url="http://127.0.0.1:3000", ui_url="https://sync.example.com/")
 

@@ -1,0 +1,1 @@
+"""Alerts: the failure, freshness and heartbeat sensors, Slack, and the off-machine watchdog."""

@@ -1,0 +1,1 @@
+"""The Airtable-driven scheduler: Automations -> runs (the pure plan, fire times), and Logs retention."""
