@@ -1,6 +1,6 @@
 """Wall time of a 30-partition backfill launched as the UI launches one, against 30 one-partition runs.
 
-Everything goes through a real `dagster dev` with `make dev`'s instance settings (the repository's
+Everything goes through a real `dagster dev` with `make dev`'s instance settings (paperplan_local's
 dagster.yaml: queued runs, at most 4 at a time; every run its own process) against the local stand-ins,
 launched through the same GraphQL mutation the UI uses:
 - backfill: the UI's backfill dialog, "Launch as: Single run" -- one run over the partition range; the
@@ -34,7 +34,7 @@ from paperplan_local.stack import (backfill_run_statuses, dagster_dev, finished_
                                         launch_partition_range_run, launch_partition_run, stand_ins)
 
 ASSET = ("amazon_sp", "sales_report")
-LOCAL_INSTANCE = Path(__file__).resolve().parents[1] / "dagster.yaml"
+LOCAL_INSTANCE = Path(__file__).resolve().parents[1] / "paperplan_local" / "dagster.yaml"
 POLL_S = 0.25
 
 

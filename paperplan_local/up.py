@@ -54,13 +54,16 @@ def _stand_in_argv(name: str, port: int, state: Path, airtable_monthly_quota: in
     return argv + (["--rate-limit-scale", str(LOCAL_RATE_LIMIT_SCALE)] if name == "spapi" else [])
 
 
+LOCAL_INSTANCE_YAML = Path(__file__).with_name("dagster.yaml")  # production's is deploy/dagster.yaml
+
+
 def dagster_home(default: str = ".dagster_home") -> Path:
-    """DAGSTER_HOME with our local dagster.yaml in it (SQLite storage, telemetry and nux off)."""
+    """DAGSTER_HOME with our local dagster.yaml in it (SQLite storage, queued runs, telemetry and nux off)."""
     home = Path(os.environ.get("DAGSTER_HOME") or default).resolve()
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
     if not target.exists():
-        target.write_text(Path("dagster.yaml").read_text() if Path("dagster.yaml").exists() else "telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+        target.write_text(LOCAL_INSTANCE_YAML.read_text())
     return home
 
 
