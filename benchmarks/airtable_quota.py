@@ -43,14 +43,21 @@ CAUSES = [  # (cause, endpoint prefixes as /_test/stats names them, periodic and
     ("heartbeat (Overview)", ("PATCH Overview", "POST Overview"), True),
     ("change detection (webhook payloads)", ("GET webhooks/payloads",), True),
     ("webhook upkeep (create, refresh, delete)", ("POST webhooks", "DELETE webhooks", "GET webhooks"), False),
-    ("config reads (Report Types, Automations)", ("GET Report Types", "GET Automations", "POST Report Types/listRecords",
-                                                  "POST Automations/listRecords"), False),
+    (
+        "config reads (Report Types, Automations)",
+        ("GET Report Types", "GET Automations", "POST Report Types/listRecords", "POST Automations/listRecords"),
+        False,
+    ),
     ("schema reads", ("GET meta",), False),
     ("Logs writes", ("POST Logs", "PATCH Logs"), False),
     ("Logs retention", ("DELETE Logs",), False),
     ("Reports writes", ("POST Reports", "PATCH Reports"), False),
     ("retry check (Reports query)", ("GET Reports", "POST Reports/listRecords"), False),
-    ("report rows to Airtable (Listings)", ("POST Listings", "PATCH Listings", "GET Listings", "DELETE Listings"), False),
+    (
+        "report rows to Airtable (Listings)",
+        ("POST Listings", "PATCH Listings", "GET Listings", "DELETE Listings"),
+        False,
+    ),
 ]
 BENCH_READS = ("GET Logs",)  # this script's own reads of Logs (the product never lists Logs at idle)
 DEMO_FIRES_A_DAY = {"Daily reports": 1.0, "Inventory every 2 hours": 12.0, "Weekly listings": 1 / 7}
@@ -105,8 +112,10 @@ class LocalAirtable:
         return next(r["id"] for r in self.records(table) if r["fields"].get("Name") == name)
 
     def edit(self, table: str, record_id: str, fields: dict) -> None:
-        answer = self.client.post("/_test/client_edit", json={"table": table, "op": "update", "record_id": record_id,
-                                                              "fields": fields, "typecast": True})
+        answer = self.client.post(
+            "/_test/client_edit",
+            json={"table": table, "op": "update", "record_id": record_id, "fields": fields, "typecast": True},
+        )
         answer.raise_for_status()
 
     def logs(self, containing: str = "") -> list[str]:
@@ -129,13 +138,29 @@ def product(checkout: Path, env: dict[str, str], home: Path):
     bin_dir = checkout / ".venv" / "bin"
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
     port = free_port()
-    full = {**os.environ, **env, "DAGSTER_HOME": str(home), "PAPERPLAN_STATE_DIR": str(home / "state"),
-            "DAGSTER_WEBSERVER_URL": f"http://127.0.0.1:{port}"}
-    argvs = [[str(bin_dir / "dagster"), "dev", "-w", str(checkout / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]]
+    full = {
+        **os.environ,
+        **env,
+        "DAGSTER_HOME": str(home),
+        "PAPERPLAN_STATE_DIR": str(home / "state"),
+        "DAGSTER_WEBSERVER_URL": f"http://127.0.0.1:{port}",
+    }
+    argvs = [
+        [str(bin_dir / "dagster"), "dev", "-w", str(checkout / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
+    ]
     if (checkout / "paperplan_sync" / "api").exists():
         argvs.append([str(bin_dir / "paperplan-sync"), "api", "--port", env["PAPERPLAN_API_PORT"]])
-    procs = [subprocess.Popen(a, env=full, cwd=home, stdout=open(home / f"{i}.log", "w"), stderr=subprocess.STDOUT,  # noqa: SIM115
-                              start_new_session=True) for i, a in enumerate(argvs)]
+    procs = [
+        subprocess.Popen(
+            a,
+            env=full,
+            cwd=home,
+            stdout=open(home / f"{i}.log", "w"),
+            stderr=subprocess.STDOUT,  # noqa: SIM115
+            start_new_session=True,
+        )
+        for i, a in enumerate(argvs)
+    ]
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -152,7 +177,9 @@ def product(checkout: Path, env: dict[str, str], home: Path):
 def runs_finished(webserver: str) -> bool:
     query = "{ runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]}) { ... on Runs { results { runId } } } }"
     try:
-        return not httpx.post(f"{webserver}/graphql", json={"query": query}, timeout=30).json()["data"]["runsOrError"]["results"]
+        return not httpx.post(f"{webserver}/graphql", json={"query": query}, timeout=30).json()["data"]["runsOrError"][
+            "results"
+        ]
     except Exception:
         return False
 
@@ -175,17 +202,25 @@ def print_causes(title: str, counts: Counter, scale: dict[str, float] | None = N
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--idle-minutes", type=float, default=10)
-    parser.add_argument("--compress", type=float, default=30, help="shorten the heartbeat and safety-read intervals this many times")
+    parser.add_argument(
+        "--compress", type=float, default=30, help="shorten the heartbeat and safety-read intervals this many times"
+    )
     parser.add_argument("--product", type=Path, default=Path(__file__).resolve().parents[1])
     parser.add_argument("--skip-fires", action="store_true")
     args = parser.parse_args()
     k = args.compress
     api_port = free_port()
-    shortened = {"PAPERPLAN_HEARTBEAT_S": str(round(1800 / k)), "PAPERPLAN_SAFETY_POLL_S": str(round(1800 / k)),
-                 "PAPERPLAN_API_PORT": str(api_port), "PAPERPLAN_PUBLIC_URL": f"http://127.0.0.1:{api_port}"}
+    shortened = {
+        "PAPERPLAN_HEARTBEAT_S": str(round(1800 / k)),
+        "PAPERPLAN_SAFETY_POLL_S": str(round(1800 / k)),
+        "PAPERPLAN_API_PORT": str(api_port),
+        "PAPERPLAN_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
+    }
 
     with ExitStack() as stack:
-        env = stack.enter_context(stand_ins(airtable_kwargs={"enable_fault_injection": True, "rate_limit_per_s": 5, "penalty_s": 30.0}))
+        env = stack.enter_context(
+            stand_ins(airtable_kwargs={"enable_fault_injection": True, "rate_limit_per_s": 5, "penalty_s": 30.0})
+        )
         env.update(shortened)
         from paperplan_local.airtable import DEFAULT_API_KEY, DEFAULT_BASE_ID
 
@@ -206,9 +241,12 @@ def main() -> None:
         time.sleep(args.idle_minutes * 60)
         idle = by_cause(at.stats())
         idle_scale = {c: MONTH_H / window_h / (k if periodic(c) else 1) for c in idle}
-        idle_month = print_causes(f"2. idle: {args.idle_minutes:g} min; heartbeat and safety read {k:g}x more often, "
-                                  f"scaled back (per hour: {sum(n / window_h / (k if periodic(c) else 1) for c, n in idle.items()):.1f})",
-                                  idle, idle_scale)
+        idle_month = print_causes(
+            f"2. idle: {args.idle_minutes:g} min; heartbeat and safety read {k:g}x more often, "
+            f"scaled back (per hour: {sum(n / window_h / (k if periodic(c) else 1) for c, n in idle.items()):.1f})",
+            idle,
+            idle_scale,
+        )
         print(f"  {'idle, projected a month':<44} {idle_month:>17,.0f}   (goal <= {GOALS['idle']:,})")
         on_time = sum(MONTH_H * 3600 / 1800 for c in idle if periodic(c))  # every 30-min interval on the dot
         print(f"  {'(had every interval fired on time)':<44} {on_time:>17,.0f}")
@@ -236,7 +274,9 @@ def main() -> None:
             record_id, marker = at.record_id("Automations", name), f"Automation '{name}' changed"
             before = len(at.logs(marker))
             at.edit("Automations", record_id, {"Run": "Daily", "Time": next_minute_local(lead_s=50)})
-            wait_until(lambda m=marker, b=before: len(at.logs(m)) > b, 120, 3)  # in effect: its calls are not the fire's
+            wait_until(
+                lambda m=marker, b=before: len(at.logs(m)) > b, 120, 3
+            )  # in effect: its calls are not the fire's
             at.clear_stats()
             wait_until(lambda: at.logs(f"Automation '{name}' due"), 150, 3)
             time.sleep(10)
@@ -251,9 +291,13 @@ def main() -> None:
             for cause, n in counts.items():
                 day[cause] += n * DEMO_FIRES_A_DAY[name]
         fires_month = sum(day.values()) * 30
-        print(f"  {'fires at their real schedules, a month':<44} {fires_month:>17,.0f}   "
-              f"(Daily 1/day, Inventory 12/day, Weekly 1/7 per day)")
-        print(f"  {'typical day, projected a month':<44} {idle_month + fires_month:>17,.0f}   (goal <= {GOALS['typical day']:,})")
+        print(
+            f"  {'fires at their real schedules, a month':<44} {fires_month:>17,.0f}   "
+            f"(Daily 1/day, Inventory 12/day, Weekly 1/7 per day)"
+        )
+        print(
+            f"  {'typical day, projected a month':<44} {idle_month + fires_month:>17,.0f}   (goal <= {GOALS['typical day']:,})"
+        )
 
 
 if __name__ == "__main__":

@@ -18,12 +18,12 @@ import time
 import httpx
 from pymongo import MongoClient
 
-from paperplan_sync.control_plane.airtable import AirtableResource
-from paperplan_sync.control_plane.records import log_record
-from paperplan_sync.control_plane.writer import AirtableWriter
 from paperplan_local.airtable import build_app
 from paperplan_local.mongo import MongoStandIn
 from paperplan_local.runner import ServerThread
+from paperplan_sync.control_plane.airtable import AirtableResource
+from paperplan_sync.control_plane.records import log_record
+from paperplan_sync.control_plane.writer import AirtableWriter
 
 AIRTABLE_RATE, RECORDS_PER_REQUEST = 5, 10
 
@@ -38,8 +38,13 @@ def main() -> None:
     with ServerThread(app) as server, MongoStandIn() as mongo:
         from paperplan_local.airtable import DEFAULT_API_KEY, DEFAULT_BASE_ID
 
-        airtable = AirtableResource(api_key=DEFAULT_API_KEY, base_id=DEFAULT_BASE_ID, endpoint_url=server.url,
-                                    state_mongodb_uri=mongo.uri, state_database="bench_airtable_writes")
+        airtable = AirtableResource(
+            api_key=DEFAULT_API_KEY,
+            base_id=DEFAULT_BASE_ID,
+            endpoint_url=server.url,
+            state_mongodb_uri=mongo.uri,
+            state_database="bench_airtable_writes",
+        )
         db = MongoClient(mongo.uri)["bench_airtable_writes"]
         time.sleep(1.1)  # start with the server's bucket full, as a product that has been idle would
 
@@ -57,10 +62,14 @@ def main() -> None:
 
     ceiling = AIRTABLE_RATE * RECORDS_PER_REQUEST
     rate = result.sent / elapsed
-    print(f"Airtable writes: {args.records} records via outbox -> AirtableWriter(background=True) "
-          f"(limit {AIRTABLE_RATE} req/s, 30 s penalty)")
-    print(f"  elapsed            {elapsed:8.2f} s  (durable enqueue {elapsed - final_flush:.2f} s while sending, "
-          f"then final flush {final_flush:.2f} s)")
+    print(
+        f"Airtable writes: {args.records} records via outbox -> AirtableWriter(background=True) "
+        f"(limit {AIRTABLE_RATE} req/s, 30 s penalty)"
+    )
+    print(
+        f"  elapsed            {elapsed:8.2f} s  (durable enqueue {elapsed - final_flush:.2f} s while sending, "
+        f"then final flush {final_flush:.2f} s)"
+    )
     print(f"  throughput         {rate:8.1f} records/s")
     print(f"  ceiling            {ceiling:8.1f} records/s  ({AIRTABLE_RATE} req/s x {RECORDS_PER_REQUEST} records)")
     print(f"  ratio to ceiling   {rate / ceiling:8.2f}x   (target >= 0.90)")

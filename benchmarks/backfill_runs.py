@@ -28,10 +28,16 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from paperplan_sync.ops.backfill import launch_backfill
 from paperplan_local.env import LOCAL_RATE_LIMIT_SCALE
-from paperplan_local.stack import (backfill_run_statuses, dagster_dev, finished_run_status,
-                                        launch_partition_range_run, launch_partition_run, stand_ins)
+from paperplan_local.stack import (
+    backfill_run_statuses,
+    dagster_dev,
+    finished_run_status,
+    launch_partition_range_run,
+    launch_partition_run,
+    stand_ins,
+)
+from paperplan_sync.ops.backfill import launch_backfill
 
 ASSET = ("amazon_sp", "sales_report")
 LOCAL_INSTANCE = Path(__file__).resolve().parents[1] / "paperplan_local" / "dagster.yaml"
@@ -69,8 +75,9 @@ def time_daemon_backfill(stack, days: list[str]) -> float:
     complete on its next tick."""
     started = time.perf_counter()
     backfill_id = launch_backfill(stack.webserver_url, ASSET, days)
-    while not (statuses := backfill_run_statuses(stack, backfill_id)) or \
-            any(s not in ("SUCCESS", "FAILURE", "CANCELED") for s in statuses):
+    while not (statuses := backfill_run_statuses(stack, backfill_id)) or any(
+        s not in ("SUCCESS", "FAILURE", "CANCELED") for s in statuses
+    ):
         time.sleep(POLL_S)
     assert set(statuses) == {"SUCCESS"}, statuses
     return time.perf_counter() - started
@@ -83,20 +90,29 @@ def main() -> None:
     parser.add_argument("--spapi-rate-scale", type=float, default=LOCAL_RATE_LIMIT_SCALE)
     args = parser.parse_args()
     today = date.today()
-    with stand_ins(spapi_kwargs={"today": lambda: today, "rate_limit_scale": args.spapi_rate_scale}) as env, \
-            dagster_dev({**env, "SPAPI_RATE_LIMIT_SCALE": str(args.spapi_rate_scale)},
-                        instance_yaml=LOCAL_INSTANCE.read_text()) as stack:
+    with (
+        stand_ins(spapi_kwargs={"today": lambda: today, "rate_limit_scale": args.spapi_rate_scale}) as env,
+        dagster_dev(
+            {**env, "SPAPI_RATE_LIMIT_SCALE": str(args.spapi_rate_scale)}, instance_yaml=LOCAL_INSTANCE.read_text()
+        ) as stack,
+    ):
         single_s = time_single_run(stack, partition_days(date(2026, 9, 1), args.days))
         separate_s = time_separate_runs(stack, partition_days(date(2026, 10, 1), args.days))
-        daemon_s = None if args.skip_daemon else time_daemon_backfill(stack, partition_days(date(2026, 9, 1), args.days))
-    print(f"{args.days}-partition backfill of {'/'.join(ASSET)} through dagster dev (each run its own process; "
-          f"SP-API rates x {args.spapi_rate_scale:g})")
+        daemon_s = (
+            None if args.skip_daemon else time_daemon_backfill(stack, partition_days(date(2026, 9, 1), args.days))
+        )
+    print(
+        f"{args.days}-partition backfill of {'/'.join(ASSET)} through dagster dev (each run its own process; "
+        f"SP-API rates x {args.spapi_rate_scale:g})"
+    )
     print(f"  backfill, UI 'Launch as: Single run':              {single_s:7.1f} s")
     print(f"  {args.days} one-partition runs, launched the same way:   {separate_s:7.1f} s")
     print(f"  speed-up:                                          {separate_s / single_s:7.1f}x  (target >= 5x)")
     if daemon_s is not None:
-        print(f"  (daemon backfill, BackfillPolicy groups the days:  {daemon_s:7.1f} s, "
-              f"{separate_s / daemon_s:.1f}x; includes the daemon's 0-30 s wake-up)")
+        print(
+            f"  (daemon backfill, BackfillPolicy groups the days:  {daemon_s:7.1f} s, "
+            f"{separate_s / daemon_s:.1f}x; includes the daemon's 0-30 s wake-up)"
+        )
 
 
 if __name__ == "__main__":

@@ -40,11 +40,11 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import httpx
 
-from paperplan_sync.config.loader import load_config
-from paperplan_sync.control_plane.airtable import AirtableResource
-from paperplan_sync.config.models import ReportType
 from paperplan_local.runner import ServerThread
 from paperplan_local.stack import stand_in_environment
+from paperplan_sync.config.loader import load_config
+from paperplan_sync.config.models import ReportType
+from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync.reports.factory import BACKFILL_RUN_WAIT_MAX_S, build_report_asset
 from paperplan_sync.reports.load import kind_for
 from paperplan_sync.reports.partitions import day_key, scheduled_days
@@ -67,8 +67,12 @@ class Figures:
     every_s: float = 0.0  # > 0: bound by Amazon's one createReport of the type per every_s (wall_s: scale 1)
 
     def __add__(self, other: Figures) -> Figures:
-        return Figures(self.requests + other.requests, self.calls + other.calls, self.throttled + other.throttled,
-                       self.wall_s + other.wall_s)
+        return Figures(
+            self.requests + other.requests,
+            self.calls + other.calls,
+            self.throttled + other.throttled,
+            self.wall_s + other.wall_s,
+        )
 
 
 @contextmanager
@@ -81,57 +85,87 @@ def stand_ins(spaced_scale: float):
     with ExitStack() as stack:
         at = stack.enter_context(ServerThread(airtable.build_app(rate_limit_per_s=0)))
         sp = stack.enter_context(ServerThread(spapi.build_app(rate_limit_scale=1.0, enable_fault_injection=True)))
-        spaced = stack.enter_context(ServerThread(spapi.build_app(rate_limit_scale=spaced_scale,
-                                                                  enable_fault_injection=True)))
+        spaced = stack.enter_context(
+            ServerThread(spapi.build_app(rate_limit_scale=spaced_scale, enable_fault_injection=True))
+        )
         ad = stack.enter_context(ServerThread(ads.build_app(enable_fault_injection=True)))
         sl = stack.enter_context(ServerThread(slack.build_app()))
         mongo = stack.enter_context(MongoStandIn())
-        env = stand_in_environment(airtable_url=at.url, mongo_uri=mongo.uri, spapi_url=sp.url, ads_url=ad.url,
-                                   slack_url=sl.url)
+        env = stand_in_environment(
+            airtable_url=at.url, mongo_uri=mongo.uri, spapi_url=sp.url, ads_url=ad.url, slack_url=sl.url
+        )
         env = {**env, "SPAPI_RATE_LIMIT_SCALE": "1", "PAPERPLAN_STATE_DIR": tempfile.mkdtemp(prefix="daily-fire-")}
-        yield env, {**env, "SPAPI_ENDPOINT": spaced.url, "SPAPI_LWA_ENDPOINT": f"{spaced.url}/auth/o2/token",
-                    "SPAPI_RATE_LIMIT_SCALE": str(spaced_scale)}
+        yield (
+            env,
+            {
+                **env,
+                "SPAPI_ENDPOINT": spaced.url,
+                "SPAPI_LWA_ENDPOINT": f"{spaced.url}/auth/o2/token",
+                "SPAPI_RATE_LIMIT_SCALE": str(spaced_scale),
+            },
+        )
 
 
 def api_counts(env: dict[str, str], source: str) -> Figures:
     """(report requests, API calls, throttled) so far, from the stand-in's own statistics."""
     if source == "amazon_sp":
         stats = httpx.get(env["SPAPI_ENDPOINT"] + "/_test/stats").json()
-        return Figures(sum(stats["create_calls"].values()), sum(stats["calls"].values()), sum(stats["throttled"].values()))
+        return Figures(
+            sum(stats["create_calls"].values()), sum(stats["calls"].values()), sum(stats["throttled"].values())
+        )
     stats = httpx.get(env["ADS_ENDPOINT"] + "/_test/stats").json()
     return Figures(stats["reports_created"], stats["api_calls"], stats["injected_429"])
 
 
-def run(rt: ReportType, days: list[date], resources: dict, instance: dg.DagsterInstance, env: dict[str, str]) -> Figures:
+def run(
+    rt: ReportType, days: list[date], resources: dict, instance: dg.DagsterInstance, env: dict[str, str]
+) -> Figures:
     before = api_counts(env, rt.source)
     tags = {RANGE_START: day_key(days[0]), RANGE_END: day_key(days[-1])} if len(days) > 1 else None
     partition = day_key(days[0]) if len(days) == 1 else None
     started = time.perf_counter()
-    result = dg.materialize([build_report_asset(rt)], partition_key=partition, tags=tags, resources=resources,
-                            instance=instance, raise_on_error=False)
+    result = dg.materialize(
+        [build_report_asset(rt)],
+        partition_key=partition,
+        tags=tags,
+        resources=resources,
+        instance=instance,
+        raise_on_error=False,
+    )
     wall = time.perf_counter() - started
     if not result.success:
         raise SystemExit(f"{rt.name} failed: {[e.message for e in result.all_events if e.is_failure]}")
     after = api_counts(env, rt.source)
-    return Figures(after.requests - before.requests, after.calls - before.calls,
-                   after.throttled - before.throttled, wall)
+    return Figures(
+        after.requests - before.requests, after.calls - before.calls, after.throttled - before.throttled, wall
+    )
 
 
 def resources_for(env: dict[str, str]) -> dict:
     """The product's resources pointed at the stand-ins, at Amazon's rates; polls start at 0.5 s."""
     return {
-        "airtable": AirtableResource(api_key=env["AIRTABLE_API_KEY"], base_id=env["AIRTABLE_BASE_ID"],
-                                     endpoint_url=env["AIRTABLE_ENDPOINT_URL"]),
+        "airtable": AirtableResource(
+            api_key=env["AIRTABLE_API_KEY"], base_id=env["AIRTABLE_BASE_ID"], endpoint_url=env["AIRTABLE_ENDPOINT_URL"]
+        ),
         "mongo": MongoResource(uri=env["MONGODB_URI"], database=env["MONGODB_DATABASE"]),
         "amazon_sp": AmazonSPReportsResource(
-            lwa_client_id=env["SPAPI_LWA_CLIENT_ID"], lwa_client_secret=env["SPAPI_LWA_CLIENT_SECRET"],
-            refresh_token=env["SPAPI_REFRESH_TOKEN"], endpoint=env["SPAPI_ENDPOINT"],
-            lwa_endpoint=env["SPAPI_LWA_ENDPOINT"], rate_limit_scale=float(env["SPAPI_RATE_LIMIT_SCALE"]),
-            poll_initial_s=0.5),
+            lwa_client_id=env["SPAPI_LWA_CLIENT_ID"],
+            lwa_client_secret=env["SPAPI_LWA_CLIENT_SECRET"],
+            refresh_token=env["SPAPI_REFRESH_TOKEN"],
+            endpoint=env["SPAPI_ENDPOINT"],
+            lwa_endpoint=env["SPAPI_LWA_ENDPOINT"],
+            rate_limit_scale=float(env["SPAPI_RATE_LIMIT_SCALE"]),
+            poll_initial_s=0.5,
+        ),
         "amazon_ads": AmazonAdsReportsResource(
-            client_id=env["ADS_LWA_CLIENT_ID"], client_secret=env["ADS_LWA_CLIENT_SECRET"],
-            refresh_token=env["ADS_REFRESH_TOKEN"], profile_id=env["ADS_PROFILE_ID"], endpoint=env["ADS_ENDPOINT"],
-            lwa_endpoint=env["ADS_LWA_ENDPOINT"], poll_initial_s=0.5),
+            client_id=env["ADS_LWA_CLIENT_ID"],
+            client_secret=env["ADS_LWA_CLIENT_SECRET"],
+            refresh_token=env["ADS_REFRESH_TOKEN"],
+            profile_id=env["ADS_PROFILE_ID"],
+            endpoint=env["ADS_ENDPOINT"],
+            lwa_endpoint=env["ADS_LWA_ENDPOINT"],
+            poll_initial_s=0.5,
+        ),
     }
 
 
@@ -176,12 +210,18 @@ def print_fire(title: str, figures: dict[str, Figures], spaced_scale: float) -> 
     for name, f in figures.items():
         note = ""
         if f.every_s:
-            note = "  (15-min rule" + (f"; measured at x{spaced_scale:g}, waits added back)" if spaced_scale != 1 else ")")
+            note = "  (15-min rule" + (
+                f"; measured at x{spaced_scale:g}, waits added back)" if spaced_scale != 1 else ")"
+            )
         print(f"  {name:<20} {f.days:>4} {f.requests:>8} {f.calls:>9} {f.throttled:>9} {f.wall_s:>8.1f}{note}")
     free = sum((f for f in figures.values() if not f.every_s), Figures())
-    print(f"  {'fire, unbound types':<20} {'':>4} {free.requests:>8} {free.calls:>9} {free.throttled:>9} {free.wall_s:>8.1f}")
+    print(
+        f"  {'fire, unbound types':<20} {'':>4} {free.requests:>8} {free.calls:>9} {free.throttled:>9} {free.wall_s:>8.1f}"
+    )
     total = sum(figures.values(), Figures())
-    print(f"  {'whole daily fire':<20} {'':>4} {total.requests:>8} {total.calls:>9} {total.throttled:>9} {total.wall_s:>8.1f}")
+    print(
+        f"  {'whole daily fire':<20} {'':>4} {total.requests:>8} {total.calls:>9} {total.throttled:>9} {total.wall_s:>8.1f}"
+    )
     return free
 
 
@@ -191,44 +231,63 @@ def explain_spaced(figures: dict[str, Figures], config_days: int = BACKFILL_DAYS
             continue
         every = f.every_s
         per_run = int(BACKFILL_RUN_WAIT_MAX_S // every)
-        print(f"What the 15-minute rule forces on {name} (GET_SALES_AND_TRAFFIC_REPORT: one createReport per 15 min, "
-              f"96 a day, per selling partner and app):")
-        print(f"  - its by-ASIN section adds up the whole range, so its {f.days} days are {f.requests} requests, "
-              f"{f.requests - 1} waits of {every / 60:g} min: the run lasts {f.wall_s / 60:.1f} min and holds one of the "
-              f"two amazon_sp run slots (and pool slots) meanwhile; the other SP-API types share the other one")
-        print(f"  - the newest day is requested first and stored within a minute; the re-pulls follow; "
-              f"{f.throttled} answer(s) refused: the client waits its turn; after a 429 it waits the advertised "
-              f"{every:g} s")
-        print(f"  - nothing is deferred to later runs; a {config_days}-day backfill of it is {config_days} requests, "
-              f"{-(-config_days // per_run)} runs of <= {per_run} days, >= {(config_days - 1) * every / 3600:.1f} h "
-              f"(computed from the rule, not measured)")
+        print(
+            f"What the 15-minute rule forces on {name} (GET_SALES_AND_TRAFFIC_REPORT: one createReport per 15 min, "
+            f"96 a day, per selling partner and app):"
+        )
+        print(
+            f"  - its by-ASIN section adds up the whole range, so its {f.days} days are {f.requests} requests, "
+            f"{f.requests - 1} waits of {every / 60:g} min: the run lasts {f.wall_s / 60:.1f} min and holds one of the "
+            f"two amazon_sp run slots (and pool slots) meanwhile; the other SP-API types share the other one"
+        )
+        print(
+            f"  - the newest day is requested first and stored within a minute; the re-pulls follow; "
+            f"{f.throttled} answer(s) refused: the client waits its turn; after a 429 it waits the advertised "
+            f"{every:g} s"
+        )
+        print(
+            f"  - nothing is deferred to later runs; a {config_days}-day backfill of it is {config_days} requests, "
+            f"{-(-config_days // per_run)} runs of <= {per_run} days, >= {(config_days - 1) * every / 3600:.1f} h "
+            f"(computed from the rule, not measured)"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-day", action="store_true", help="also run the one-report-per-day baseline (~10 min)")
-    parser.add_argument("--sales-and-traffic-at-scale-1", action="store_true",
-                        help="measure the 15-minute rule for real (~46 min) instead of at x60")
+    parser.add_argument(
+        "--sales-and-traffic-at-scale-1",
+        action="store_true",
+        help="measure the 15-minute rule for real (~46 min) instead of at x60",
+    )
     args = parser.parse_args()
     spaced_scale = 1.0 if args.sales_and_traffic_at_scale_1 else SPACED_SCALE
 
     after, back = daily_fire(per_day=False, backfill=True, spaced_scale=spaced_scale)
-    free = print_fire("Daily fire, one report per range (SP-API and Ads stand-ins at Amazon's rates, scale 1):",
-                      after, spaced_scale)
+    free = print_fire(
+        "Daily fire, one report per range (SP-API and Ads stand-ins at Amazon's rates, scale 1):", after, spaced_scale
+    )
     ranged = [f.requests for f in after.values() if not f.every_s]
-    print(f"  goals: requests per type {max(ranged)} where the API allows a range (1); fire of the types not bound "
-          f"by the 15-minute rule {free.wall_s:.1f} s (<= 120 s)")
+    print(
+        f"  goals: requests per type {max(ranged)} where the API allows a range (1); fire of the types not bound "
+        f"by the 15-minute rule {free.wall_s:.1f} s (<= 120 s)"
+    )
     explain_spaced(after)
     assert back is not None
-    print(f"90-day backfill of sales_report: {back.requests} report requests (<= 3), {back.calls} API calls, "
-          f"{back.throttled} throttled, {back.wall_s:.1f} s")
+    print(
+        f"90-day backfill of sales_report: {back.requests} report requests (<= 3), {back.calls} API calls, "
+        f"{back.throttled} throttled, {back.wall_s:.1f} s"
+    )
     if args.per_day:
         before, _ = daily_fire(per_day=True, backfill=False, spaced_scale=spaced_scale)
-        base = print_fire("Baseline, one report per day (as before issue 13), same stand-ins and rates:", before,
-                          spaced_scale)
-        print(f"  ratio after/before (types not bound by the 15-minute rule): report requests "
-              f"{free.requests / base.requests:.2f}, API calls {free.calls / base.calls:.2f}, wall time "
-              f"{free.wall_s / base.wall_s:.2f} ({base.wall_s / free.wall_s:.1f}x faster)")
+        base = print_fire(
+            "Baseline, one report per day (as before issue 13), same stand-ins and rates:", before, spaced_scale
+        )
+        print(
+            f"  ratio after/before (types not bound by the 15-minute rule): report requests "
+            f"{free.requests / base.requests:.2f}, API calls {free.calls / base.calls:.2f}, wall time "
+            f"{free.wall_s / base.wall_s:.2f} ({base.wall_s / free.wall_s:.1f}x faster)"
+        )
 
 
 if __name__ == "__main__":

@@ -26,10 +26,10 @@ from datetime import date
 
 import httpx
 
-from paperplan_sync.config.models import ReportType
 from paperplan_local.mongo import MongoStandIn
 from paperplan_local.runner import ServerThread
 from paperplan_local.spapi import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_REFRESH_TOKEN, build_app
+from paperplan_sync.config.models import ReportType
 from paperplan_sync.reports.load import load_day
 from paperplan_sync.sources.amazon_sp import AmazonSPReportsResource
 from paperplan_sync.storage.mongo import MongoResource
@@ -46,7 +46,7 @@ def plain_insert(db, name: str, parsed: list[dict]) -> float:
     docs = [dict(row) for row in parsed]
     started = time.perf_counter()
     for i in range(0, len(docs), BATCH):
-        db[name].insert_many(docs[i:i + BATCH], ordered=False)
+        db[name].insert_many(docs[i : i + BATCH], ordered=False)
     return time.perf_counter() - started
 
 
@@ -66,18 +66,31 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     os.environ["PAPERPLAN_STATE_DIR"] = tempfile.mkdtemp(prefix="bench-ingest-")
-    report_type = ReportType(record_id="recBench", name="sales_report", active=True, report_type_id=ORDERS, offset_days=1)
+    report_type = ReportType(
+        record_id="recBench", name="sales_report", active=True, report_type_id=ORDERS, offset_days=1
+    )
 
-    app = build_app(rate_limit_scale=1000, enable_fault_injection=True, processing_delay_s=0.05, today=lambda: date(2026, 11, 20))
+    app = build_app(
+        rate_limit_scale=1000, enable_fault_injection=True, processing_delay_s=0.05, today=lambda: date(2026, 11, 20)
+    )
     with ServerThread(app) as spapi, MongoStandIn() as mongo:
         httpx.post(f"{spapi.url}/_test/faults", json={"report_type": ORDERS, "rows": args.rows}).raise_for_status()
-        source = AmazonSPReportsResource(lwa_client_id=DEV_CLIENT_ID, lwa_client_secret=DEV_CLIENT_SECRET, refresh_token=DEV_REFRESH_TOKEN,
-                                         endpoint=spapi.url, lwa_endpoint=f"{spapi.url}/auth/o2/token", rate_limit_scale=1000,
-                                         poll_initial_s=0.05, poll_max_s=0.2)
+        source = AmazonSPReportsResource(
+            lwa_client_id=DEV_CLIENT_ID,
+            lwa_client_secret=DEV_CLIENT_SECRET,
+            refresh_token=DEV_REFRESH_TOKEN,
+            endpoint=spapi.url,
+            lwa_endpoint=f"{spapi.url}/auth/o2/token",
+            rate_limit_scale=1000,
+            poll_initial_s=0.05,
+            poll_max_s=0.2,
+        )
         db = MongoResource(uri=mongo.uri, database="bench_ingest").db()
 
         load_day(report_type, DAY, source=source, db=db, run_id="warm-up")  # the day now has rows: measure a replace
-        parsed = [{k: v for k, v in row.items() if not k.startswith("_")} for row in current_rows(db, "sales_report", DAY)]
+        parsed = [
+            {k: v for k, v in row.items() if not k.startswith("_")} for row in current_rows(db, "sales_report", DAY)
+        ]
         fresh_s = plain_insert(db, "baseline_fresh_server", parsed)  # below the oplog cap: the old figure
 
         rounds = []
@@ -99,12 +112,16 @@ def main() -> None:
     verdict = "" if ratio >= TARGET else "  MISSED"
     print(f"  {'ratio (re-load):':55s} {ratio:10.2f}x   (target >= {TARGET:.2f}){verdict}")
     if len(rounds) > 1:
-        print("  rounds (baseline s / product s / ratio): "
-              + ", ".join(f"{b:.2f}/{p:.2f}/{b / p:.2f}x" for b, p in rounds))
+        print(
+            "  rounds (baseline s / product s / ratio): "
+            + ", ".join(f"{b:.2f}/{p:.2f}/{b / p:.2f}x" for b, p in rounds)
+        )
     first_ratio = (first.rows / first_s) / (n / baseline_s)
     print(line("product:  first load of a new day", first.rows, first_s) + f"  {first_ratio:5.2f}x")
-    print(line("baseline measured below the oplog cap (as before)", n, fresh_s)
-          + f"  re-load {fresh_s / product_s:4.2f}x of it")
+    print(
+        line("baseline measured below the oplog cap (as before)", n, fresh_s)
+        + f"  re-load {fresh_s / product_s:4.2f}x of it"
+    )
 
 
 if __name__ == "__main__":

@@ -33,21 +33,39 @@ print(f"{time.perf_counter() - started:.3f} {assets}")
 def set_report_types(api: Api, count: int) -> None:
     table = api.table(DEFAULT_BASE_ID, "Report Types")
     table.batch_delete([r["id"] for r in table.all(fields=["Name"])])
-    table.batch_create([{"Name": f"report_{i:03d}", "Status": "Active", "Source": "amazon_sp",
-                         "Report Type Id": "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "Offset": 1,
-                         "Start Date": "2026-06-01", "Notify On Fail": True} for i in range(count)])
+    table.batch_create(
+        [
+            {
+                "Name": f"report_{i:03d}",
+                "Status": "Active",
+                "Source": "amazon_sp",
+                "Report Type Id": "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL",
+                "Offset": 1,
+                "Start Date": "2026-06-01",
+                "Notify On Fail": True,
+            }
+            for i in range(count)
+        ]
+    )
 
 
 def load_seconds(env: dict[str, str]) -> tuple[float, int]:
-    runs = [subprocess.run([sys.executable, "-c", LOAD], env=env, capture_output=True, text=True, check=True).stdout.split()
-            for _ in range(3)]
+    runs = [
+        subprocess.run([sys.executable, "-c", LOAD], env=env, capture_output=True, text=True, check=True).stdout.split()
+        for _ in range(3)
+    ]
     return min(float(r[0]) for r in runs), int(runs[0][1])
 
 
 def main() -> None:
     with ServerThread(build_app(rate_limit_per_s=0)) as server:
-        env = {**os.environ, "AIRTABLE_ENDPOINT_URL": server.url, "AIRTABLE_API_KEY": DEFAULT_API_KEY,
-               "AIRTABLE_BASE_ID": DEFAULT_BASE_ID, "PAPERPLAN_STATE_DIR": tempfile.mkdtemp(prefix="bench-defs-")}
+        env = {
+            **os.environ,
+            "AIRTABLE_ENDPOINT_URL": server.url,
+            "AIRTABLE_API_KEY": DEFAULT_API_KEY,
+            "AIRTABLE_BASE_ID": DEFAULT_BASE_ID,
+            "PAPERPLAN_STATE_DIR": tempfile.mkdtemp(prefix="bench-defs-"),
+        }
         api = Api(DEFAULT_API_KEY, endpoint_url=server.url)
         results = {}
         for count in (10, 200):

@@ -38,8 +38,9 @@ LEGACY_INDEX = [("_report_date", 1), ("_load_id", 1)]
 
 def make_rows(n: int) -> list[dict[str, str]]:
     rnd = random.Random(7)
-    return [{f"field_{i:02d}": "".join(rnd.choices(string.ascii_letters, k=12)) for i in range(FIELDS)}
-            for _ in range(n)]
+    return [
+        {f"field_{i:02d}": "".join(rnd.choices(string.ascii_letters, k=12)) for i in range(FIELDS)} for _ in range(n)
+    ]
 
 
 def fill_oplog(db, rows) -> None:
@@ -61,8 +62,13 @@ def keyed_delete_insert(db, rows) -> None:
     coll.delete_many(day_filter(DAY))
     prefix = id_prefix(DAY, load_id)
     for first, batch in zip(range(0, len(rows), BATCH), batched(rows, BATCH)):
-        coll.insert_many([{**r, "_id": row_id(prefix, first + i), "_report_date": DAY, "_load_id": load_id}
-                          for i, r in enumerate(batch)], ordered=False)
+        coll.insert_many(
+            [
+                {**r, "_id": row_id(prefix, first + i), "_report_date": DAY, "_load_id": load_id}
+                for i, r in enumerate(batch)
+            ],
+            ordered=False,
+        )
 
 
 def legacy_transaction(db, rows) -> None:
@@ -76,8 +82,7 @@ def legacy_transaction(db, rows) -> None:
 
 def product(db, rows, mode: str, snapshot: bool = False) -> None:
     name = f"bench_{mode}{'_snap' if snapshot else ''}"
-    load = loads.start_load(db, report_name=name, report_date=None if snapshot else DAY,
-                            snapshot_day=DAY, mode=mode)
+    load = loads.start_load(db, report_name=name, report_date=None if snapshot else DAY, snapshot_day=DAY, mode=mode)
     columns = list(rows[0])
     loads.write_rows(load, (RowBatch(columns, [list(r.values()) for r in batch]) for batch in batched(rows, 5000)))
     loads.commit_load(load, rows=len(rows))
@@ -108,8 +113,9 @@ def main() -> None:
         db["legacy_txn"].create_index(LEGACY_INDEX)
         loads.ensure_indexes(db)
         n = len(rows)
-        print(f"{n} rows x {FIELDS} string fields, batches of {BATCH}, server {uri}; filling the oplog first",
-              flush=True)
+        print(
+            f"{n} rows x {FIELDS} string fields, batches of {BATCH}, server {uri}; filling the oplog first", flush=True
+        )
         fill_oplog(db, rows)
         base = timed("plain insert_many, no secondary index", n, lambda: plain(db, rows, "plain"), None)
         timed("plain insert_many, (_report_date,_load_id) index", n, lambda: plain(db, rows, "plain_indexed"), base)

@@ -52,14 +52,20 @@ def _cpu_s() -> float:
 
 # --- children ---------------------------------------------------------------------------------------------
 
+
 def child_candidate(url: str, doc_id: str, chunk_rows: int) -> dict:
     from paperplan_local.spapi import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_REFRESH_TOKEN
     from paperplan_sync.sources.amazon_sp import AmazonSPReportsResource
     from paperplan_sync.sources.base import ReadyReport, ReportRequest
 
     res = AmazonSPReportsResource(
-        lwa_client_id=DEV_CLIENT_ID, lwa_client_secret=DEV_CLIENT_SECRET, refresh_token=DEV_REFRESH_TOKEN,
-        endpoint=url, lwa_endpoint=url + "/auth/o2/token", rate_limit_scale=1000.0, chunk_rows=chunk_rows,
+        lwa_client_id=DEV_CLIENT_ID,
+        lwa_client_secret=DEV_CLIENT_SECRET,
+        refresh_token=DEV_REFRESH_TOKEN,
+        endpoint=url,
+        lwa_endpoint=url + "/auth/o2/token",
+        rate_limit_scale=1000.0,
+        chunk_rows=chunk_rows,
     )
     ready = ReadyReport("bench", "DONE", doc_id, {"reportType": REPORT_TYPE})
     rss_before, cpu0 = _peak_rss_mb(), _cpu_s()
@@ -70,9 +76,16 @@ def child_candidate(url: str, doc_id: str, chunk_rows: int) -> dict:
         rows += len(batch.values)
         max_chunk = max(max_chunk, len(batch.values))
     elapsed = time.perf_counter() - t0
-    return {"rows": rows, "seconds": elapsed, "cpu_s": _cpu_s() - cpu0, "peak_rss_mb": _peak_rss_mb(),
-            "rss_after_imports_mb": rss_before, "max_chunk": max_chunk, "quarantined": len(stream.quarantined),
-            "columns": len(stream.columns)}
+    return {
+        "rows": rows,
+        "seconds": elapsed,
+        "cpu_s": _cpu_s() - cpu0,
+        "peak_rss_mb": _peak_rss_mb(),
+        "rss_after_imports_mb": rss_before,
+        "max_chunk": max_chunk,
+        "quarantined": len(stream.quarantined),
+        "columns": len(stream.columns),
+    }
 
 
 def child_baseline(path: str, encoding: str) -> dict:
@@ -82,8 +95,14 @@ def child_baseline(path: str, encoding: str) -> dict:
     t0 = time.perf_counter()
     df = pd.read_csv(path, sep="\t", compression="gzip", encoding=encoding)
     elapsed = time.perf_counter() - t0
-    return {"rows": len(df), "seconds": elapsed, "cpu_s": _cpu_s() - cpu0, "peak_rss_mb": _peak_rss_mb(),
-            "rss_after_imports_mb": rss_before, "columns": len(df.columns)}
+    return {
+        "rows": len(df),
+        "seconds": elapsed,
+        "cpu_s": _cpu_s() - cpu0,
+        "peak_rss_mb": _peak_rss_mb(),
+        "rss_after_imports_mb": rss_before,
+        "columns": len(df.columns),
+    }
 
 
 def run_child(*args: str) -> dict:
@@ -94,6 +113,7 @@ def run_child(*args: str) -> dict:
 
 
 # --- files ------------------------------------------------------------------------------------------------
+
 
 def transcode_gzip(src: str, dst: str, frm: str, to: str) -> None:
     """Re-encode a gzipped text file, streaming (whole lines per step, so no character is split)."""
@@ -138,8 +158,9 @@ def main() -> None:
         if "utf-8" in encodings:
             files["utf-8"] = os.path.join(tmp, "orders-utf8.tsv.gz")
             transcode_gzip(cp1252, files["utf-8"], "cp1252", "utf-8")
-        server = ServerThread(build_app(rate_limit_scale=1000.0,
-                                        document_files={f"bench-{e}": files[e] for e in encodings})).start()
+        server = ServerThread(
+            build_app(rate_limit_scale=1000.0, document_files={f"bench-{e}": files[e] for e in encodings})
+        ).start()
         try:
             results = []
             for enc in encodings:
@@ -151,26 +172,36 @@ def main() -> None:
 
     print()
     print(f"rows={args.rows:,}  chunk_rows={args.chunk_rows}  python={sys.version.split()[0]}  cpus={os.cpu_count()}")
-    hdr = (f"{'file':8} {'path':34} {'rows':>9} {'seconds':>8} {'CPU s':>6} {'rows/s':>10} {'peak RSS MB':>12} "
-           f"{'RSS growth MB':>14}")
+    hdr = (
+        f"{'file':8} {'path':34} {'rows':>9} {'seconds':>8} {'CPU s':>6} {'rows/s':>10} {'peak RSS MB':>12} "
+        f"{'RSS growth MB':>14}"
+    )
     for enc, cand, base in results:
         print()
         print(hdr)
         print("-" * len(hdr))
         for name, r in (("client: HTTP+gunzip+decode+parse", cand), ("pandas.read_csv (local file)", base)):
             growth = r["peak_rss_mb"] - r["rss_after_imports_mb"]
-            print(f"{enc:8} {name:34} {r['rows']:>9,} {r['seconds']:>8.2f} {r['cpu_s']:>6.2f} "
-                  f"{r['rows'] / r['seconds']:>10,.0f} "
-                  f"{r['peak_rss_mb']:>12.0f} {growth:>14.0f}")
+            print(
+                f"{enc:8} {name:34} {r['rows']:>9,} {r['seconds']:>8.2f} {r['cpu_s']:>6.2f} "
+                f"{r['rows'] / r['seconds']:>10,.0f} "
+                f"{r['peak_rss_mb']:>12.0f} {growth:>14.0f}"
+            )
         speed = (cand["rows"] / cand["seconds"]) / (base["rows"] / base["seconds"])
         rss = cand["peak_rss_mb"] / base["peak_rss_mb"]
         rows_match = cand["rows"] == base["rows"]
         ok_speed, ok_rss = speed >= THROUGHPUT_TARGET and rows_match, rss <= RSS_TARGET
-        print(f"throughput ratio client/pandas: {speed:.2f}x (target >= {THROUGHPUT_TARGET:.2f}x) "
-              f"{'PASS' if ok_speed else 'FAIL'}")
-        print(f"peak RSS ratio client/pandas:   {rss:.2f}x (target <= {RSS_TARGET:.2f}x) {'PASS' if ok_rss else 'FAIL'}")
-        print(f"client: max chunk {cand['max_chunk']} rows, {cand['quarantined']} quarantined, "
-              f"{cand['columns']} columns; rows match pandas: {rows_match}")
+        print(
+            f"throughput ratio client/pandas: {speed:.2f}x (target >= {THROUGHPUT_TARGET:.2f}x) "
+            f"{'PASS' if ok_speed else 'FAIL'}"
+        )
+        print(
+            f"peak RSS ratio client/pandas:   {rss:.2f}x (target <= {RSS_TARGET:.2f}x) {'PASS' if ok_rss else 'FAIL'}"
+        )
+        print(
+            f"client: max chunk {cand['max_chunk']} rows, {cand['quarantined']} quarantined, "
+            f"{cand['columns']} columns; rows match pandas: {rows_match}"
+        )
 
 
 if __name__ == "__main__":

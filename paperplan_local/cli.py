@@ -37,9 +37,19 @@ def airtable(
     """An Airtable-compatible server holding the SYNC base (seeded with demo rows when empty)."""
     from paperplan_local.airtable import build_app
 
-    _serve(build_app(state_dir=state, base_id=base_id, api_key=api_key, rate_limit_per_s=rate_limit,
-                     penalty_s=penalty, enable_fault_injection=fault_injection, monthly_quota=monthly_quota,
-                     over_quota_rate_per_s=over_quota_rate), port)
+    _serve(
+        build_app(
+            state_dir=state,
+            base_id=base_id,
+            api_key=api_key,
+            rate_limit_per_s=rate_limit,
+            penalty_s=penalty,
+            enable_fault_injection=fault_injection,
+            monthly_quota=monthly_quota,
+            over_quota_rate_per_s=over_quota_rate,
+        ),
+        port,
+    )
 
 
 @app.command()
@@ -99,4 +109,6 @@ def up(
     """Start every stand-in on its fixed loopback port and print the environment that uses them."""
     from paperplan_local.up import run_up
 
-    raise typer.Exit(run_up(state, with_dagster=dagster, echo=typer.echo, airtable_monthly_quota=airtable_monthly_quota))
+    raise typer.Exit(
+        run_up(state, with_dagster=dagster, echo=typer.echo, airtable_monthly_quota=airtable_monthly_quota)
+    )

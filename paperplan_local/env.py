@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from paperplan_local.runner import LOOPBACK
 
-
 # Local demo data should not wait a minute per createReport like Amazon's real quota.
 LOCAL_RATE_LIMIT_SCALE = 100
 

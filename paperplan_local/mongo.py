@@ -71,8 +71,9 @@ def executable() -> str:
         return str(beside)
     found = shutil.which(EXECUTABLE)
     if not found:
-        raise StandInError(f"{EXECUTABLE} not found next to {sys.executable} nor on PATH; "
-                           "install the dev extra (SecantusDB==0.7.0b3)")
+        raise StandInError(
+            f"{EXECUTABLE} not found next to {sys.executable} nor on PATH; install the dev extra (SecantusDB==0.7.0b3)"
+        )
     return found
 
 
@@ -126,21 +127,39 @@ class MongoStandIn:
         return self
 
     def _spawn_and_wait(self) -> None:
-        cmd = [executable(), "--host", LOOPBACK, "--port", str(self.port),
-               "--storage-path", str(self.state_dir), "--sync-on-commit", "--cache-size", self.cache_size]
+        cmd = [
+            executable(),
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(self.port),
+            "--storage-path",
+            str(self.state_dir),
+            "--sync-on-commit",
+            "--cache-size",
+            self.cache_size,
+        ]
         if self.standalone:
             cmd.append("--standalone")
         # A file, not a pipe (a full pipe would block the server); open for the server's whole life.
         self._log = open(self.log_path, "ab")  # noqa: SIM115
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                                      cwd=self._tmp.name, start_new_session=True,
-                                      # only calls prctl, which is safe between fork and exec
-                                      preexec_fn=_die_with_parent if sys.platform == "linux" else None)  # noqa: PLW1509
+        self._proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=self._tmp.name,
+            start_new_session=True,
+            # only calls prctl, which is safe between fork and exec
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )  # noqa: PLW1509
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise StandInError(f"{EXECUTABLE} exited with code {self._proc.returncode} at start-up "
-                                   f"(port {self.port}, state {self.state_dir}):\n{self.log_tail()}")
+                raise StandInError(
+                    f"{EXECUTABLE} exited with code {self._proc.returncode} at start-up "
+                    f"(port {self.port}, state {self.state_dir}):\n{self.log_tail()}"
+                )
             if self._ping():
                 return
             time.sleep(PING_INTERVAL_S)

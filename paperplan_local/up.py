@@ -48,7 +48,17 @@ class Supervisor:
 
 
 def _stand_in_argv(name: str, port: int, state: Path, airtable_monthly_quota: int | None = None) -> list[str]:
-    argv = [sys.executable, "-m", "paperplan_sync.cli", "local", name, "--port", str(port), "--state", str(state / name)]
+    argv = [
+        sys.executable,
+        "-m",
+        "paperplan_sync.cli",
+        "local",
+        name,
+        "--port",
+        str(port),
+        "--state",
+        str(state / name),
+    ]
     if name == "airtable" and airtable_monthly_quota is not None:
         argv += ["--monthly-quota", str(airtable_monthly_quota)]
     return argv + (["--rate-limit-scale", str(LOCAL_RATE_LIMIT_SCALE)] if name == "spapi" else [])
@@ -67,8 +77,13 @@ def dagster_home(default: str = ".dagster_home") -> Path:
     return home
 
 
-def run_up(state: Path, ports: Ports = Ports(), with_dagster: bool = False, echo=print,
-           airtable_monthly_quota: int | None = None) -> int:
+def run_up(
+    state: Path,
+    ports: Ports = Ports(),
+    with_dagster: bool = False,
+    echo=print,
+    airtable_monthly_quota: int | None = None,
+) -> int:
     state.mkdir(parents=True, exist_ok=True)
     env = local_environment(ports)
     supervisor = Supervisor()
@@ -89,10 +104,29 @@ def run_up(state: Path, ports: Ports = Ports(), with_dagster: bool = False, echo
         if with_dagster:
             home = dagster_home()
             child_env = {**os.environ, **env, "DAGSTER_HOME": str(home), "PAPERPLAN_STATE_DIR": str(state / "product")}
-            supervisor.spawn("dagster", [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", LOOPBACK, "-p", str(ports.dagster)], env=child_env)
-            supervisor.spawn("api", [str(Path(sys.executable).parent / "paperplan-sync"), "api", "--port", str(ports.api)], env=child_env)
-            echo(f"\nDagster UI: http://{LOOPBACK}:{ports.dagster}  (ready in ~15 s)  Slack messages: http://{LOOPBACK}:{ports.slack}/"
-                 f"  Health: http://{LOOPBACK}:{ports.api}/api")
+            supervisor.spawn(
+                "dagster",
+                [
+                    str(Path(sys.executable).parent / "dagster"),
+                    "dev",
+                    "-w",
+                    "workspace.yaml",
+                    "-h",
+                    LOOPBACK,
+                    "-p",
+                    str(ports.dagster),
+                ],
+                env=child_env,
+            )
+            supervisor.spawn(
+                "api",
+                [str(Path(sys.executable).parent / "paperplan-sync"), "api", "--port", str(ports.api)],
+                env=child_env,
+            )
+            echo(
+                f"\nDagster UI: http://{LOOPBACK}:{ports.dagster}  (ready in ~15 s)  Slack messages: http://{LOOPBACK}:{ports.slack}/"
+                f"  Health: http://{LOOPBACK}:{ports.api}/api"
+            )
         echo("\nCtrl-C stops everything.")
         while (exited := supervisor.first_exited()) is None:
             time.sleep(0.5)

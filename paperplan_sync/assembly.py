@@ -5,10 +5,10 @@ from __future__ import annotations
 import dagster as dg
 
 from paperplan_sync.alerting.alerts import build_alert_sensors
-from paperplan_sync.scheduling.housekeeping import airtable_logs_retention
-from paperplan_sync.scheduling.scheduler import build_scheduler_sensor
 from paperplan_sync.config.models import SyncConfig
 from paperplan_sync.reports.factory import build_report_assets, build_report_jobs
+from paperplan_sync.scheduling.housekeeping import airtable_logs_retention
+from paperplan_sync.scheduling.scheduler import build_scheduler_sensor
 
 
 def build_definitions(config: SyncConfig, resources: dict[str, object]) -> dg.Definitions:

@@ -52,8 +52,9 @@ def month_of(moment: float) -> str:
 
 
 class SharedRateLimiter:
-    def __init__(self, state: SharedState, key: str, requests_per_second: float, burst: int = 1,
-                 slowed_rate: float = SLOWED_RATE):
+    def __init__(
+        self, state: SharedState, key: str, requests_per_second: float, burst: int = 1, slowed_rate: float = SLOWED_RATE
+    ):
         if burst < 1:
             raise ValueError("burst must be at least 1")
         self.state, self.key, self.burst = state, key, burst
@@ -61,7 +62,7 @@ class SharedRateLimiter:
         self.slowed_gap = 1 / slowed_rate
 
     def _times(self, doc: dict) -> list[float]:
-        times = [float(t) for t in doc.get("times", [])][-self.burst:]
+        times = [float(t) for t in doc.get("times", [])][-self.burst :]
         return [0.0] * (self.burst - len(times)) + times
 
     def _next_slot(self, doc: dict, now: float) -> float:
@@ -99,7 +100,9 @@ class SharedRateLimiter:
     def penalize(self, seconds: float) -> None:
         """After a 429 nobody sends before the penalty is over."""
         until = time.time() + seconds
-        self.state.update(self.key, lambda doc: {**doc, "penalty_until": max(until, float(doc.get("penalty_until", 0.0)))})
+        self.state.update(
+            self.key, lambda doc: {**doc, "penalty_until": max(until, float(doc.get("penalty_until", 0.0)))}
+        )
 
     def mark_quota_exceeded(self) -> bool:
         """Airtable said the month's quota is used up: pace at its slowed rate until the month ends.

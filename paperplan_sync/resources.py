@@ -54,7 +54,9 @@ def amazon_sp_resource() -> AmazonSPReportsResource:
         lwa_client_id=dg.EnvVar(env.SPAPI_LWA_CLIENT_ID),
         lwa_client_secret=dg.EnvVar(env.SPAPI_LWA_CLIENT_SECRET),
         refresh_token=dg.EnvVar(env.SPAPI_REFRESH_TOKEN),
-        **_fields(endpoint=env.SPAPI_ENDPOINT, lwa_endpoint=env.SPAPI_LWA_ENDPOINT, marketplace_ids=env.SPAPI_MARKETPLACE_IDS),
+        **_fields(
+            endpoint=env.SPAPI_ENDPOINT, lwa_endpoint=env.SPAPI_LWA_ENDPOINT, marketplace_ids=env.SPAPI_MARKETPLACE_IDS
+        ),
         # Tuning knobs for the stand-ins; production keeps the defaults (Amazon's rates, 5 s first poll).
         **_numbers(float, rate_limit_scale=env.SPAPI_RATE_LIMIT_SCALE, poll_initial_s=env.SPAPI_POLL_INITIAL_S),
         # Sales and Traffic's one-per-15-minutes turns, shared by every process like Airtable's limiter.
@@ -76,8 +78,12 @@ def amazon_ads_resource() -> AmazonAdsReportsResource:
 def slack_resource() -> SlackResource:
     return SlackResource(
         token=dg.EnvVar(env.SLACK_BOT_TOKEN),
-        **_fields(base_url=env.SLACK_BASE_URL, channel=env.SLACK_CHANNEL, webserver_url=env.DAGSTER_WEBSERVER_URL,
-                  ui_url=env.UI_URL),
+        **_fields(
+            base_url=env.SLACK_BASE_URL,
+            channel=env.SLACK_CHANNEL,
+            webserver_url=env.DAGSTER_WEBSERVER_URL,
+            ui_url=env.UI_URL,
+        ),
     )
 
 

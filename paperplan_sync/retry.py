@@ -62,12 +62,14 @@ def retry_after(answer: Answer) -> float | None:
 
 def rate_limit_wait(header: str, fallback_rate: float) -> Callable[[Answer], float]:
     """SP-API: one token comes back after 1 / rate s, the rate the header states (else the plan's)."""
+
     def wait(answer: Answer) -> float:
         try:
             rate = float(answer.headers.get(header, ""))
         except ValueError:
             rate = fallback_rate
         return 1.0 / (rate if rate > 0 else fallback_rate)
+
     return wait
 
 
@@ -88,8 +90,14 @@ class RetryPolicy:
         self.log.info("%s: %s; retry %d/%d in %.2fs", what, problem, tries, limit - 1, seconds)
         self.sleep(seconds)
 
-    def send(self, attempt: Callable[[], T], *, what: str, on_throttle: Callable[[T], None] | None = None,
-             discard: Callable[[T], None] | None = None) -> T:
+    def send(
+        self,
+        attempt: Callable[[], T],
+        *,
+        what: str,
+        on_throttle: Callable[[T], None] | None = None,
+        discard: Callable[[T], None] | None = None,
+    ) -> T:
         """``attempt()`` until it answers neither 429 nor 5xx. ``on_throttle`` sees each 429 (e.g. to drain a
         bucket); ``discard`` releases an answer that is retried (a streamed body)."""
         failures = throttled = 0
@@ -102,7 +110,9 @@ class RetryPolicy:
                 problem = f"network error ({type(exc).__name__})"  # never str(exc): it may hold a presigned URL
                 if failures >= self.attempts:
                     raise GaveUp(what, problem, failures, cause=type(exc).__name__) from None
-                self._pause(what, problem, failures, self.attempts, backoff(failures, self.backoff_s, self.backoff_max_s))
+                self._pause(
+                    what, problem, failures, self.attempts, backoff(failures, self.backoff_s, self.backoff_max_s)
+                )
                 continue
             status = answer.status_code  # type: ignore[attr-defined]
             if status != THROTTLED and status not in RETRY_STATUSES:
@@ -125,8 +135,14 @@ class RetryPolicy:
                 seconds = backoff(tries, self.backoff_s, self.backoff_max_s)
             self._pause(what, problem, tries, limit, seconds)
 
-    def call(self, fn: Callable[[], T], *, what: str, transient: Callable[[Exception], bool],
-             before_retry: Callable[[], T | None] | None = None) -> T:
+    def call(
+        self,
+        fn: Callable[[], T],
+        *,
+        what: str,
+        transient: Callable[[Exception], bool],
+        before_retry: Callable[[], T | None] | None = None,
+    ) -> T:
         """``fn()`` again after a transient failure -- for a call that is not safe to repeat blindly (a create):
         ``before_retry`` looks for what the failed try may have done anyway; a result other than None ends
         the retries with it."""
@@ -136,8 +152,9 @@ class RetryPolicy:
             except Exception as exc:
                 if not transient(exc) or tries >= self.attempts:
                     raise
-                self._pause(what, type(exc).__name__, tries, self.attempts,
-                            backoff(tries, self.backoff_s, self.backoff_max_s))
+                self._pause(
+                    what, type(exc).__name__, tries, self.attempts, backoff(tries, self.backoff_s, self.backoff_max_s)
+                )
             if before_retry is not None:
                 found = before_retry()
                 if found is not None:

@@ -7,7 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from paperplan_local.ads import DEV_CLIENT_ID as ADS_ID, DEV_CLIENT_SECRET as ADS_SECRET, DEV_PROFILE_ID, DEV_REFRESH_TOKEN as ADS_TOKEN
+from paperplan_local.ads import (
+    DEV_CLIENT_ID as ADS_ID,
+)
+from paperplan_local.ads import (
+    DEV_CLIENT_SECRET as ADS_SECRET,
+)
+from paperplan_local.ads import (
+    DEV_PROFILE_ID,
+)
+from paperplan_local.ads import (
+    DEV_REFRESH_TOKEN as ADS_TOKEN,
+)
 from paperplan_local.slack import DEV_TOKEN
 from paperplan_local.spapi import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_REFRESH_TOKEN
 
@@ -15,19 +26,35 @@ CLI = str(Path(sys.executable).parent / "paperplan-sync")
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([CLI, *args], env={**os.environ, **env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [CLI, *args], env={**os.environ, **env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=120
+    )
 
 
-def test_init_airtable_then_doctor_pass_on_an_empty_base(start_airtable_server, mongo_server, spapi, ads, slack, tmp_path):
+def test_init_airtable_then_doctor_pass_on_an_empty_base(
+    start_airtable_server, mongo_server, spapi, ads, slack, tmp_path
+):
     with start_airtable_server(seed=False, rate_limit_per_s=0) as airtable:
         env = {
-            "AIRTABLE_ENDPOINT_URL": airtable.url, "AIRTABLE_API_KEY": airtable.api_key, "AIRTABLE_BASE_ID": airtable.base_id,
-            "MONGODB_URI": mongo_server.uri, "MONGODB_DATABASE": "cli_test",
-            "SPAPI_ENDPOINT": spapi.url, "SPAPI_LWA_ENDPOINT": f"{spapi.url}/auth/o2/token", "SPAPI_LWA_CLIENT_ID": DEV_CLIENT_ID,
-            "SPAPI_LWA_CLIENT_SECRET": DEV_CLIENT_SECRET, "SPAPI_REFRESH_TOKEN": DEV_REFRESH_TOKEN,
-            "ADS_ENDPOINT": ads.url, "ADS_LWA_ENDPOINT": f"{ads.url}/auth/o2/token", "ADS_LWA_CLIENT_ID": ADS_ID,
-            "ADS_LWA_CLIENT_SECRET": ADS_SECRET, "ADS_REFRESH_TOKEN": ADS_TOKEN, "ADS_PROFILE_ID": DEV_PROFILE_ID,
-            "SLACK_BASE_URL": f"{slack.url}/api/", "SLACK_BOT_TOKEN": DEV_TOKEN, "DAGSTER_HOME": str(tmp_path),
+            "AIRTABLE_ENDPOINT_URL": airtable.url,
+            "AIRTABLE_API_KEY": airtable.api_key,
+            "AIRTABLE_BASE_ID": airtable.base_id,
+            "MONGODB_URI": mongo_server.uri,
+            "MONGODB_DATABASE": "cli_test",
+            "SPAPI_ENDPOINT": spapi.url,
+            "SPAPI_LWA_ENDPOINT": f"{spapi.url}/auth/o2/token",
+            "SPAPI_LWA_CLIENT_ID": DEV_CLIENT_ID,
+            "SPAPI_LWA_CLIENT_SECRET": DEV_CLIENT_SECRET,
+            "SPAPI_REFRESH_TOKEN": DEV_REFRESH_TOKEN,
+            "ADS_ENDPOINT": ads.url,
+            "ADS_LWA_ENDPOINT": f"{ads.url}/auth/o2/token",
+            "ADS_LWA_CLIENT_ID": ADS_ID,
+            "ADS_LWA_CLIENT_SECRET": ADS_SECRET,
+            "ADS_REFRESH_TOKEN": ADS_TOKEN,
+            "ADS_PROFILE_ID": DEV_PROFILE_ID,
+            "SLACK_BASE_URL": f"{slack.url}/api/",
+            "SLACK_BOT_TOKEN": DEV_TOKEN,
+            "DAGSTER_HOME": str(tmp_path),
             "PAPERPLAN_STATE_DIR": str(tmp_path / "state"),
         }
         before = run(["doctor"], env)
@@ -46,7 +73,10 @@ def test_init_airtable_then_doctor_pass_on_an_empty_base(start_airtable_server, 
 
 def test_config_show_names_bad_rows_and_the_cache(airtable_env, airtable, airtable_resource):
     airtable_resource.table("Automations").create({"Name": "broken", "Run": "Daily", "Time": "7am"})
-    env = {k: os.environ[k] for k in ("AIRTABLE_ENDPOINT_URL", "AIRTABLE_API_KEY", "AIRTABLE_BASE_ID", "PAPERPLAN_STATE_DIR")}
+    env = {
+        k: os.environ[k]
+        for k in ("AIRTABLE_ENDPOINT_URL", "AIRTABLE_API_KEY", "AIRTABLE_BASE_ID", "PAPERPLAN_STATE_DIR")
+    }
 
     shown = run(["config", "show"], env)
     airtable.inject(status=503, count=100)

@@ -19,8 +19,13 @@ DAGSTER = str(Path(sys.executable).parent / "dagster")
 
 def test_dagster_loads_the_code_location_from_the_local_base(airtable_env, tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
-    result = subprocess.run([DAGSTER, "definitions", "validate", "-m", "paperplan_sync.definitions"],
-                            env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [DAGSTER, "definitions", "validate", "-m", "paperplan_sync.definitions"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -28,8 +33,13 @@ def test_active_report_types_become_assets_and_inactive_do_not(airtable_resource
     defs = build_definitions(load_config(airtable_resource), production_resources())
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
 
-    assert {"amazon_sp/sales_report", "amazon_sp/fba_inventory", "amazon_sp/merchant_listings",
-            "amazon_sp/sales_and_traffic", "amazon_ads/ads_campaigns"} <= keys
+    assert {
+        "amazon_sp/sales_report",
+        "amazon_sp/fba_inventory",
+        "amazon_sp/merchant_listings",
+        "amazon_sp/sales_and_traffic",
+        "amazon_ads/ads_campaigns",
+    } <= keys
     assert not any("returns_report" in k for k in keys)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "paperplan_sync"
 
+
 def _module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -103,6 +104,9 @@ def test_the_checker_sees_a_cycle():
 
 def test_only_settings_reads_the_environment():
     """One place reads the environment (settings.py); everything else asks it, so every variable is listed there."""
-    readers = sorted(str(path.relative_to(ROOT)) for path in PACKAGE.rglob("*.py")
-                     if any(word in path.read_text() for word in ("os.environ", "os.getenv", "getenv(")))
+    readers = sorted(
+        str(path.relative_to(ROOT))
+        for path in PACKAGE.rglob("*.py")
+        if any(word in path.read_text() for word in ("os.environ", "os.getenv", "getenv("))
+    )
     assert readers == ["paperplan_sync/settings.py"]

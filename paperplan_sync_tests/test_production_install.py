@@ -36,8 +36,12 @@ def test_the_wheel_holds_the_product_and_no_stand_in(tmp_path):
         shutil.copy(ROOT / name, src / name)
     for name in ("paperplan_sync", "paperplan_local"):
         shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "out"), str(src)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "out"), str(src)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
 
     (wheel,) = (tmp_path / "out").glob("paperplan_sync-*.whl")
     with zipfile.ZipFile(wheel) as zf:
@@ -49,8 +53,14 @@ def test_the_wheel_holds_the_product_and_no_stand_in(tmp_path):
 
 
 def test_the_product_runs_without_the_stand_ins_and_never_imports_starlette_or_uvicorn(airtable_env):
-    result = subprocess.run([sys.executable, "-c", PRODUCTION_IMPORTS], env={**os.environ}, cwd="/",
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", PRODUCTION_IMPORTS],
+        env={**os.environ},
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     imported, cli_groups = result.stdout.strip().splitlines()[-2:]
     assert imported == "[]"
@@ -58,8 +68,13 @@ def test_the_product_runs_without_the_stand_ins_and_never_imports_starlette_or_u
 
 
 def test_a_development_install_has_the_local_command():
-    result = subprocess.run([str(Path(sys.executable).parent / "paperplan-sync"), "local", "--help"], cwd="/",
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "paperplan-sync"), "local", "--help"],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "airtable" in result.stdout and "up" in result.stdout
 
@@ -77,8 +92,11 @@ def test_every_third_party_module_the_product_imports_is_a_declared_runtime_depe
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 imported.add(node.module.split(".")[0])
     third_party = imported - set(sys.stdlib_module_names) - {"paperplan_sync", "paperplan_local"}
-    declared = {_normal(re.split(r"[<>=!~;\[ ]", req)[0]) for req in metadata.requires("paperplan-sync")
-                if "extra ==" not in req}
+    declared = {
+        _normal(re.split(r"[<>=!~;\[ ]", req)[0])
+        for req in metadata.requires("paperplan-sync")
+        if "extra ==" not in req
+    }
     providers = metadata.packages_distributions()
 
     undeclared = {m for m in third_party if not {_normal(d) for d in providers.get(m, [m])} & declared}

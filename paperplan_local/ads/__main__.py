@@ -17,7 +17,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"Local Amazon Ads on http://127.0.0.1:{args.port} (LWA: /auth/o2/token)")
     serve_forever(
-        build_app(seed=args.seed, processing_delay_s=args.processing_delay, enable_fault_injection=args.fault_injection),
+        build_app(
+            seed=args.seed, processing_delay_s=args.processing_delay, enable_fault_injection=args.fault_injection
+        ),
         args.port,
     )
 

@@ -111,7 +111,7 @@ def build_app(
         if request.headers.get("Amazon-Advertising-API-ClientId") != client_id:
             return _error(401, "Missing or unknown Amazon-Advertising-API-ClientId")
         auth = request.headers.get("Authorization", "")
-        if not auth.startswith("Bearer ") or not state.token_valid(auth[len("Bearer "):].strip()):
+        if not auth.startswith("Bearer ") or not state.token_valid(auth[len("Bearer ") :].strip()):
             return _error(401, "Not authorized: invalid or expired access token")
         scope = request.headers.get("Amazon-Advertising-API-Scope")
         if not scope:
@@ -147,8 +147,13 @@ def build_app(
     def build_document(report: Report) -> None:
         config = report.configuration
         rows: list[Any] = data.report_rows(
-            seed, start=report.start, end=report.end, time_unit=config["timeUnit"],
-            columns=config["columns"], today=state.today(), filters=config.get("filters"),
+            seed,
+            start=report.start,
+            end=report.end,
+            time_unit=config["timeUnit"],
+            columns=config["columns"],
+            today=state.today(),
+            filters=config.get("filters"),
         )
         if report.non_object_rows:
             for n, junk in enumerate(_NON_OBJECTS):
@@ -220,13 +225,21 @@ def build_app(
         if form.get("client_id") != client_id or form.get("client_secret") != client_secret:
             return JSONResponse({"error": "invalid_client", "error_description": "Client authentication failed"}, 401)
         if form.get("refresh_token") != refresh_token:
-            return JSONResponse({"error": "invalid_grant", "error_description": "The request has an invalid grant parameter : refresh_token"}, 400)
-        return JSONResponse({
-            "access_token": state.issue_token(token_ttl_s),
-            "refresh_token": refresh_token,
-            "token_type": "bearer",
-            "expires_in": int(token_ttl_s) if token_ttl_s >= 1 else token_ttl_s,
-        })
+            return JSONResponse(
+                {
+                    "error": "invalid_grant",
+                    "error_description": "The request has an invalid grant parameter : refresh_token",
+                },
+                400,
+            )
+        return JSONResponse(
+            {
+                "access_token": state.issue_token(token_ttl_s),
+                "refresh_token": refresh_token,
+                "token_type": "bearer",
+                "expires_in": int(token_ttl_s) if token_ttl_s >= 1 else token_ttl_s,
+            }
+        )
 
     async def create_report(request: Request) -> Response:
         if (refused := await gate(request)) is not None:
@@ -254,7 +267,9 @@ def build_app(
             end=end,
             configuration=config,
             duplicate_key=key,
-            processing_delay_s=faults.processing_delay_s if faults.processing_delay_s is not None else state.default_delay_s,
+            processing_delay_s=faults.processing_delay_s
+            if faults.processing_delay_s is not None
+            else state.default_delay_s,
             failure_reason=faults.failure_reason if faults.fail else None,
             non_object_rows=faults.non_object_rows,
         )
@@ -274,8 +289,15 @@ def build_app(
         report = state.reports.get(request.path_params["report_id"])
         expires = request.query_params.get("Expires", "")
         signature = request.query_params.get("Signature", "")
-        if report is None or report.document is None or not hmac.compare_digest(signature, sign(report.report_id, expires)):
-            return _s3_error("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+        if (
+            report is None
+            or report.document is None
+            or not hmac.compare_digest(signature, sign(report.report_id, expires))
+        ):
+            return _s3_error(
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+            )
         if time.time() > float(expires):
             return _s3_error("AccessDenied", "Request has expired")
         state.stats.downloads += 1
@@ -283,13 +305,23 @@ def build_app(
 
     async def profiles(request: Request) -> Response:
         auth = request.headers.get("Authorization", "")
-        if not auth.startswith("Bearer ") or not state.token_valid(auth[len("Bearer "):].strip()):
+        if not auth.startswith("Bearer ") or not state.token_valid(auth[len("Bearer ") :].strip()):
             return _error(401, "Not authorized: invalid or expired access token")
-        return JSONResponse([{
-            "profileId": int(profile_id) if profile_id.isdigit() else profile_id,
-            "countryCode": "US", "currencyCode": data.CURRENCY, "timezone": DEV_PROFILE_TZ,
-            "accountInfo": {"marketplaceStringId": "ATVPDKIKX0DER", "type": "seller", "name": "PaperPlan (local)"},
-        }])
+        return JSONResponse(
+            [
+                {
+                    "profileId": int(profile_id) if profile_id.isdigit() else profile_id,
+                    "countryCode": "US",
+                    "currencyCode": data.CURRENCY,
+                    "timezone": DEV_PROFILE_TZ,
+                    "accountInfo": {
+                        "marketplaceStringId": "ATVPDKIKX0DER",
+                        "type": "seller",
+                        "name": "PaperPlan (local)",
+                    },
+                }
+            ]
+        )
 
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True})

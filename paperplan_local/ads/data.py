@@ -21,10 +21,20 @@ ATTRIBUTION_WINDOWS = (1, 7, 14, 30)
 # Columns the local server can produce for spCampaigns (a subset of Amazon's catalogue).
 SP_CAMPAIGN_COLUMNS = frozenset(
     {
-        "date", "startDate", "endDate",
-        "campaignId", "campaignName", "campaignStatus",
-        "campaignBudgetAmount", "campaignBudgetType", "campaignBudgetCurrencyCode",
-        "impressions", "clicks", "cost", "costPerClick", "clickThroughRate",
+        "date",
+        "startDate",
+        "endDate",
+        "campaignId",
+        "campaignName",
+        "campaignStatus",
+        "campaignBudgetAmount",
+        "campaignBudgetType",
+        "campaignBudgetCurrencyCode",
+        "impressions",
+        "clicks",
+        "cost",
+        "costPerClick",
+        "clickThroughRate",
     }
     | {f"{metric}{w}d" for metric in ("purchases", "sales", "unitsSoldClicks") for w in ATTRIBUTION_WINDOWS}
 )
@@ -33,9 +43,18 @@ _WINDOW_FACTOR = {1: 0.72, 7: 1.0, 14: 1.07, 30: 1.11}
 _WEEKDAY = (1.0, 1.02, 0.98, 1.0, 0.95, 1.12, 1.18)  # Monday..Sunday
 
 _PRODUCTS = (
-    "A5 Dotted Notebook", "Weekly Planner 2027", "Kraft Paper Roll", "Pastel Sticky Notes",
-    "Washi Tape Set", "Fountain Pen Ink", "Letter Paper Pack", "Bullet Journal Kit",
-    "Desk Calendar", "Greeting Card Set", "Recycled Envelopes", "Sketchbook A4",
+    "A5 Dotted Notebook",
+    "Weekly Planner 2027",
+    "Kraft Paper Roll",
+    "Pastel Sticky Notes",
+    "Washi Tape Set",
+    "Fountain Pen Ink",
+    "Letter Paper Pack",
+    "Bullet Journal Kit",
+    "Desk Calendar",
+    "Greeting Card Set",
+    "Recycled Envelopes",
+    "Sketchbook A4",
 )
 _TARGETING = ("Auto", "Exact", "Broad", "Phrase", "Product Targeting")
 _EPOCH = date(2025, 1, 1)
@@ -110,7 +129,9 @@ def day_metrics(seed: int, campaign: Campaign, day: date, today: date) -> dict[s
     return metrics
 
 
-def _row(campaign: Campaign, metrics: dict[str, float], columns: Iterable[str], dates: dict[str, str]) -> dict[str, Any]:
+def _row(
+    campaign: Campaign, metrics: dict[str, float], columns: Iterable[str], dates: dict[str, str]
+) -> dict[str, Any]:
     clicks, impressions = metrics["clicks"], metrics["impressions"]
     values: dict[str, Any] = {
         **dates,
@@ -133,7 +154,13 @@ def _days(start: date, end: date) -> Iterable[date]:
 
 
 def report_rows(
-    seed: int, *, start: date, end: date, time_unit: str, columns: list[str], today: date,
+    seed: int,
+    *,
+    start: date,
+    end: date,
+    time_unit: str,
+    columns: list[str],
+    today: date,
     filters: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of an spCampaigns report (groupBy campaign), DAILY or SUMMARY, as Amazon would give on ``today``."""

@@ -67,9 +67,13 @@ def build_app(
     routes = _WebhookApi(webhooks, base_id).routes() + _Api(store, base_id).routes()
     routes += BaseUI(store, BASE_NAME).routes()  # the clickable page at /
     if enable_fault_injection:
-        routes += FaultControls(store, seed, limiter, faults, stats, quota=quota, webhooks=webhooks, clock=clock).routes()
+        routes += FaultControls(
+            store, seed, limiter, faults, stats, quota=quota, webhooks=webhooks, clock=clock
+        ).routes()
     guard = Middleware(Guard, api_key=api_key, limiter=limiter, faults=faults, stats=stats, quota=quota, store=store)
-    app = Starlette(routes=routes, middleware=[guard], exception_handlers={ApiError: _api_error, HTTPException: _http_error})
+    app = Starlette(
+        routes=routes, middleware=[guard], exception_handlers={ApiError: _api_error, HTTPException: _http_error}
+    )
     app.state.store, app.state.limiter, app.state.faults, app.state.stats = store, limiter, faults, stats
     app.state.base_id, app.state.quota, app.state.webhooks, app.state.clock = base_id, quota, webhooks, clock
     return app
@@ -84,7 +88,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         return JSONResponse(not_found().body(), status_code=404)
-    return JSONResponse({"error": {"type": "INVALID_REQUEST_UNKNOWN", "message": str(exc.detail)}}, status_code=exc.status_code)
+    return JSONResponse(
+        {"error": {"type": "INVALID_REQUEST_UNKNOWN", "message": str(exc.detail)}}, status_code=exc.status_code
+    )
 
 
 class _WebhookApi:
@@ -233,7 +239,9 @@ class _Api:
     async def get_record(self, request: Request) -> JSONResponse:
         table = self._table(request)
         record = self.store.get(table, request.path_params["record_id"])
-        return JSONResponse(render(table, record, by_field_id=_by_field_id(request.query_params.get("returnFieldsByFieldId"))))
+        return JSONResponse(
+            render(table, record, by_field_id=_by_field_id(request.query_params.get("returnFieldsByFieldId")))
+        )
 
     async def create_records(self, request: Request) -> JSONResponse:
         table = self._table(request)
@@ -253,7 +261,11 @@ class _Api:
         table = self._table(request)
         body = await json_body(request)
         only_keys(body, {"records", "typecast", "returnFieldsByFieldId", "performUpsert"})
-        typecast, by_id, replace = bool(body.get("typecast")), bool(body.get("returnFieldsByFieldId")), request.method == "PUT"
+        typecast, by_id, replace = (
+            bool(body.get("typecast")),
+            bool(body.get("returnFieldsByFieldId")),
+            request.method == "PUT",
+        )
         upsert = body.get("performUpsert")
         items = records_payload(body, need_id=upsert is None, creating=False)
         if upsert is None:
@@ -261,14 +273,20 @@ class _Api:
             updated = self.store.update_records(table, updates, replace, typecast)
             return JSONResponse({"records": [render(table, r, by_field_id=by_id) for r in updated]})
         merge_on = upsert.get("fieldsToMergeOn") if isinstance(upsert, dict) else None
-        if not isinstance(merge_on, list) or not 1 <= len(merge_on) <= 3 or not all(isinstance(m, str) for m in merge_on):
+        if (
+            not isinstance(merge_on, list)
+            or not 1 <= len(merge_on) <= 3
+            or not all(isinstance(m, str) for m in merge_on)
+        ):
             raise invalid_request("performUpsert.fieldsToMergeOn must list 1 to 3 field names or ids")
         records, created, updated = self.store.upsert_records(table, items, merge_on, replace, typecast)
-        return JSONResponse({
-            "records": [render(table, r, by_field_id=by_id) for r in records],
-            "createdRecords": created,
-            "updatedRecords": updated,
-        })
+        return JSONResponse(
+            {
+                "records": [render(table, r, by_field_id=by_id) for r in records],
+                "createdRecords": created,
+                "updatedRecords": updated,
+            }
+        )
 
     async def update_record(self, request: Request) -> JSONResponse:
         table = self._table(request)
@@ -277,7 +295,9 @@ class _Api:
         only_keys(body, {"fields", "typecast", "returnFieldsByFieldId"})
         if "fields" not in body:
             raise ApiError(422, "INVALID_REQUEST_MISSING_FIELDS", 'Could not find field "fields" in the request body')
-        (updated,) = self.store.update_records(table, [(record.id, body["fields"])], request.method == "PUT", bool(body.get("typecast")))
+        (updated,) = self.store.update_records(
+            table, [(record.id, body["fields"])], request.method == "PUT", bool(body.get("typecast"))
+        )
         return JSONResponse(render(table, updated, by_field_id=bool(body.get("returnFieldsByFieldId"))))
 
     async def delete_records(self, request: Request) -> JSONResponse:

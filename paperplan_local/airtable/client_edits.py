@@ -12,8 +12,14 @@ from paperplan_local.airtable.store import Store
 OPS = ("create", "update", "delete")
 
 
-def client_edit(store: Store, table: str, op: str, record_id: str | None = None,
-                fields: dict[str, Any] | None = None, typecast: bool = False) -> dict[str, Any]:
+def client_edit(
+    store: Store,
+    table: str,
+    op: str,
+    record_id: str | None = None,
+    fields: dict[str, Any] | None = None,
+    typecast: bool = False,
+) -> dict[str, Any]:
     """Create, update (merge, like PATCH) or delete one record of ``table`` (name or id); returns the record as
     the API renders it, or ``{"id", "deleted": True}``. Bad input raises the ApiError Airtable would answer."""
     if op not in OPS:

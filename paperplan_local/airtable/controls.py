@@ -28,8 +28,17 @@ class FaultControls:
     """``/_test/*``: fault injection, reset, counters, UI-style edits, ping loss and the clock. Mounted only
     with enable_fault_injection."""
 
-    def __init__(self, store: Store, seed: bool, limiter: RateLimiter, faults: Faults, stats: Stats,
-                 quota: MonthlyQuota, webhooks: Webhooks, clock: Clock):
+    def __init__(
+        self,
+        store: Store,
+        seed: bool,
+        limiter: RateLimiter,
+        faults: Faults,
+        stats: Stats,
+        quota: MonthlyQuota,
+        webhooks: Webhooks,
+        clock: Clock,
+    ):
         self.store, self.seed, self.limiter, self.faults, self.stats = store, seed, limiter, faults, stats
         self.quota, self.webhooks, self.clock = quota, webhooks, clock
 
@@ -79,12 +88,19 @@ class FaultControls:
 
     async def read_stats(self, request: Request) -> JSONResponse:
         s = self.stats
-        return JSONResponse({
-            "requests": s.requests, "rate_limited": s.rate_limited, "quota_limited": s.quota_limited,
-            "responses_429": s.responses_429, "faults": s.faults, "by_endpoint": dict(sorted(s.by_endpoint.items())),
-            "month": self.quota.snapshot(), "in_penalty": self.limiter.in_penalty,
-            "pending_faults": len(self.faults.pending()),
-        })
+        return JSONResponse(
+            {
+                "requests": s.requests,
+                "rate_limited": s.rate_limited,
+                "quota_limited": s.quota_limited,
+                "responses_429": s.responses_429,
+                "faults": s.faults,
+                "by_endpoint": dict(sorted(s.by_endpoint.items())),
+                "month": self.quota.snapshot(),
+                "in_penalty": self.limiter.in_penalty,
+                "pending_faults": len(self.faults.pending()),
+            }
+        )
 
     async def clear_stats(self, request: Request) -> JSONResponse:
         """Zero the request counters (not the month's calls, not the data): start of a measured window."""
@@ -96,8 +112,16 @@ class FaultControls:
         only_keys(body, {"table", "op", "record_id", "fields", "typecast"})
         if not isinstance(body.get("table"), str):
             raise invalid_request("table must name a table (name or id)")
-        return JSONResponse(client_edit(self.store, body["table"], body.get("op"), body.get("record_id"),
-                                        body.get("fields"), bool(body.get("typecast"))))
+        return JSONResponse(
+            client_edit(
+                self.store,
+                body["table"],
+                body.get("op"),
+                body.get("record_id"),
+                body.get("fields"),
+                bool(body.get("typecast")),
+            )
+        )
 
     async def ping_state(self, request: Request) -> JSONResponse:
         return JSONResponse(self.webhooks.ping_state())
@@ -137,8 +161,16 @@ class Guard:
     """Runs before every API request (``/v0/...``): injected faults, then the rate limit, then auth, then the
     monthly quota (which counts the call). ``/_test/*`` requests pass untouched and uncounted."""
 
-    def __init__(self, app: ASGIApp, api_key: str, limiter: RateLimiter, faults: Faults, stats: Stats,
-                 quota: MonthlyQuota, store: Store):
+    def __init__(
+        self,
+        app: ASGIApp,
+        api_key: str,
+        limiter: RateLimiter,
+        faults: Faults,
+        stats: Stats,
+        quota: MonthlyQuota,
+        store: Store,
+    ):
         self.app, self.api_key, self.limiter, self.faults, self.stats = app, api_key, limiter, faults, stats
         self.quota, self.store = quota, store
 
@@ -180,7 +212,7 @@ class Guard:
         authorization = Headers(scope=scope).get("authorization", "")
         if not authorization.startswith("Bearer "):
             return ApiError(401, "AUTHENTICATION_REQUIRED", "Authentication required")
-        if authorization[len("Bearer "):].strip() != self.api_key:
+        if authorization[len("Bearer ") :].strip() != self.api_key:
             return ApiError(401, "AUTHENTICATION_REQUIRED", "The access token that was provided is invalid")
         refused = self.quota.admit()
         if refused is not None:

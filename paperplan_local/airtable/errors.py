@@ -22,7 +22,9 @@ def not_found() -> ApiError:
     return ApiError(404, "NOT_FOUND")
 
 
-def invalid_request(message: str = "Invalid request: parameter validation failed. Check your request data.") -> ApiError:
+def invalid_request(
+    message: str = "Invalid request: parameter validation failed. Check your request data.",
+) -> ApiError:
     return ApiError(422, "INVALID_REQUEST_UNKNOWN", message)
 
 
@@ -31,7 +33,9 @@ def unknown_field(name: str) -> ApiError:
 
 
 def invalid_value(field_name: str, value: Any) -> ApiError:
-    return ApiError(422, "INVALID_VALUE_FOR_COLUMN", f'Field "{field_name}" cannot accept the provided value: {value!r}')
+    return ApiError(
+        422, "INVALID_VALUE_FOR_COLUMN", f'Field "{field_name}" cannot accept the provided value: {value!r}'
+    )
 
 
 def invalid_formula(detail: str) -> ApiError:
@@ -46,7 +50,9 @@ def status_error(status: int) -> ApiError:
         return ApiError(503, "RETRIABLE_ERROR", RETRIABLE_MESSAGE)
     if status == 404:
         return not_found()
-    return ApiError(status, "SERVER_ERROR" if status >= 500 else "INVALID_REQUEST_UNKNOWN", f"Injected fault: HTTP {status}")
+    return ApiError(
+        status, "SERVER_ERROR" if status >= 500 else "INVALID_REQUEST_UNKNOWN", f"Injected fault: HTTP {status}"
+    )
 
 
 class RateLimited(ApiError):

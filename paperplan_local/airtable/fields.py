@@ -22,8 +22,18 @@ NOT_PRIMARY_TYPES = {"checkbox", "multipleSelects", "multipleRecordLinks"}
 
 DATE_FORMATS = {"local": "l", "friendly": "LL", "us": "M/D/YYYY", "european": "D/M/YYYY", "iso": "YYYY-MM-DD"}
 TIME_FORMATS = {"12hour": "h:mma", "24hour": "HH:mm"}
-CHOICE_COLORS = ["blueLight2", "cyanLight2", "tealLight2", "greenLight2", "yellowLight2",
-                 "orangeLight2", "redLight2", "pinkLight2", "purpleLight2", "grayLight2"]
+CHOICE_COLORS = [
+    "blueLight2",
+    "cyanLight2",
+    "tealLight2",
+    "greenLight2",
+    "yellowLight2",
+    "orangeLight2",
+    "redLight2",
+    "pinkLight2",
+    "purpleLight2",
+    "grayLight2",
+]
 
 
 class WriteContext(Protocol):
@@ -36,11 +46,14 @@ class WriteContext(Protocol):
 
 # --- metadata -------------------------------------------------------------------------------------
 
+
 def field_options(type_: str, options: dict[str, Any] | None, table_exists: Callable[[str], bool]) -> dict | None:
     """Options completed the way Airtable answers them (pyairtable's schema models require every part)."""
     given = dict(options or {})
     if type_ not in SUPPORTED_TYPES:
-        raise ApiError(422, "INVALID_FIELD_TYPE", f"Field type {type_!r} is not supported by the local Airtable stand-in")
+        raise ApiError(
+            422, "INVALID_FIELD_TYPE", f"Field type {type_!r} is not supported by the local Airtable stand-in"
+        )
     if type_ in TEXT_TYPES:
         return None
     if type_ in ("number", "percent"):
@@ -48,7 +61,11 @@ def field_options(type_: str, options: dict[str, Any] | None, table_exists: Call
     if type_ == "currency":
         return {"precision": int(given.get("precision", 2)), "symbol": given.get("symbol", "$")}
     if type_ == "rating":
-        return {"icon": given.get("icon", "star"), "color": given.get("color", "yellowBright"), "max": int(given.get("max", 5))}
+        return {
+            "icon": given.get("icon", "star"),
+            "color": given.get("color", "yellowBright"),
+            "max": int(given.get("max", 5)),
+        }
     if type_ == "duration":
         return {"durationFormat": given.get("durationFormat", "h:mm")}
     if type_ == "checkbox":
@@ -71,8 +88,11 @@ def field_options(type_: str, options: dict[str, Any] | None, table_exists: Call
     linked = given.get("linkedTableId")
     if not linked or not table_exists(linked):
         raise ApiError(422, "INVALID_FIELD_TYPE_OPTIONS", f"linkedTableId {linked!r} is not a table of this base")
-    return {"linkedTableId": linked, "isReversed": False,
-            "prefersSingleRecordLink": bool(given.get("prefersSingleRecordLink", False))}
+    return {
+        "linkedTableId": linked,
+        "isReversed": False,
+        "prefersSingleRecordLink": bool(given.get("prefersSingleRecordLink", False)),
+    }
 
 
 def _date_format(given: dict[str, Any] | None) -> dict[str, str]:
@@ -85,6 +105,7 @@ def new_choice(name: str, index: int, color: str | None = None, id_: str | None 
 
 
 # --- writing cells --------------------------------------------------------------------------------
+
 
 def is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value is False
@@ -139,7 +160,9 @@ def _choice(field: Field, name: str, typecast: bool, ctx: WriteContext) -> str:
         return name
     if not typecast:
         # Airtable's wording, doubled quotes included.
-        raise ApiError(422, "INVALID_MULTIPLE_CHOICE_OPTIONS", f'Insufficient permissions to create new select option ""{name}""')
+        raise ApiError(
+            422, "INVALID_MULTIPLE_CHOICE_OPTIONS", f'Insufficient permissions to create new select option ""{name}""'
+        )
     ctx.add_choice(field, name)
     return name
 

@@ -62,7 +62,7 @@ def tokenize(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match:
-            raise invalid_formula(f"unexpected {text[pos:pos + 10].strip()!r} at position {pos}")
+            raise invalid_formula(f"unexpected {text[pos : pos + 10].strip()!r} at position {pos}")
         kind = match.lastgroup
         tokens.append((kind, match.group(kind)))
         pos = match.end()
@@ -198,6 +198,7 @@ def _apply(apply: Callable[[Any, Any], Any], left: Expr, right: Expr) -> Expr:
 
 # --- values ---------------------------------------------------------------------------------------
 
+
 def truthy(value: Any) -> bool:
     if value is None:
         return False
@@ -291,16 +292,22 @@ def _compare(apply: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
             return apply(a, b)
         except TypeError:  # e.g. a date and a number: unequal, and unordered
             return apply is operator.ne
+
     return compare
 
 
 _COMPARISONS = {
-    "=": _compare(operator.eq), "!=": _compare(operator.ne), "<": _compare(operator.lt),
-    ">": _compare(operator.gt), "<=": _compare(operator.le), ">=": _compare(operator.ge),
+    "=": _compare(operator.eq),
+    "!=": _compare(operator.ne),
+    "<": _compare(operator.lt),
+    ">": _compare(operator.gt),
+    "<=": _compare(operator.le),
+    ">=": _compare(operator.ge),
 }
 
 
 # --- functions: name -> (least args, most args or None, run(row, args)) ------------------------------
+
 
 def _eager(run: Callable[..., Any]) -> Callable[[Row, list[Expr]], Any]:
     return lambda row, args: run(*(arg(row) for arg in args))

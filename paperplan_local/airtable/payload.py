@@ -33,13 +33,27 @@ def only_keys(body: dict[str, Any], allowed: set[str]) -> None:
 def records_payload(body: dict[str, Any], need_id: bool, creating: bool) -> list[dict[str, Any]]:
     items = body.get("records")
     shape = 'a "fields" object' if creating else 'an "id" ID field and a "fields" object'
-    well_formed = isinstance(items, list) and items and all(
-        isinstance(i, dict) and isinstance(i.get("fields", {}), dict) and (not need_id or isinstance(i.get("id"), str))
-        for i in items
+    well_formed = (
+        isinstance(items, list)
+        and items
+        and all(
+            isinstance(i, dict)
+            and isinstance(i.get("fields", {}), dict)
+            and (not need_id or isinstance(i.get("id"), str))
+            for i in items
+        )
     )
     if not well_formed:
-        raise ApiError(422, "INVALID_RECORDS", f"You must provide an array of up to 10 record objects, each with {shape} for cell values.")
+        raise ApiError(
+            422,
+            "INVALID_RECORDS",
+            f"You must provide an array of up to 10 record objects, each with {shape} for cell values.",
+        )
     if len(items) > MAX_RECORDS_PER_WRITE:
         verb = "created" if creating else "updated"
-        raise ApiError(422, "INVALID_RECORDS", f"A maximum of 10 records can be {verb} per request but you have provided {len(items)}.")
+        raise ApiError(
+            422,
+            "INVALID_RECORDS",
+            f"A maximum of 10 records can be {verb} per request but you have provided {len(items)}.",
+        )
     return items

@@ -112,7 +112,9 @@ class RowView:
         return formula_value(field, self.record.cells.get(field.id), self.link_text)
 
 
-def list_page(table: Table, records: list[Record], query: ListQuery, link_text: LinkText) -> tuple[list[Record], str | None]:
+def list_page(
+    table: Table, records: list[Record], query: ListQuery, link_text: LinkText
+) -> tuple[list[Record], str | None]:
     """One page of the query's result, and the offset of the next page (None on the last one)."""
     keeps = []
     if query.view is not None:

@@ -17,7 +17,9 @@ from paperplan_local.airtable.ratelimit import RateLimiter
 from paperplan_local.airtable.store import Store
 
 OVER_CAP_RATE_PER_S = 2.0
-BILLING_LIMIT_MESSAGE = "API billing plan limit exceeded. You've reached the maximum number of requests allowed for this month."
+BILLING_LIMIT_MESSAGE = (
+    "API billing plan limit exceeded. You've reached the maximum number of requests allowed for this month."
+)
 
 
 class BillingLimitExceeded(ApiError):
@@ -29,7 +31,9 @@ class BillingLimitExceeded(ApiError):
 
 
 class MonthlyQuota:
-    def __init__(self, store: Store, clock: Clock, cap: int | None = None, over_cap_rate_per_s: float = OVER_CAP_RATE_PER_S):
+    def __init__(
+        self, store: Store, clock: Clock, cap: int | None = None, over_cap_rate_per_s: float = OVER_CAP_RATE_PER_S
+    ):
         if cap is not None and cap < 0:
             raise ValueError("monthly_quota must be 0 or more (None: no cap)")
         self.store, self.clock, self.cap = store, clock, cap
@@ -54,13 +58,19 @@ class MonthlyQuota:
                     return BillingLimitExceeded()
             self.store.sql(
                 "INSERT INTO monthly_calls (month, calls) VALUES (?, 1)"
-                " ON CONFLICT (month) DO UPDATE SET calls = calls + 1", (month,))
+                " ON CONFLICT (month) DO UPDATE SET calls = calls + 1",
+                (month,),
+            )
         return None
 
     def snapshot(self) -> dict[str, Any]:
         calls = self.calls()
-        return {"month": self.month(), "calls": calls, "cap": self.cap,
-                "over_cap": self.cap is not None and calls >= self.cap}
+        return {
+            "month": self.month(),
+            "calls": calls,
+            "cap": self.cap,
+            "over_cap": self.cap is not None and calls >= self.cap,
+        }
 
     def reset(self) -> None:
         self.store.sql("DELETE FROM monthly_calls")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from paperplan_sync.control_plane.schema import load_base_schema
 from paperplan_local.airtable.store import Store
+from paperplan_sync.control_plane.schema import load_base_schema
 
 
 def seed_sync_base(store: Store, schema: dict[str, Any] | None = None) -> None:
@@ -25,7 +25,10 @@ def seed_sync_base(store: Store, schema: dict[str, Any] | None = None) -> None:
     created: dict[str, list[str]] = {}
     for spec in tables:
         table = store.table(spec["name"])
-        rows = [{k: v for k, v in row.items() if table.field(k).type != "multipleRecordLinks"} for row in spec.get("demo_records", [])]
+        rows = [
+            {k: v for k, v in row.items() if table.field(k).type != "multipleRecordLinks"}
+            for row in spec.get("demo_records", [])
+        ]
         created[spec["name"]] = [r.id for r in store.create_records(table, rows, typecast=False)]
     for spec in tables:
         table = store.table(spec["name"])
@@ -33,7 +36,9 @@ def seed_sync_base(store: Store, schema: dict[str, Any] | None = None) -> None:
         for record_id, row in zip(created[spec["name"]], spec.get("demo_records", [])):
             links = {k: v for k, v in row.items() if table.field(k).type == "multipleRecordLinks"}
             if links:
-                updates.append((record_id, {k: _ids(store, table.field(k).options["linkedTableId"], v) for k, v in links.items()}))
+                updates.append(
+                    (record_id, {k: _ids(store, table.field(k).options["linkedTableId"], v) for k, v in links.items()})
+                )
         if updates:
             store.update_records(table, updates, replace=False, typecast=False)
 

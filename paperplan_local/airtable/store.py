@@ -135,8 +135,9 @@ class Store:
                 return table
         raise ApiError(404, "TABLE_NOT_FOUND", f"Could not find table {id_or_name} in this base")
 
-    def create_table(self, name: Any, fields: Any, description: str | None = None,
-                     views: list[dict[str, Any]] | None = None) -> Table:
+    def create_table(
+        self, name: Any, fields: Any, description: str | None = None, views: list[dict[str, Any]] | None = None
+    ) -> Table:
         if not isinstance(name, str) or not name.strip():
             raise invalid_request("A table needs a name")
         if any(t.name.casefold() == name.casefold() for t in self._tables):
@@ -153,8 +154,13 @@ class Store:
             self._save_table(table, len(self._tables) - 1)
             for spec in fields:
                 self._add_field(table, spec, note=False)
-            self._note("table_created", table, name=name, description=description,
-                       fields={f.id: {"name": f.name, "type": f.type} for f in table.fields})
+            self._note(
+                "table_created",
+                table,
+                name=name,
+                description=description,
+                fields={f.id: {"name": f.name, "type": f.type} for f in table.fields},
+            )
         return table
 
     def update_table(self, table: Table, changes: dict[str, Any]) -> Table:
@@ -168,7 +174,9 @@ class Store:
                 table.name = changes["name"]
             table.description = changes.get("description", table.description)
             self._save_table(table, self._tables.index(table))
-            self._note("table_changed", table, previous=before, current={"name": table.name, "description": table.description})
+            self._note(
+                "table_changed", table, previous=before, current={"name": table.name, "description": table.description}
+            )
         return table
 
     def create_field(self, table: Table, spec: Any) -> Field:
@@ -196,7 +204,13 @@ class Store:
         with self._write():
             if "name" in changes and changes["name"] != field.name:
                 self._check_field_name(table, changes["name"])
-                self._note("field_changed", table, field=field.id, previous={"name": field.name}, current={"name": changes["name"]})
+                self._note(
+                    "field_changed",
+                    table,
+                    field=field.id,
+                    previous={"name": field.name},
+                    current={"name": changes["name"]},
+                )
                 field.name = changes["name"]
             field.description = changes.get("description", field.description)
             self._save_field(table, field)
@@ -204,7 +218,11 @@ class Store:
 
     @staticmethod
     def _check_field_name(table: Table, name: Any) -> None:
-        if not isinstance(name, str) or not name.strip() or any(f.name.casefold() == name.casefold() for f in table.fields):
+        if (
+            not isinstance(name, str)
+            or not name.strip()
+            or any(f.name.casefold() == name.casefold() for f in table.fields)
+        ):
             raise ApiError(422, "DUPLICATE_OR_EMPTY_FIELD_NAME", f"Field name {name!r} is empty or already used")
 
     # --- reading records -----------------------------------------------------------------------------
@@ -240,7 +258,9 @@ class Store:
         with self._write():
             return [self._insert(table, self._cells(table, fields, typecast)) for fields in fields_list]
 
-    def update_records(self, table: Table, updates: list[tuple[str, Any]], replace: bool, typecast: bool) -> list[Record]:
+    def update_records(
+        self, table: Table, updates: list[tuple[str, Any]], replace: bool, typecast: bool
+    ) -> list[Record]:
         with self._write():
             out = []
             for record_id, fields in updates:
@@ -250,8 +270,9 @@ class Store:
                 out.append(self._update(record, self._cells(table, fields, typecast), replace, table))
             return out
 
-    def upsert_records(self, table: Table, items: list[dict[str, Any]], merge_on: list[str], replace: bool,
-                       typecast: bool) -> tuple[list[Record], list[str], list[str]]:
+    def upsert_records(
+        self, table: Table, items: list[dict[str, Any]], merge_on: list[str], replace: bool, typecast: bool
+    ) -> tuple[list[Record], list[str], list[str]]:
         """Airtable's performUpsert: records without an id are matched on the ``merge_on`` fields' values."""
         keys = [self._field(table, name) for name in merge_on]
         created: list[str] = []
@@ -264,12 +285,16 @@ class Store:
                 if "id" in item:
                     record = next((r for r in existing if r.id == item["id"]), None)
                     if record is None:
-                        raise ApiError(422, "ROW_DOES_NOT_EXIST", f"Record ID {item['id']} does not exist in this table")
+                        raise ApiError(
+                            422, "ROW_DOES_NOT_EXIST", f"Record ID {item['id']} does not exist in this table"
+                        )
                 else:
                     named = {table.field(k).id for k in item.get("fields") or {}}
                     for key in keys:
                         if key.id not in named:  # absent is refused; present but empty creates (below)
-                            raise invalid_request(f'Field "{key.name}" is in fieldsToMergeOn but the record does not set it')
+                            raise invalid_request(
+                                f'Field "{key.name}" is in fieldsToMergeOn but the record does not set it'
+                            )
                     record = self._match(existing, keys, cells)
                 if record is None:
                     record = self._insert(table, cells)
@@ -289,7 +314,9 @@ class Store:
         matches = [r for r in existing if all(r.cells.get(k.id) == cells[k.id] for k in keys)]
         if len(matches) > 1:
             names = ", ".join(k.name for k in keys)
-            raise invalid_request(f"{len(matches)} records match the fieldsToMergeOn values ({names}); expected at most one")
+            raise invalid_request(
+                f"{len(matches)} records match the fieldsToMergeOn values ({names}); expected at most one"
+            )
         return matches[0] if matches else None
 
     def delete_records(self, table: Table, record_ids: list[str]) -> list[str]:
@@ -306,7 +333,9 @@ class Store:
     def _unlink(self, table: Table, gone: set[str]) -> None:
         """Deleted records vanish from the link cells pointing at them, as in Airtable."""
         for other in self._tables:
-            links = [f for f in other.fields if f.type == "multipleRecordLinks" and f.options["linkedTableId"] == table.id]
+            links = [
+                f for f in other.fields if f.type == "multipleRecordLinks" and f.options["linkedTableId"] == table.id
+            ]
             if not links:
                 continue
             for record in self.records(other):
@@ -343,7 +372,9 @@ class Store:
             "INSERT INTO records (id, table_id, created_time, cells) VALUES (?, ?, ?, ?)",
             (record.id, table.id, record.created_time, json.dumps(record.cells)),
         )
-        self._note("record_created", table, record=record.id, created_time=record.created_time, current=dict(record.cells))
+        self._note(
+            "record_created", table, record=record.id, created_time=record.created_time, current=dict(record.cells)
+        )
         return record
 
     def _update(self, record: Record, cells: dict[str, Any], replace: bool, table: Table | None = None) -> Record:

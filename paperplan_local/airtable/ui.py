@@ -62,8 +62,10 @@ class BaseUI:
     # --- pages ---------------------------------------------------------------------------------------
 
     async def home(self, request: Request) -> HTMLResponse:
-        rows = "".join(f'<li><a href="/tables/{t.id}">{escape(t.name)}</a> ({len(self.store.records(t))} records)</li>'
-                       for t in self.store.tables())
+        rows = "".join(
+            f'<li><a href="/tables/{t.id}">{escape(t.name)}</a> ({len(self.store.records(t))} records)</li>'
+            for t in self.store.tables()
+        )
         return self._page("Tables", None, f"<main><h2>Tables</h2><ul>{rows}</ul></main>")
 
     async def grid(self, request: Request) -> HTMLResponse:
@@ -71,23 +73,35 @@ class BaseUI:
         page = request.query_params.get("page", "")
         return self._grid(table, note=request.query_params.get("done"), page=int(page) if page.isdigit() else None)
 
-    def _grid(self, table: Table, *, note: str | None = None, error: str | None = None, status: int = 200,
-              page: int | None = None) -> HTMLResponse:
+    def _grid(
+        self,
+        table: Table,
+        *,
+        note: str | None = None,
+        error: str | None = None,
+        status: int = 200,
+        page: int | None = None,
+    ) -> HTMLResponse:
         fields = table.fields
         records = self.store.records(table)
         pages = max(1, -(-len(records) // PAGE_ROWS))
         page = pages if page is None else min(max(page, 1), pages)  # the last page by default: new rows are there
         head = "".join(f"<th>{escape(f.name)}<small>{escape(f.type)}</small></th>" for f in fields)
-        body = "".join(self._row(table, fields, r) for r in records[(page - 1) * PAGE_ROWS:page * PAGE_ROWS])
+        body = "".join(self._row(table, fields, r) for r in records[(page - 1) * PAGE_ROWS : page * PAGE_ROWS])
         body += self._row(table, fields, None)
         if pages > 1:
-            links = " ".join(f'<a href="/tables/{table.id}?page={n}">{n}</a>' if n != page else f"<b>{n}</b>" for n in range(1, pages + 1))
+            links = " ".join(
+                f'<a href="/tables/{table.id}?page={n}">{n}</a>' if n != page else f"<b>{n}</b>"
+                for n in range(1, pages + 1)
+            )
             note = f"{note + ' · ' if note else ''}{len(records)} records, {PAGE_ROWS} a page"
             body += f'<tr><td colspan="{len(fields) + 1}">Pages: {links}</td></tr>'
         banner = f'<div class="error" role="alert">{escape(error)}</div>' if error else ""
         banner += f'<div class="note">{escape(note)}</div>' if note else ""
-        html = (f"<main>{banner}<table class=\"grid\" id=\"grid\"><thead><tr>{head}<th></th></tr></thead>"
-                f"<tbody>{body}</tbody></table></main>")
+        html = (
+            f'<main>{banner}<table class="grid" id="grid"><thead><tr>{head}<th></th></tr></thead>'
+            f"<tbody>{body}</tbody></table></main>"
+        )
         return self._page(table.name, table, html, status)
 
     def _row(self, table: Table, fields: list[Field], record: Record | None) -> str:
@@ -97,8 +111,10 @@ class BaseUI:
         cells = "".join(f"<td>{self._input(f, values.get(f.name), form)}</td>" for f in fields)
         buttons = f'<form id="{form}" method="post" action="{action}"></form><button form="{form}" type="submit">{"Save" if record else "Add row"}</button>'
         if record:
-            buttons += (f'<form method="post" action="{action}/delete" style="display:inline">'
-                        f'<button type="submit" title="Delete this row">Delete</button></form>')
+            buttons += (
+                f'<form method="post" action="{action}/delete" style="display:inline">'
+                f'<button type="submit" title="Delete this row">Delete</button></form>'
+            )
         attrs = f' id="{record.id}" data-record="{record.id}"' if record else ' class="new"'
         return f"<tr{attrs}>{cells}<td>{buttons}</td></tr>"
 
@@ -113,25 +129,35 @@ class BaseUI:
             return f'{shown}<input type="checkbox" {common} value="1"{" checked" if value else ""}>'
         if field.type in ("singleSelect", "multipleSelects"):
             chosen = set(value if isinstance(value, list) else [value] if value else [])
-            options = "".join(f'<option{" selected" if c in chosen else ""}>{escape(c)}</option>' for c in field.choice_names())
+            options = "".join(
+                f"<option{' selected' if c in chosen else ''}>{escape(c)}</option>" for c in field.choice_names()
+            )
             if field.type == "singleSelect":
                 return f'<select {common}><option value=""></option>{options}</select>'
             return f'{shown}<select multiple size="2" {common}>{options}</select>'
         if field.type == "multipleRecordLinks":
             texts = self.store.primary_texts(field.options["linkedTableId"])
-            options = "".join(f'<option value="{rid}"{" selected" if rid in (value or []) else ""}>{escape(text)}</option>'
-                              for rid, text in texts.items())
+            options = "".join(
+                f'<option value="{rid}"{" selected" if rid in (value or []) else ""}>{escape(text)}</option>'
+                for rid, text in texts.items()
+            )
             linked = ", ".join(texts.get(rid, rid) for rid in value or [])
-            return f'<div class="links">{escape(linked)}</div>{shown}<select multiple size="3" {common}>{options}</select>'
+            return (
+                f'<div class="links">{escape(linked)}</div>{shown}<select multiple size="3" {common}>{options}</select>'
+            )
         kind = "date" if field.type == "date" else "text"
         return f'<input type="{kind}" {common} value="{escape(as_text(value), quote=True)}">'
 
     def _page(self, title: str, current: Table | None, body: str, status: int = 200) -> HTMLResponse:
-        tabs = "".join(f'<a href="/tables/{t.id}"{" class=on" if current and t.id == current.id else ""}>{escape(t.name)}</a>'
-                       for t in self.store.tables())
-        html = (f"<!doctype html><html><head><meta charset=utf-8><title>{escape(title)} - {escape(self.base_name)} (local Airtable)</title>"
-                f"<style>{STYLE}</style></head><body><header><a href=\"/\">{escape(self.base_name)}</a> local Airtable</header>"
-                f"<nav>{tabs}</nav>{body}</body></html>")
+        tabs = "".join(
+            f'<a href="/tables/{t.id}"{" class=on" if current and t.id == current.id else ""}>{escape(t.name)}</a>'
+            for t in self.store.tables()
+        )
+        html = (
+            f"<!doctype html><html><head><meta charset=utf-8><title>{escape(title)} - {escape(self.base_name)} (local Airtable)</title>"
+            f'<style>{STYLE}</style></head><body><header><a href="/">{escape(self.base_name)}</a> local Airtable</header>'
+            f"<nav>{tabs}</nav>{body}</body></html>"
+        )
         return HTMLResponse(html, status_code=status)
 
     # --- changes -------------------------------------------------------------------------------------
@@ -147,7 +173,9 @@ class BaseUI:
         current = render(table, record)["fields"]
         wanted = _fields_from_form(table, await _form(request))
         # Only the cells that changed, as the Airtable UI sends a cell edit.
-        changed = {k: v for k, v in wanted.items() if v != current.get(k) and not (_blank(v) and current.get(k) is None)}
+        changed = {
+            k: v for k, v in wanted.items() if v != current.get(k) and not (_blank(v) and current.get(k) is None)
+        }
         if not changed:
             return self._back(table, self._page_of(table, record.id), "Nothing changed")
         return self._change(table, "update", record.id, changed, f"Saved {', '.join(changed)}")
@@ -210,5 +238,3 @@ def _number(text: str) -> Any:
         except ValueError:
             pass
     return text
-
-

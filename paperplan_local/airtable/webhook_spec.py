@@ -13,10 +13,26 @@ from paperplan_local.airtable.store import Store
 
 DATA_TYPES = ("tableData", "tableFields", "tableMetadata")
 CHANGE_TYPES = ("add", "remove", "update")
-SOURCES = ("client", "publicApi", "formSubmission", "formPageSubmission", "automation", "system", "sync",
-           "anonymousUser", "unknown")
-FILTER_KEYS = {"dataTypes", "recordChangeScope", "changeTypes", "fromSources", "sourceOptions",
-               "watchDataInFieldIds", "watchSchemasOfFieldIds"}
+SOURCES = (
+    "client",
+    "publicApi",
+    "formSubmission",
+    "formPageSubmission",
+    "automation",
+    "system",
+    "sync",
+    "anonymousUser",
+    "unknown",
+)
+FILTER_KEYS = {
+    "dataTypes",
+    "recordChangeScope",
+    "changeTypes",
+    "fromSources",
+    "sourceOptions",
+    "watchDataInFieldIds",
+    "watchSchemasOfFieldIds",
+}
 INCLUDE_KEYS = {"includeCellValuesInFieldIds", "includePreviousCellValues", "includePreviousFieldDefinitions"}
 
 
@@ -27,7 +43,9 @@ def validate_spec(spec: Any, store: Store) -> dict[str, Any]:
     filters = _object(options.get("filters"), "specification.options.filters", FILTER_KEYS)
     data_types = filters.get("dataTypes")
     if not isinstance(data_types, list) or not data_types:
-        raise invalid_request("specification.options.filters.dataTypes must list at least one of " + ", ".join(DATA_TYPES))
+        raise invalid_request(
+            "specification.options.filters.dataTypes must list at least one of " + ", ".join(DATA_TYPES)
+        )
     _choices(filters, "dataTypes", DATA_TYPES)
     _choices(filters, "changeTypes", CHANGE_TYPES)
     _choices(filters, "fromSources", SOURCES)
@@ -83,10 +101,13 @@ def _field_ids(ids: Any, name: str, store: Store, table: Table | None) -> None:
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise invalid_request(f"{name} must be a list of field ids")
     if missing := [i for i in ids if i not in known]:
-        raise invalid_request(f"{name} names fields that do not exist{' in the scoped table' if table else ''}: {', '.join(missing)}")
+        raise invalid_request(
+            f"{name} names fields that do not exist{' in the scoped table' if table else ''}: {', '.join(missing)}"
+        )
 
 
 # --- payloads ---------------------------------------------------------------------------------------
+
 
 def net_changes(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One entry per record for a whole write (an upsert may create then update the same record)."""
@@ -133,7 +154,8 @@ class PayloadBuilder:
                 if not scope and {"tableFields", "tableMetadata"} & set(f["dataTypes"]) and self._type_ok("add"):
                     created_tables[change["table"]] = {
                         "metadata": {"name": change["name"], "description": change["description"]},
-                        "fieldsById": change["fields"]}
+                        "fieldsById": change["fields"],
+                    }
                 continue
             entry = self._entry(change, scope)
             if entry is None:
@@ -183,8 +205,10 @@ class PayloadBuilder:
         if kind == "record_created":
             if not self._type_ok("add"):
                 return None
-            return "createdRecordsById", {"createdTime": change["created_time"],
-                                          "cellValuesByFieldId": self._cells(table, change["current"])}
+            return "createdRecordsById", {
+                "createdTime": change["created_time"],
+                "cellValuesByFieldId": self._cells(table, change["current"]),
+            }
         if kind == "record_destroyed":
             return ("destroyedRecordIds", change["record"]) if self._type_ok("remove") else None
         before, after = change["previous"], change["current"]

@@ -97,8 +97,10 @@ class Webhooks:
         return self.clock.now() < _parse(hook["expirationTime"])
 
     def _next_number(self, name: str) -> int:
-        self.store.sql("INSERT INTO base_counters (name, value) VALUES (?, 1)"
-                       " ON CONFLICT (name) DO UPDATE SET value = value + 1", (name,))
+        self.store.sql(
+            "INSERT INTO base_counters (name, value) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET value = value + 1",
+            (name,),
+        )
         return self.store.sql("SELECT value FROM base_counters WHERE name = ?", (name,))[0][0]
 
     def reset(self) -> None:
@@ -120,15 +122,23 @@ class Webhooks:
         spec = validate_spec(body.get("specification"), self.store)
         with self._lock:
             if len(self._hooks()) >= MAX_WEBHOOKS_PER_BASE:
-                raise ApiError(422, "TOO_MANY_WEBHOOKS_IN_BASE",
-                               f"A base can have at most {MAX_WEBHOOKS_PER_BASE} webhooks; delete one first")
+                raise ApiError(
+                    422,
+                    "TOO_MANY_WEBHOOKS_IN_BASE",
+                    f"A base can have at most {MAX_WEBHOOKS_PER_BASE} webhooks; delete one first",
+                )
             now = self.clock.now()
             hook = {
-                "id": new_id("ach"), "macSecretBase64": base64.b64encode(secrets.token_bytes(32)).decode(),
-                "notificationUrl": url, "specification": spec, "areNotificationsEnabled": True,
-                "cursorForNextPayload": 1, "createdTime": utc_timestamp(now),
+                "id": new_id("ach"),
+                "macSecretBase64": base64.b64encode(secrets.token_bytes(32)).decode(),
+                "notificationUrl": url,
+                "specification": spec,
+                "areNotificationsEnabled": True,
+                "cursorForNextPayload": 1,
+                "createdTime": utc_timestamp(now),
                 "expirationTime": utc_timestamp(now + LIFETIME),
-                "lastNotificationResult": None, "lastSuccessfulNotificationTime": None,
+                "lastNotificationResult": None,
+                "lastSuccessfulNotificationTime": None,
             }
             seq = self._next_number("webhook_seq")
             self.store.sql("INSERT INTO webhooks (id, seq, hook) VALUES (?, ?, ?)", (hook["id"], seq, json.dumps(hook)))
@@ -139,8 +149,16 @@ class Webhooks:
             return {"webhooks": [self._public(h) for h in self._hooks()]}
 
     def _public(self, hook: dict[str, Any]) -> dict[str, Any]:
-        keys = ("id", "areNotificationsEnabled", "cursorForNextPayload", "lastNotificationResult",
-                "lastSuccessfulNotificationTime", "notificationUrl", "expirationTime", "specification")
+        keys = (
+            "id",
+            "areNotificationsEnabled",
+            "cursorForNextPayload",
+            "lastNotificationResult",
+            "lastSuccessfulNotificationTime",
+            "notificationUrl",
+            "expirationTime",
+            "specification",
+        )
         return {**{k: hook[k] for k in keys}, "isHookEnabled": self._active(hook)}
 
     def delete(self, webhook_id: str) -> dict[str, Any]:
@@ -155,7 +173,9 @@ class Webhooks:
 
     def _extend(self, hook: dict[str, Any]) -> dict[str, Any]:
         if not self._active(hook):
-            raise invalid_request("This webhook has expired and is disabled; it cannot be refreshed. Create a new webhook.")
+            raise invalid_request(
+                "This webhook has expired and is disabled; it cannot be refreshed. Create a new webhook."
+            )
         hook["expirationTime"] = utc_timestamp(self.clock.now() + LIFETIME)
         self._save(hook)
         return hook
@@ -172,7 +192,10 @@ class Webhooks:
         return {}
 
     def payloads(self, webhook_id: str, cursor: str | None, limit: str | None) -> dict[str, Any]:
-        start, size = _positive(cursor, "cursor", 1), min(_positive(limit, "limit", MAX_PAYLOADS_PER_PAGE), MAX_PAYLOADS_PER_PAGE)
+        start, size = (
+            _positive(cursor, "cursor", 1),
+            min(_positive(limit, "limit", MAX_PAYLOADS_PER_PAGE), MAX_PAYLOADS_PER_PAGE),
+        )
         with self._lock:
             hook = self._hook(webhook_id)
             if self._active(hook):
@@ -181,7 +204,9 @@ class Webhooks:
             self.store.sql("DELETE FROM webhook_payloads WHERE webhook_id = ? AND created < ?", (webhook_id, oldest))
             rows = self.store.sql(
                 "SELECT number, payload FROM webhook_payloads WHERE webhook_id = ? AND number >= ?"
-                " ORDER BY number LIMIT ?", (webhook_id, start, size + 1))
+                " ORDER BY number LIMIT ?",
+                (webhook_id, start, size + 1),
+            )
         page = rows[:size]
         next_cursor = page[-1][0] + 1 if page else start
         return {"cursor": next_cursor, "mightHaveMore": len(rows) > size, "payloads": [json.loads(p) for _, p in page]}
@@ -201,11 +226,18 @@ class Webhooks:
                 body = PayloadBuilder(hook["specification"], self.store).changes_for(source, changes)
                 if body is None:
                     continue
-                payload = {"timestamp": timestamp, "baseTransactionNumber": number, "payloadFormat": "v0",
-                           "actionMetadata": {"source": source, "sourceMetadata": {"user": self.user}}, **body}
+                payload = {
+                    "timestamp": timestamp,
+                    "baseTransactionNumber": number,
+                    "payloadFormat": "v0",
+                    "actionMetadata": {"source": source, "sourceMetadata": {"user": self.user}},
+                    **body,
+                }
                 cursor = hook["cursorForNextPayload"]
-                self.store.sql("INSERT INTO webhook_payloads (webhook_id, number, created, payload) VALUES (?, ?, ?, ?)",
-                               (hook["id"], cursor, timestamp, json.dumps(payload)))
+                self.store.sql(
+                    "INSERT INTO webhook_payloads (webhook_id, number, created, payload) VALUES (?, ?, ?, ?)",
+                    (hook["id"], cursor, timestamp, json.dumps(payload)),
+                )
                 hook["cursorForNextPayload"] = cursor + 1
                 self._save(hook)
                 if hook["notificationUrl"] and hook["areNotificationsEnabled"]:
@@ -255,9 +287,14 @@ class Webhooks:
             if not self.pings_enabled:
                 self.ping_counts["dropped"] += 1
                 return
-        body = json.dumps({"base": {"id": self.base_id}, "webhook": {"id": webhook_id},
-                           "timestamp": utc_timestamp(self.clock.now())}, separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json", "X-Airtable-Content-MAC": ping_mac(hook["macSecretBase64"], body)}
+        body = json.dumps(
+            {"base": {"id": self.base_id}, "webhook": {"id": webhook_id}, "timestamp": utc_timestamp(self.clock.now())},
+            separators=(",", ":"),
+        ).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Airtable-Content-MAC": ping_mac(hook["macSecretBase64"], body),
+        }
         started = time.monotonic()
         error = None
         try:
@@ -273,8 +310,12 @@ class Webhooks:
             except ApiError:
                 return
             now = self.clock.now()
-            result: dict[str, Any] = {"success": error is None, "completionTimestamp": utc_timestamp(now),
-                                      "durationMs": duration_ms, "retryNumber": retry}
+            result: dict[str, Any] = {
+                "success": error is None,
+                "completionTimestamp": utc_timestamp(now),
+                "durationMs": duration_ms,
+                "retryNumber": retry,
+            }
             if error is None:
                 self.ping_counts["sent"] += 1
                 hook["lastSuccessfulNotificationTime"] = result["completionTimestamp"]
@@ -283,7 +324,7 @@ class Webhooks:
                 will_retry = retry < PING_RETRIES
                 result.update(willBeRetried=will_retry, error={"message": error})
                 if will_retry:
-                    self._due.setdefault(webhook_id, (now + timedelta(seconds=FIRST_RETRY_S * 2 ** retry), retry + 1))
+                    self._due.setdefault(webhook_id, (now + timedelta(seconds=FIRST_RETRY_S * 2**retry), retry + 1))
                 else:
                     hook["areNotificationsEnabled"] = False  # Airtable gives up after 13 retries
             hook["lastNotificationResult"] = result
@@ -291,8 +332,11 @@ class Webhooks:
 
     def ping_state(self) -> dict[str, Any]:
         with self._lock:
-            return {"pings": self.pings_enabled, **{f"pings_{k}": v for k, v in self.ping_counts.items()},
-                    "pending": sorted(self._due)}
+            return {
+                "pings": self.pings_enabled,
+                **{f"pings_{k}": v for k, v in self.ping_counts.items()},
+                "pending": sorted(self._due),
+            }
 
 
 def _parse(timestamp: str) -> datetime:

@@ -112,8 +112,14 @@ class SlackApi:
         try:
             blocks = parse_blocks(params.get("blocks"))
         except InvalidBlocks as e:
-            return JSONResponse({"ok": False, "error": e.error, "errors": e.errors,
-                                 "response_metadata": {"messages": [f"[ERROR] {m}" for m in e.errors]}})
+            return JSONResponse(
+                {
+                    "ok": False,
+                    "error": e.error,
+                    "errors": e.errors,
+                    "response_metadata": {"messages": [f"[ERROR] {m}" for m in e.errors]},
+                }
+            )
         except BadRequest as e:
             return slack_error(e.error)
         text = params.get("text") or ""

@@ -16,8 +16,9 @@ from paperplan_local.slack.view import render_page
 DEV_TOKEN = "xoxb-local-development-token"
 
 
-def build_app(*, token: str | None = None, enable_fault_injection: bool = False,
-              channels: tuple[str, ...] = DEFAULT_CHANNELS) -> Starlette:
+def build_app(
+    *, token: str | None = None, enable_fault_injection: bool = False, channels: tuple[str, ...] = DEFAULT_CHANNELS
+) -> Starlette:
     """A Slack-Web-API-compatible server; point slack_sdk at it with ``base_url=f"{url}/api/"``.
 
     ``token`` is the only bot token accepted (default ``DEV_TOKEN``). ``channels`` exist, with the app a
@@ -38,8 +39,11 @@ def build_app(*, token: str | None = None, enable_fault_injection: bool = False,
         elif request.method == "POST":
             try:
                 body = json.loads(await request.body() or b"{}")
-                workspace.add(str(body["name"]), is_member=bool(body.get("is_member", True)),
-                              is_archived=bool(body.get("is_archived", False)))
+                workspace.add(
+                    str(body["name"]),
+                    is_member=bool(body.get("is_member", True)),
+                    is_archived=bool(body.get("is_archived", False)),
+                )
             except (ValueError, KeyError, TypeError):
                 return JSONResponse({"ok": False, "error": "expected {name, is_member?, is_archived?}"}, 400)
         return JSONResponse([c.info() for c in workspace.all()])

@@ -31,8 +31,17 @@ class Channel:
     is_archived: bool = False
 
     def info(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "name_normalized": self.name, "is_channel": True, "is_group": False,
-                "is_im": False, "is_private": False, "is_member": self.is_member, "is_archived": self.is_archived}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "name_normalized": self.name,
+            "is_channel": True,
+            "is_group": False,
+            "is_im": False,
+            "is_private": False,
+            "is_member": self.is_member,
+            "is_archived": self.is_archived,
+        }
 
 
 class Channels:
@@ -82,7 +91,9 @@ class MessageStore:
         self._last_ts_us = max(now_us, self._last_ts_us + 1)
         return f"{self._last_ts_us // 1_000_000}.{self._last_ts_us % 1_000_000:06d}"
 
-    def add(self, channel: str, text: str, blocks: list | None, extra: dict[str, Any], *, channel_ref: str | None = None) -> dict[str, Any]:
+    def add(
+        self, channel: str, text: str, blocks: list | None, extra: dict[str, Any], *, channel_ref: str | None = None
+    ) -> dict[str, Any]:
         """``channel``: the channel's ID; ``channel_ref``: what the caller wrote ("#airtable", "airtable" or the ID)."""
         with self._lock:
             message = {
@@ -100,8 +111,11 @@ class MessageStore:
     def list(self, channel: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
             return [
-                dict(m) for m in self._messages
-                if channel is None or channel in (m["channel"], m["channel_id"]) or channel_id(channel) == m["channel_id"]
+                dict(m)
+                for m in self._messages
+                if channel is None
+                or channel in (m["channel"], m["channel_id"])
+                or channel_id(channel) == m["channel_id"]
             ]
 
     def channels(self) -> list[str]:

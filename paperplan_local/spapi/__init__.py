@@ -63,9 +63,16 @@ def build_app(
     document ids to files on disk (``*.gz`` served as GZIP) -- e.g. a pre-built benchmark report.
     """
     state = ServerState(
-        seed=seed, rate_limit_scale=rate_limit_scale, processing_delay_s=processing_delay_s,
-        client_id=client_id, client_secret=client_secret, refresh_token=refresh_token, today=today,
-        document_ttl_s=document_ttl_s, token_ttl_s=token_ttl_s, account_opened=account_opened,
+        seed=seed,
+        rate_limit_scale=rate_limit_scale,
+        processing_delay_s=processing_delay_s,
+        client_id=client_id,
+        client_secret=client_secret,
+        refresh_token=refresh_token,
+        today=today,
+        document_ttl_s=document_ttl_s,
+        token_ttl_s=token_ttl_s,
+        account_opened=account_opened,
         fault_injection=enable_fault_injection,
     )
     for doc_id, path in (document_files or {}).items():

@@ -17,11 +17,18 @@ def main() -> None:
     ap.add_argument("--processing-delay-s", type=float, default=2.0)
     ap.add_argument("--fault-injection", action="store_true", help="enable the /_test endpoints")
     args = ap.parse_args()
-    app = build_app(seed=args.seed, rate_limit_scale=args.rate_limit_scale,
-                    processing_delay_s=args.processing_delay_s, enable_fault_injection=args.fault_injection)
+    app = build_app(
+        seed=args.seed,
+        rate_limit_scale=args.rate_limit_scale,
+        processing_delay_s=args.processing_delay_s,
+        enable_fault_injection=args.fault_injection,
+    )
     url = f"http://{LOOPBACK}:{args.port}"
-    print(f"SP-API stand-in on {url}  (LWA: {url}/auth/o2/token, client id {DEV_CLIENT_ID}, "
-          f"refresh token {DEV_REFRESH_TOKEN}; sandbox vectors under {url}/sandbox)", flush=True)
+    print(
+        f"SP-API stand-in on {url}  (LWA: {url}/auth/o2/token, client id {DEV_CLIENT_ID}, "
+        f"refresh token {DEV_REFRESH_TOKEN}; sandbox vectors under {url}/sandbox)",
+        flush=True,
+    )
     serve_forever(app, args.port)
 
 

@@ -59,8 +59,10 @@ def _list_param(request: Request, name: str) -> list[str]:
 
 
 def _s3_error(code: str, message: str, status: int = 403) -> Response:
-    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
-            f"<RequestId>{next(_request_ids):016X}</RequestId></Error>")
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
+        f"<RequestId>{next(_request_ids):016X}</RequestId></Error>"
+    )
     return Response(body, status, media_type="application/xml")
 
 
@@ -85,13 +87,17 @@ def build_routes(st: ServerState) -> list[Route]:
                 return _errors(403, "Unauthorized", ERR_DENIED, denied, headers)
             if fault:
                 code = int(fault.get("code", 503))
-                return _errors(code, "InternalFailure" if code == 500 else "ServiceUnavailable",
-                               "We encountered an internal error. Please try again.", "", headers)
+                return _errors(
+                    code,
+                    "InternalFailure" if code == 500 else "ServiceUnavailable",
+                    "We encountered an internal error. Please try again.",
+                    "",
+                    headers,
+                )
             if throttle or limited:
                 rate = str((throttle or {}).get("rate_limit") or st.rate_header(name))
                 headers["x-amzn-RateLimit-Limit"] = rate
-                return _errors(429, "QuotaExceeded", "You exceeded your quota for the requested resource.",
-                               "", headers)
+                return _errors(429, "QuotaExceeded", "You exceeded your quota for the requested resource.", "", headers)
             response = await fn(request)
             response.headers.update(headers)
             # A report type's own limit (createReport) names its rate; otherwise the operation's.
@@ -120,19 +126,29 @@ def build_routes(st: ServerState) -> list[Route]:
         if fault:
             return JSONResponse({"error": "server_error", "error_description": "Internal error"}, 503)
         if form.get("grant_type") != "refresh_token":
-            return JSONResponse({"error": "unsupported_grant_type",
-                                 "error_description": "The authorization grant type is not supported"}, 400)
+            return JSONResponse(
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "The authorization grant type is not supported",
+                },
+                400,
+            )
         if form.get("client_id") != st.client_id or form.get("client_secret") != st.client_secret:
             st.stats["lwa"]["refused"] += 1
             return JSONResponse({"error": "invalid_client", "error_description": "Client authentication failed"}, 401)
         if form.get("refresh_token") != st.refresh_token:
             st.stats["lwa"]["refused"] += 1
-            return JSONResponse({"error": "invalid_grant",
-                                 "error_description": "The request has an invalid grant parameter : refresh_token"},
-                                400)
+            return JSONResponse(
+                {
+                    "error": "invalid_grant",
+                    "error_description": "The request has an invalid grant parameter : refresh_token",
+                },
+                400,
+            )
         token, ttl = st.issue_token()
-        return JSONResponse({"access_token": token, "refresh_token": st.refresh_token,
-                             "token_type": "bearer", "expires_in": ttl})
+        return JSONResponse(
+            {"access_token": token, "refresh_token": st.refresh_token, "token_type": "bearer", "expires_in": ttl}
+        )
 
     # --- Reports ------------------------------------------------------------------------------------------
     def _as_of() -> datetime:
@@ -170,8 +186,13 @@ def build_routes(st: ServerState) -> list[Route]:
                 st.stats["throttled"]["createReport"] += 1
                 st.stats["throttled_types"][report_type] += 1
         if refused:  # Amazon answers the per-type limit like any usage plan, with that type's rate
-            return _errors(429, "QuotaExceeded", "You exceeded your quota for the requested resource.", "",
-                           {"x-amzn-RateLimit-Limit": st.type_rate_header(report_type)})
+            return _errors(
+                429,
+                "QuotaExceeded",
+                "You exceeded your quota for the requested resource.",
+                "",
+                {"x-amzn-RateLimit-Limit": st.type_rate_header(report_type)},
+            )
         with st.lock:
             st.stats["create_calls"][report_type] += 1
             faults = st.faults.for_report(report_type) if st.fault_injection else {}
@@ -184,22 +205,41 @@ def build_routes(st: ServerState) -> list[Route]:
             final = "CANCELLED"
         slow = float(faults.get("slow_queue_s", 0))
         delay = st.processing_delay_s
-        report = Report(report_id, report_type, list(markets), start, end, datetime.now(UTC),
-                        time.monotonic(), delay * 0.4 + slow, delay + slow, final)
+        report = Report(
+            report_id,
+            report_type,
+            list(markets),
+            start,
+            end,
+            datetime.now(UTC),
+            time.monotonic(),
+            delay * 0.4 + slow,
+            delay + slow,
+            final,
+        )
         compression = faults.get("compression", "GZIP")
         doc: Document | None = None
         if final == "DONE":
             spec = DocumentSpec(
-                report_type, start, end, as_of, {str(k): str(v) for k, v in options.items()}, list(markets),
-                st.seed, rows=faults.get("rows"), malformed_rows=frozenset(faults.get("malformed_rows", ())),
+                report_type,
+                start,
+                end,
+                as_of,
+                {str(k): str(v) for k, v in options.items()},
+                list(markets),
+                st.seed,
+                rows=faults.get("rows"),
+                malformed_rows=frozenset(faults.get("malformed_rows", ())),
                 undecodable_rows=frozenset(faults.get("undecodable_rows", ())),
-                truncate=bool(faults.get("truncate_gzip")), empty_days=frozenset(faults.get("empty_days", ())),
+                truncate=bool(faults.get("truncate_gzip")),
+                empty_days=frozenset(faults.get("empty_days", ())),
             )
             doc = Document("data", compression, spec=spec)
         elif final == "FATAL" and faults.get("fatal_document", True):
             message = faults.get("fatal_message") or (
                 f"Report processing failed for {report_type}: the request could not be completed. "
-                "Request the report again after 4 hours.")
+                "Request the report again after 4 hours."
+            )
             doc = Document("error", compression, message=message)
         with st.lock:
             if doc is not None:
@@ -227,26 +267,38 @@ def build_routes(st: ServerState) -> list[Route]:
                 return _invalid("Invalid input in processing status" if bad else "Too many report types.")
             try:
                 page_size = int(params.get("pageSize", 10))
-                since = _parse_time(params["createdSince"]) if "createdSince" in params else (
-                    datetime.now(UTC) - timedelta(days=REPORT_RETENTION_DAYS))
+                since = (
+                    _parse_time(params["createdSince"])
+                    if "createdSince" in params
+                    else (datetime.now(UTC) - timedelta(days=REPORT_RETENTION_DAYS))
+                )
                 until = _parse_time(params["createdUntil"]) if "createdUntil" in params else None
             except ValueError:
                 return _invalid("Invalid pageSize / createdSince / createdUntil.")
             if not 1 <= page_size <= 100:
                 return _invalid("pageSize must be between 1 and 100.")
-            q = {"types": types, "statuses": statuses, "markets": _list_param(request, "marketplaceIds"),
-                 "since": since.isoformat(), "until": until.isoformat() if until else None,
-                 "size": page_size, "offset": 0}
+            q = {
+                "types": types,
+                "statuses": statuses,
+                "markets": _list_param(request, "marketplaceIds"),
+                "since": since.isoformat(),
+                "until": until.isoformat() if until else None,
+                "size": page_size,
+                "offset": 0,
+            }
         now = time.monotonic()
         since, until = _parse_time(q["since"]), _parse_time(q["until"]) if q["until"] else None
         with st.lock:
             matching = [
-                r.to_json(now) for r in reversed(st.reports.values())  # newest first
-                if r.report_type in q["types"] and r.created >= since and (until is None or r.created <= until)
+                r.to_json(now)
+                for r in reversed(st.reports.values())  # newest first
+                if r.report_type in q["types"]
+                and r.created >= since
+                and (until is None or r.created <= until)
                 and (not q["markets"] or set(q["markets"]) & set(r.marketplace_ids))
                 and (not q["statuses"] or r.status(now) in q["statuses"])
             ]
-        page = matching[q["offset"]: q["offset"] + q["size"]]
+        page = matching[q["offset"] : q["offset"] + q["size"]]
         out: dict[str, Any] = {"reports": page}
         if q["offset"] + q["size"] < len(matching):
             token = {**q, "offset": q["offset"] + q["size"]}
@@ -291,8 +343,15 @@ def build_routes(st: ServerState) -> list[Route]:
         sig = st.sign("download", doc_id, repr(issued))
         with st.lock:
             st.url_expiry[sig] = issued + st.document_ttl_s
-        query = urlencode({"X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Date": amz_date,
-                           "X-Amz-Expires": expires_in, "X-Amz-SignedHeaders": "host", "X-Amz-Signature": sig})
+        query = urlencode(
+            {
+                "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+                "X-Amz-Date": amz_date,
+                "X-Amz-Expires": expires_in,
+                "X-Amz-SignedHeaders": "host",
+                "X-Amz-Signature": sig,
+            }
+        )
         base = str(request.base_url).rstrip("/")
         out = {"reportDocumentId": doc_id, "url": f"{base}/documents-download/{doc_id}?{query}"}
         if doc.compression:
@@ -310,8 +369,10 @@ def build_routes(st: ServerState) -> list[Route]:
         if fault:
             return _s3_error("ServiceUnavailable", "Please reduce your request rate.", 503)
         if doc is None or expiry is None:
-            return _s3_error("SignatureDoesNotMatch", "The request signature we calculated does not match the "
-                             "signature you provided.")
+            return _s3_error(
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+            )
         if time.time() > expiry:
             with st.lock:
                 st.stats["downloads"]["expired"] += 1
@@ -335,6 +396,7 @@ def build_routes(st: ServerState) -> list[Route]:
         async def run(request: Request) -> Response:
             status, body = await fn(request)
             return Response(status_code=status) if body is None else JSONResponse(body, status)
+
         return run
 
     async def sb_create(request: Request) -> tuple[int, Any]:
@@ -362,6 +424,7 @@ def build_routes(st: ServerState) -> list[Route]:
             if not st.fault_injection:
                 return JSONResponse({"error": "fault injection is disabled"}, 404)
             return await fn(request)
+
         return run
 
     async def faults(request: Request) -> Response:
@@ -413,8 +476,10 @@ def build_routes(st: ServerState) -> list[Route]:
         ("", f"{API}/reports/{{report_id}}", "cancelReport", cancel_report, sb_cancel, ["DELETE"]),
         ("", f"{API}/documents/{{document_id}}", "getReportDocument", get_report_document, sb_document, ["GET"]),
     ]
-    routes = [Route("/auth/o2/token", lwa_token, methods=["POST"]),
-              Route("/documents-download/{document_id}", download, methods=["GET"])]
+    routes = [
+        Route("/auth/o2/token", lwa_token, methods=["POST"]),
+        Route("/documents-download/{document_id}", download, methods=["GET"]),
+    ]
     for _, path, name, live, sb, methods in api_routes:
         routes.append(Route(path, operation(name, live), methods=methods))
         routes.append(Route(f"/sandbox{path}", operation(name, sandboxed(sb), sandboxed=True), methods=methods))

@@ -32,7 +32,9 @@ ORDERS_BY_UPDATE = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
 FBA_INVENTORY = "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"
 MERCHANT_LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"
 SALES_AND_TRAFFIC = "GET_SALES_AND_TRAFFIC_REPORT"
-SUPPORTED_REPORT_TYPES = frozenset({ORDERS_BY_DATE, ORDERS_BY_UPDATE, FBA_INVENTORY, MERCHANT_LISTINGS, SALES_AND_TRAFFIC})
+SUPPORTED_REPORT_TYPES = frozenset(
+    {ORDERS_BY_DATE, ORDERS_BY_UPDATE, FBA_INVENTORY, MERCHANT_LISTINGS, SALES_AND_TRAFFIC}
+)
 SNAPSHOT_REPORT_TYPES = frozenset({FBA_INVENTORY, MERCHANT_LISTINGS})  # data times ignored
 
 # createReport limits of one report type, on top of the operation's plan: (rate requests/second, burst).
@@ -43,8 +45,13 @@ REPORT_TYPE_CREATE_PLANS: dict[str, tuple[float, int]] = {SALES_AND_TRAFFIC: (1 
 
 # Flat-file encodings: Amazon NA serves most flat files as windows-1252; inventory here is UTF-8 so both
 # decoding paths of the client get exercised.
-DOCUMENT_ENCODING = {ORDERS_BY_DATE: "cp1252", ORDERS_BY_UPDATE: "cp1252", MERCHANT_LISTINGS: "cp1252",
-                     FBA_INVENTORY: "utf-8", SALES_AND_TRAFFIC: "utf-8"}
+DOCUMENT_ENCODING = {
+    ORDERS_BY_DATE: "cp1252",
+    ORDERS_BY_UPDATE: "cp1252",
+    MERCHANT_LISTINGS: "cp1252",
+    FBA_INVENTORY: "utf-8",
+    SALES_AND_TRAFFIC: "utf-8",
+}
 
 # Python codec -> the name in the download's Content-Type charset (Amazon uses Java's names).
 FLAT_FILE_CHARSETS = {"cp1252": "Cp1252", "utf-8": "UTF-8"}

@@ -57,7 +57,9 @@ def _table(spec: DocumentSpec) -> tuple[list[str], Callable[[], Iterator[list[st
     raise ValueError(f"no flat file for {s.report_type}")
 
 
-def _without_empty_days(spec: DocumentSpec, rows: Callable[[], Iterator[list[str]]]) -> Callable[[], Iterator[list[str]]]:
+def _without_empty_days(
+    spec: DocumentSpec, rows: Callable[[], Iterator[list[str]]]
+) -> Callable[[], Iterator[list[str]]]:
     if not spec.empty_days or spec.report_type not in (ORDERS_BY_DATE, ORDERS_BY_UPDATE):
         return rows
     column = 2 if spec.report_type == ORDERS_BY_DATE else 3  # purchase-date / last-updated-date
@@ -67,6 +69,7 @@ def _without_empty_days(spec: DocumentSpec, rows: Callable[[], Iterator[list[str
         for fields in rows():
             if datetime.fromisoformat(fields[column]).astimezone(tz).date().isoformat() not in spec.empty_days:
                 yield fields
+
     return kept
 
 
@@ -105,8 +108,7 @@ def _pieces(lines: Iterable[bytes]) -> Iterator[bytes]:
 def raw_pieces(spec: DocumentSpec) -> Iterator[bytes]:
     """The uncompressed document, in pieces; truncated halfway through a line if asked."""
     if spec.report_type == SALES_AND_TRAFFIC:  # JSON; the ``rows`` load-test hook is for flat files
-        doc = data.sales_and_traffic(spec.seed, spec.start, spec.end, spec.as_of, spec.options,
-                                     spec.marketplace_ids)
+        doc = data.sales_and_traffic(spec.seed, spec.start, spec.end, spec.as_of, spec.options, spec.marketplace_ids)
         body = json.dumps(doc, ensure_ascii=False).encode()
         yield body[: len(body) * 2 // 3] if spec.truncate else body
         return

@@ -56,8 +56,9 @@ def get_reports(params: dict[str, list[str]]) -> tuple[int, dict]:
         if statuses == ["IN_QUEUE", "IN_PROGRESS"]:
             return 200, GET_REPORTS_OK
         if statuses == ["BAD_VALUE", "IN_PROGRESS"]:
-            return 400, {"errors": [{"code": "400", "message": "Invalid input",
-                                     "details": "Invalid input in processing status"}]}
+            return 400, {
+                "errors": [{"code": "400", "message": "Invalid input", "details": "Invalid input in processing status"}]
+            }
     return 400, NO_MATCH
 
 

@@ -89,8 +89,19 @@ class Document:
 
 
 COUNTER_FAULTS = ("status_429", "status_5xx", "status_403_expired", "expire_document_urls")
-REPORT_FAULTS = ("fatal", "fatal_message", "fatal_document", "cancelled", "truncate_gzip", "slow_queue_s",
-                 "malformed_rows", "undecodable_rows", "rows", "compression", "empty_days")
+REPORT_FAULTS = (
+    "fatal",
+    "fatal_message",
+    "fatal_document",
+    "cancelled",
+    "truncate_gzip",
+    "slow_queue_s",
+    "malformed_rows",
+    "undecodable_rows",
+    "rows",
+    "compression",
+    "empty_days",
+)
 OTHER_KEYS = ("report_type", "operation", "rate_limit", "code", "expire_tokens")
 
 
@@ -143,10 +154,17 @@ class ServerState:
     buckets: dict[str, Bucket] = field(default_factory=dict)
     type_buckets: dict[str, Bucket] = field(default_factory=dict)  # createReport limits per report type
     faults: Faults = field(default_factory=Faults)
-    stats: dict[str, Counter] = field(default_factory=lambda: {
-        "calls": Counter(), "throttled": Counter(), "injected_5xx": Counter(), "create_calls": Counter(),
-        "lwa": Counter(), "downloads": Counter(), "throttled_types": Counter(),
-    })
+    stats: dict[str, Counter] = field(
+        default_factory=lambda: {
+            "calls": Counter(),
+            "throttled": Counter(),
+            "injected_5xx": Counter(),
+            "create_calls": Counter(),
+            "lwa": Counter(),
+            "downloads": Counter(),
+            "throttled_types": Counter(),
+        }
+    )
     today_override: date | None = None
     next_id: int = 0
     tokens_issued: int = 0

@@ -46,8 +46,11 @@ def targeted_days(run: dg.DagsterRun, rt: ReportType) -> list[str]:
 
 def materialized_days(instance: dg.DagsterInstance, run_id: str, key: dg.AssetKey) -> set[str | None]:
     records_ = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
-    return {r.event_log_entry.dagster_event.partition for r in records_
-            if r.event_log_entry.dagster_event and r.event_log_entry.dagster_event.asset_key == key}
+    return {
+        r.event_log_entry.dagster_event.partition
+        for r in records_
+        if r.event_log_entry.dagster_event and r.event_log_entry.dagster_event.asset_key == key
+    }
 
 
 def failure_reason(instance: dg.DagsterInstance, run_id: str, fallback: str) -> str:
@@ -55,7 +58,11 @@ def failure_reason(instance: dg.DagsterInstance, run_id: str, fallback: str) -> 
     for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records:
         data = record.event_log_entry.dagster_event.step_failure_data
         if data and data.error:
-            text = (data.user_failure_data.description if data.user_failure_data and data.user_failure_data.description else data.error.message)
+            text = (
+                data.user_failure_data.description
+                if data.user_failure_data and data.user_failure_data.description
+                else data.error.message
+            )
             return text.strip()[:REASON_MAX]
     return fallback[:REASON_MAX]
 
@@ -70,7 +77,9 @@ def will_be_retried(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
     return str(tag).lower() == "true"
 
 
-def watched_config(airtable: AirtableResource, loaded: SyncConfig) -> tuple[dict[str, ReportType], tuple[Automation, ...]]:
+def watched_config(
+    airtable: AirtableResource, loaded: SyncConfig
+) -> tuple[dict[str, ReportType], tuple[Automation, ...]]:
     """Report types and automations as of the scheduler's last read (the shared snapshot, never Airtable itself)."""
     try:
         config = loader.snapshot_config(airtable) or loaded
@@ -83,7 +92,9 @@ def failed_report_types(instance: dg.DagsterInstance, run: dg.DagsterRun, by_key
     """The report types a run materializes: its asset selection, or (a whole-job run) what it planned."""
     keys = set(run.asset_selection or ())
     if not keys:
-        planned = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED).records
+        planned = instance.get_records_for_run(
+            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+        ).records
         keys = {r.event_log_entry.dagster_event.asset_key for r in planned if r.event_log_entry.dagster_event}
     return [(key, by_key[key]) for key in sorted(keys, key=str) if key in by_key]
 
@@ -96,7 +107,9 @@ def build_alert_sensors(config: SyncConfig) -> list[dg.SensorDefinition]:
         description="A failed report run: Fail in Airtable Reports, a Logs record, and one Slack message per report when Notify On Fail.",
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
-    def report_failure_alerts(context: dg.RunFailureSensorContext, airtable: AirtableResource, mongo: MongoResource, slack: SlackResource):
+    def report_failure_alerts(
+        context: dg.RunFailureSensorContext, airtable: AirtableResource, mongo: MongoResource, slack: SlackResource
+    ):
         run = context.dagster_run
         writer = AirtableWriter(mongo.db(), airtable)
         reason = failure_reason(context.instance, run.run_id, context.failure_event.message or "run failed")
@@ -107,36 +120,66 @@ def build_alert_sensors(config: SyncConfig) -> list[dg.SensorDefinition]:
             days = [d for d in targeted_days(run, rt) if d not in done] or [day_key(local_today(rt, datetime.now(UTC)))]
             label = days[0] if len(days) == 1 else f"{days[0]} … {days[-1]} ({len(days)} days)"
             if retried:  # silent: the retry's own outcome decides (a success leaves Fail unchecked)
-                writer.log(records.log_record(f"Report {rt.name} failed ({label}); Dagster retries the run", level="WARNING",
-                                              event="run will retry", report_type=rt.name, details=reason, run_id=run.run_id))
+                writer.log(
+                    records.log_record(
+                        f"Report {rt.name} failed ({label}); Dagster retries the run",
+                        level="WARNING",
+                        event="run will retry",
+                        report_type=rt.name,
+                        details=reason,
+                        run_id=run.run_id,
+                    )
+                )
                 continue
             for day in days:
-                writer.report(records.report_failure(report_name=rt.name, report_date=day, real_time=rt.real_time, reason=reason, run_url=run_url))
-            writer.log(records.log_record(f"Report {rt.name} failed ({label})", level="ERROR", event="run failed",
-                                          report_type=rt.name, details=reason, run_id=run.run_id))
+                writer.report(
+                    records.report_failure(
+                        report_name=rt.name, report_date=day, real_time=rt.real_time, reason=reason, run_url=run_url
+                    )
+                )
+            writer.log(
+                records.log_record(
+                    f"Report {rt.name} failed ({label})",
+                    level="ERROR",
+                    event="run failed",
+                    report_type=rt.name,
+                    details=reason,
+                    run_id=run.run_id,
+                )
+            )
             if rt.notify_on_fail:
                 text, blocks = report_failed_message(rt.name, label, reason, run_url)
                 slack.post(text, blocks=blocks)
         writer.flush()
 
-    @dg.run_status_sensor(run_status=dg.DagsterRunStatus.STARTED, name="run_started_logs",
-                          description="Writes a Logs record when a report run starts.", default_status=dg.DefaultSensorStatus.RUNNING)
+    @dg.run_status_sensor(
+        run_status=dg.DagsterRunStatus.STARTED,
+        name="run_started_logs",
+        description="Writes a Logs record when a report run starts.",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
     def run_started_logs(context: dg.RunStatusSensorContext, airtable: AirtableResource, mongo: MongoResource):
         _log_run(context, airtable, mongo, "started")
 
-    @dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, name="run_finished_logs",
-                          description="Writes a Logs record when a report run succeeds.", default_status=dg.DefaultSensorStatus.RUNNING)
+    @dg.run_status_sensor(
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        name="run_finished_logs",
+        description="Writes a Logs record when a report run succeeds.",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
     def run_finished_logs(context: dg.RunStatusSensorContext, airtable: AirtableResource, mongo: MongoResource):
         _log_run(context, airtable, mongo, "finished")
 
     @dg.sensor(
         name="report_freshness",
         description="'Report <name> failed: no report since ...' when a Notify On Fail report is missing past its "
-                    "automation's due time plus the grace period; one message when it is late, one when it loads again.",
+        "automation's due time plus the grace period; one message when it is late, one when it loads again.",
         minimum_interval_seconds=settings.FRESHNESS_CHECK_S,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
-    def report_freshness(context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource, slack: SlackResource):
+    def report_freshness(
+        context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource, slack: SlackResource
+    ):
         now = datetime.now(UTC)
         state = json.loads(context.cursor) if context.cursor else {}
         watching_since = datetime.fromisoformat(state.get("since") or now.isoformat())
@@ -151,16 +194,29 @@ def build_alert_sensors(config: SyncConfig) -> list[dg.SensorDefinition]:
                 continue
             expectation = freshness.expected(rt, automations, now, grace)
             # Fires from before the product was watching are the missed-days catch-up's business.
-            is_late = (expectation is not None and expectation.fired_at >= watching_since
-                       and not freshness.loaded_since(context.instance, key, expectation)
-                       and not freshness.failure_already_alerted(context.instance, rt, expectation.fired_at))
+            is_late = (
+                expectation is not None
+                and expectation.fired_at >= watching_since
+                and not freshness.loaded_since(context.instance, key, expectation)
+                and not freshness.failure_already_alerted(context.instance, rt, expectation.fired_at)
+            )
             if is_late and rt.name not in late:
-                text, blocks = report_late_message(rt.name, expectation.fired_at, expectation.partition,
-                                                   freshness.last_loaded(context.instance, key), grace=grace, now=now)
+                text, blocks = report_late_message(
+                    rt.name,
+                    expectation.fired_at,
+                    expectation.partition,
+                    freshness.last_loaded(context.instance, key),
+                    grace=grace,
+                    now=now,
+                )
                 slack.post(text, blocks=blocks)
                 writer.log(records.log_record(text, level="ERROR", event="report late", report_type=rt.name))
                 late[rt.name] = expectation.fired_at.isoformat()
-            elif not is_late and rt.name in late and (expectation is None or freshness.loaded_since(context.instance, key, expectation)):
+            elif (
+                not is_late
+                and rt.name in late
+                and (expectation is None or freshness.loaded_since(context.instance, key, expectation))
+            ):
                 text, blocks = report_loading_again_message(rt.name, freshness.last_loaded(context.instance, key))
                 slack.post(text, blocks=blocks)
                 writer.log(records.log_record(text, event="report on time", report_type=rt.name))
@@ -168,23 +224,39 @@ def build_alert_sensors(config: SyncConfig) -> list[dg.SensorDefinition]:
         writer.flush()
         context.update_cursor(json.dumps({"since": watching_since.isoformat(), "late": late}))
 
-    @dg.sensor(name="heartbeat", description="Every 30 minutes: Overview Alive = 1 and Timestamp (one Airtable call).",
-               minimum_interval_seconds=settings.HEARTBEAT_S, default_status=dg.DefaultSensorStatus.RUNNING)
+    @dg.sensor(
+        name="heartbeat",
+        description="Every 30 minutes: Overview Alive = 1 and Timestamp (one Airtable call).",
+        minimum_interval_seconds=settings.HEARTBEAT_S,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
     def heartbeat(context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource):
         writer = AirtableWriter(mongo.db(), airtable)
         writer.heartbeat(records.heartbeat_record())
         result = writer.flush()
-        return dg.SkipReason(f"heartbeat sent ({result.sent} write(s))" if not result.stopped_by else f"Airtable unavailable, heartbeat queued: {result.stopped_by}")
+        return dg.SkipReason(
+            f"heartbeat sent ({result.sent} write(s))"
+            if not result.stopped_by
+            else f"Airtable unavailable, heartbeat queued: {result.stopped_by}"
+        )
 
-    @dg.sensor(name="airtable_outbox", description="Sends Airtable writes that waited in the outbox (e.g. during an outage), in order.",
-               minimum_interval_seconds=settings.OUTBOX_FLUSH_S, default_status=dg.DefaultSensorStatus.RUNNING)
-    def airtable_outbox(context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource, slack: SlackResource):
+    @dg.sensor(
+        name="airtable_outbox",
+        description="Sends Airtable writes that waited in the outbox (e.g. during an outage), in order.",
+        minimum_interval_seconds=settings.OUTBOX_FLUSH_S,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def airtable_outbox(
+        context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource, slack: SlackResource
+    ):
         db = mongo.db()
         writer = AirtableWriter(db, airtable)
         result = writer.flush()
         announced = announce_dead_letters(db, writer, slack)
-        return dg.SkipReason(f"sent {result.sent}, refused {result.failed}, set aside {announced}"
-                             + (f"; stopped: {result.stopped_by}" if result.stopped_by else ""))
+        return dg.SkipReason(
+            f"sent {result.sent}, refused {result.failed}, set aside {announced}"
+            + (f"; stopped: {result.stopped_by}" if result.stopped_by else "")
+        )
 
     return [report_failure_alerts, run_started_logs, run_finished_logs, report_freshness, heartbeat, airtable_outbox]
 
@@ -197,8 +269,14 @@ def announce_dead_letters(db, writer: AirtableWriter, slack: SlackResource) -> i
         text, blocks = dead_letter_message(table, refused_fields(entry), error, entry.get("attempts", 0))
         slack.post(text, blocks=blocks)
         if table != TABLE_LOGS:  # a refused Logs write would only be refused again
-            writer.log(records.log_record(text, level="ERROR", event="write set aside",
-                                          details=json.dumps(entry["payload"].get("fields") or {}, default=str)[:5000]))
+            writer.log(
+                records.log_record(
+                    text,
+                    level="ERROR",
+                    event="write set aside",
+                    details=json.dumps(entry["payload"].get("fields") or {}, default=str)[:5000],
+                )
+            )
         outbox.mark_announced(db, entry["_id"])
     if entries:
         writer.flush()
@@ -207,10 +285,20 @@ def announce_dead_letters(db, writer: AirtableWriter, slack: SlackResource) -> i
 
 def _log_run(context: dg.RunStatusSensorContext, airtable: AirtableResource, mongo: MongoResource, what: str) -> None:
     run = context.dagster_run
-    reports = run.tags.get("paperplan/report") or ", ".join(key.path[-1] for key in run.asset_selection or ()) or run.job_name
-    span = run.tags.get("dagster/partition") or (f"{run.tags[RANGE_START]} … {run.tags[RANGE_END]}" if RANGE_START in run.tags else "")
+    reports = (
+        run.tags.get("paperplan/report") or ", ".join(key.path[-1] for key in run.asset_selection or ()) or run.job_name
+    )
+    span = run.tags.get("dagster/partition") or (
+        f"{run.tags[RANGE_START]} … {run.tags[RANGE_END]}" if RANGE_START in run.tags else ""
+    )
     writer = AirtableWriter(mongo.db(), airtable)
     # Queued only: the outbox sensor sends it within a minute, batched with the run's other Logs records
     # (a run's start and end cost one Airtable call together, not one each).
-    writer.log(records.log_record(f"Run {what}: {reports} {span}".strip(), event=f"run {what}", run_id=run.run_id,
-                                  report_type=reports if "," not in reports else ""))
+    writer.log(
+        records.log_record(
+            f"Run {what}: {reports} {span}".strip(),
+            event=f"run {what}",
+            run_id=run.run_id,
+            report_type=reports if "," not in reports else "",
+        )
+    )

@@ -10,7 +10,6 @@ error code, and are raised ``from None`` so slack_sdk's request (with its Author
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -80,7 +79,8 @@ class SlackResource(dg.ConfigurableResource):
     base_url: str = Field(default=SLACK_API_URL, description="Slack Web API base URL (SLACK_BASE_URL).")
     channel: str = Field(default=DEFAULT_CHANNEL, description="Default channel for alerts (SLACK_CHANNEL).")
     webserver_url: str = Field(
-        default=DEFAULT_WEBSERVER_URL, description="Dagster webserver address the product calls (DAGSTER_WEBSERVER_URL)."
+        default=DEFAULT_WEBSERVER_URL,
+        description="Dagster webserver address the product calls (DAGSTER_WEBSERVER_URL).",
     )
     ui_url: str = Field(
         default="", description="Where people open the Dagster UI, for links (PAPERPLAN_UI_URL; default webserver_url)."
@@ -142,7 +142,6 @@ class SlackResource(dg.ConfigurableResource):
         assert isinstance(data, dict)
         return {k: data.get(k) for k in ("team", "team_id", "user", "user_id", "bot_id", "url")}
 
-
     def channel_access(self) -> dict[str, Any]:
         """Checks that ``channel`` exists and the bot may post there (for `doctor`); raises SlackError.
 
@@ -155,22 +154,40 @@ class SlackResource(dg.ConfigurableResource):
             else:
                 name = ref.lstrip("#").lower()
                 found = None
-                for page in client.conversations_list(types="public_channel,private_channel", exclude_archived=False, limit=200):
+                for page in client.conversations_list(
+                    types="public_channel,private_channel", exclude_archived=False, limit=200
+                ):
                     found = next((c for c in page["channels"] if c.get("name") == name), None)
                     if found:
                         break
         except SlackApiError as e:
             error = _error_code(e)
-            hint = "add the channels:read (and groups:read) scope to the app" if error == "missing_scope" else _HINTS.get(error, "see Slack API docs")
+            hint = (
+                "add the channels:read (and groups:read) scope to the app"
+                if error == "missing_scope"
+                else _HINTS.get(error, "see Slack API docs")
+            )
             raise SlackError(f"Slack could not look up {ref}: {error} ({hint})", error=error, channel=ref) from None
         except (SlackClientError, OSError) as e:
-            raise SlackError(f"Could not reach Slack at {self.base_url}: {_reason(e)}", error="connection_error", channel=ref) from None
+            raise SlackError(
+                f"Could not reach Slack at {self.base_url}: {_reason(e)}", error="connection_error", channel=ref
+            ) from None
         if not found:
-            raise SlackError(f"Slack channel {ref} does not exist: {_HINTS['channel_not_found']}", error="channel_not_found", channel=ref)
+            raise SlackError(
+                f"Slack channel {ref} does not exist: {_HINTS['channel_not_found']}",
+                error="channel_not_found",
+                channel=ref,
+            )
         if found.get("is_archived"):
-            raise SlackError(f"Slack channel {ref} is archived: {_HINTS['is_archived']}", error="is_archived", channel=ref)
+            raise SlackError(
+                f"Slack channel {ref} is archived: {_HINTS['is_archived']}", error="is_archived", channel=ref
+            )
         if not found.get("is_member"):
-            raise SlackError(f"the app is not a member of {ref}: invite it (/invite @app in the channel)", error="not_in_channel", channel=ref)
+            raise SlackError(
+                f"the app is not a member of {ref}: invite it (/invite @app in the channel)",
+                error="not_in_channel",
+                channel=ref,
+            )
         return {"id": found.get("id"), "name": found.get("name")}
 
 
@@ -214,14 +231,21 @@ def report_failed_message(report_name: str, report_date: str | None, reason: str
 
 
 def report_late_message(
-    report_name: str, due_at: datetime, report_date: str | None, last_report_at: datetime | None, *,
-    grace: timedelta, now: datetime | None = None,
+    report_name: str,
+    due_at: datetime,
+    report_date: str | None,
+    last_report_at: datetime | None,
+    *,
+    grace: timedelta,
+    now: datetime | None = None,
 ) -> Message:
     hours = f"{grace.total_seconds() / 3600:g} h"
     what = f"the {report_date} report" if report_date else "a new snapshot"
     last = _when(last_report_at, now) if last_report_at else "never"
-    text = (f"{report_failed_prefix(report_name)}: no report since its run due at {_fmt_dt(due_at)} "
-            f"({what} is missing {hours} after it was due; last report {last})")
+    text = (
+        f"{report_failed_prefix(report_name)}: no report since its run due at {_fmt_dt(due_at)} "
+        f"({what} is missing {hours} after it was due; last report {last})"
+    )
     blocks = [
         _header(f":hourglass: Report {report_name} failed"),
         _section(f"No report since its run due at {_fmt_dt(due_at)} ({hours} grace)."),
@@ -237,8 +261,10 @@ def report_loading_again_message(report_name: str, loaded_at: datetime | None) -
 
 
 def dead_letter_message(table: str, fields: str, error: str, attempts: int) -> Message:
-    text = (f"Airtable refused a write to {_escape(table)} {attempts} times; it is set aside "
-            f"(field {_escape(fields)}: {_escape(_first_line(error, REASON_TEXT_CHARS))})")
+    text = (
+        f"Airtable refused a write to {_escape(table)} {attempts} times; it is set aside "
+        f"(field {_escape(fields)}: {_escape(_first_line(error, REASON_TEXT_CHARS))})"
+    )
     blocks = [
         _header(":warning: Airtable write set aside"),
         _fields(("Table", table), ("Field", fields), ("Attempts", str(attempts))),

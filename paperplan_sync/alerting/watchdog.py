@@ -17,12 +17,12 @@ from pathlib import Path
 
 import requests
 
-from paperplan_sync.ops.health import Check, Health
 from paperplan_sync.alerting.slack import SlackResource, back_online_message, offline_message
 from paperplan_sync.config.loader import config_reader
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync.control_plane.schema import TABLE_OVERVIEW
+from paperplan_sync.ops.health import Check, Health
 from paperplan_sync.settings import state_dir
 
 # The heartbeat is written every 30 minutes; allow one missed beat plus slack for a slow daemon loop.
@@ -67,11 +67,19 @@ def heartbeat_at(airtable: AirtableResource) -> datetime | None:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
 
 
-def run_watchdog(*, airtable: AirtableResource, slack: SlackResource, api_url: str, dagster_url: str | None = None,
-                 max_heartbeat_age: timedelta = DEFAULT_MAX_HEARTBEAT_AGE,
-                 heartbeat_check_every: timedelta = DEFAULT_HEARTBEAT_CHECK_EVERY,
-                 api_attempts: int = 3, api_pause_s: float = 5.0,
-                 now: datetime | None = None, state_path: Path | None = None) -> WatchdogOutcome:
+def run_watchdog(
+    *,
+    airtable: AirtableResource,
+    slack: SlackResource,
+    api_url: str,
+    dagster_url: str | None = None,
+    max_heartbeat_age: timedelta = DEFAULT_MAX_HEARTBEAT_AGE,
+    heartbeat_check_every: timedelta = DEFAULT_HEARTBEAT_CHECK_EVERY,
+    api_attempts: int = 3,
+    api_pause_s: float = 5.0,
+    now: datetime | None = None,
+    state_path: Path | None = None,
+) -> WatchdogOutcome:
     now = now or datetime.now(UTC)
     airtable = config_reader(airtable)  # an Airtable outage must not hold the verdict up for minutes
     path = state_path or state_dir() / STATE_FILE
@@ -84,7 +92,9 @@ def run_watchdog(*, airtable: AirtableResource, slack: SlackResource, api_url: s
     # Read Airtable only when it can change the verdict or the message: /api unhealthy and not yet
     # alerted, recovering from an outage, or the periodic cross-check is due.
     cross_check_due = checked_at is None or now - checked_at >= heartbeat_check_every
-    read_heartbeat = (not api.ok and offline_since is None) or (api.ok and offline_since is not None) or (api.ok and cross_check_due)
+    read_heartbeat = (
+        (not api.ok and offline_since is None) or (api.ok and offline_since is not None) or (api.ok and cross_check_due)
+    )
     beat, reads = None, 0
     if read_heartbeat:
         reads = 1
@@ -95,7 +105,9 @@ def run_watchdog(*, airtable: AirtableResource, slack: SlackResource, api_url: s
             health.checks.append(Check("heartbeat", fresh, detail if fresh else f"stale: {detail}"))
             state["heartbeat_checked_at"] = now.isoformat()
         except Exception as exc:  # Airtable down is not "Sync offline": judge by /api alone this time
-            health.checks.append(Check("heartbeat", True, f"could not read Overview ({type(exc).__name__}); judged by /api alone"))
+            health.checks.append(
+                Check("heartbeat", True, f"could not read Overview ({type(exc).__name__}); judged by /api alone")
+            )
 
     posted = None
     if not health.ok and offline_since is None:

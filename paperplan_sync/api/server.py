@@ -54,7 +54,9 @@ def build_server(host: str, port: int, *, watcher: ChangeWatcher, health: Cached
                 return self._answer(HTTPStatus.NOT_FOUND, "Not found")
             problems = health.problems()
             if problems:
-                return self._answer(HTTPStatus.SERVICE_UNAVAILABLE, "Sync application unhealthy: " + "; ".join(problems))
+                return self._answer(
+                    HTTPStatus.SERVICE_UNAVAILABLE, "Sync application unhealthy: " + "; ".join(problems)
+                )
             self._answer(HTTPStatus.OK, "Hello world!")
 
         def do_POST(self) -> None:  # noqa: N802

@@ -73,9 +73,14 @@ def watchdog(
     local = urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
     dagster_url = _webserver(None) if local else url.removesuffix("/api")
     slack = slack.model_copy(update={"webserver_url": dagster_url})
-    outcome = run_watchdog(airtable=airtable, slack=slack, api_url=url, dagster_url=dagster_url,
-                           max_heartbeat_age=timedelta(minutes=max_heartbeat_minutes),
-                           heartbeat_check_every=timedelta(hours=heartbeat_check_hours))
+    outcome = run_watchdog(
+        airtable=airtable,
+        slack=slack,
+        api_url=url,
+        dagster_url=dagster_url,
+        max_heartbeat_age=timedelta(minutes=max_heartbeat_minutes),
+        heartbeat_check_every=timedelta(hours=heartbeat_check_hours),
+    )
     _print(outcome.health)
     typer.echo(f"Airtable calls: {outcome.airtable_calls}")
     if outcome.posted:
@@ -85,7 +90,9 @@ def watchdog(
 
 def backfill(
     failed: bool = typer.Option(False, "--failed", help="Backfill the partitions whose last run failed"),
-    missing: bool = typer.Option(False, "--missing", help="Backfill the partitions that never ran (no materialization, no failure)"),
+    missing: bool = typer.Option(
+        False, "--missing", help="Backfill the partitions that never ran (no materialization, no failure)"
+    ),
     report: str | None = typer.Option(None, help="Only this report type (e.g. sales_report)"),
     since: str | None = typer.Option(None, help="Only days on or after this date (YYYY-MM-DD)"),
     webserver: str | None = typer.Option(None, help=WEBSERVER_HELP),
@@ -103,29 +110,42 @@ def backfill(
         typer.echo("say what to backfill: --failed, --missing, or both", err=True)
         raise typer.Exit(2)
     url = _webserver(webserver)
-    targets = partitions(url, failed=failed, missing=missing, report=report, since=date.fromisoformat(since) if since else None)
+    targets = partitions(
+        url, failed=failed, missing=missing, report=report, since=date.fromisoformat(since) if since else None
+    )
     console = Console()
     if not targets:
-        console.print(f"[green]No {' or '.join(w for w, on in (('failed', failed), ('missing', missing)) if on)} partitions.[/]")
+        console.print(
+            f"[green]No {' or '.join(w for w, on in (('failed', failed), ('missing', missing)) if on)} partitions.[/]"
+        )
         raise typer.Exit(0)
     launched = {}
     for path, days in targets.items():
         launched[path] = launch_backfill(url, path, days)
-        console.print(f"{'/'.join(path)}: backfill {launched[path]} of {len(days)} day(s) ({days[0]} … {days[-1]})  {url}/runs/b/{launched[path]}")
+        console.print(
+            f"{'/'.join(path)}: backfill {launched[path]} of {len(days)} day(s) ({days[0]} … {days[-1]})  {url}/runs/b/{launched[path]}"
+        )
     if not follow:
         raise typer.Exit(0)
     failed_total = 0
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
         tasks = {path: bar.add_task("/".join(path), total=len(targets[path])) for path in launched}
         pending = dict(launched)
         while pending:
             for path, backfill_id in list(pending.items()):
                 progress = backfill_progress(url, backfill_id)
-                bar.update(tasks[path], completed=progress.materialized + progress.failed,
-                           description=f"{'/'.join(path)} [{progress.status.lower()}]")
+                bar.update(
+                    tasks[path],
+                    completed=progress.materialized + progress.failed,
+                    description=f"{'/'.join(path)} [{progress.status.lower()}]",
+                )
                 if progress.done:
                     failed_total += progress.failed
                     del pending[path]
             time.sleep(1)
-    console.print("[green]Backfill complete.[/]" if not failed_total else f"[red]{failed_total} partition(s) failed again.[/]")
+    console.print(
+        "[green]Backfill complete.[/]" if not failed_total else f"[red]{failed_total} partition(s) failed again.[/]"
+    )
     raise typer.Exit(0 if not failed_total else 1)

@@ -7,14 +7,18 @@ from rich.console import Console
 from rich.table import Table
 
 
-def init_airtable(demo: bool = typer.Option(False, "--demo", help="Also add the demo report types and automations")) -> None:
+def init_airtable(
+    demo: bool = typer.Option(False, "--demo", help="Also add the demo report types and automations"),
+) -> None:
     """Create the SYNC base's tables and fields (idempotent: a second run changes nothing)."""
     from paperplan_sync.control_plane.bootstrap import bootstrap_base
     from paperplan_sync.resources import airtable_resource, resolved
 
     airtable = resolved(airtable_resource())
     if airtable is None:
-        typer.echo("Set AIRTABLE_API_KEY and AIRTABLE_BASE_ID (and AIRTABLE_ENDPOINT_URL for a non-Airtable server).", err=True)
+        typer.echo(
+            "Set AIRTABLE_API_KEY and AIRTABLE_BASE_ID (and AIRTABLE_ENDPOINT_URL for a non-Airtable server).", err=True
+        )
         raise typer.Exit(2)
     console = Console()
     with console.status("Reading the base and creating what is missing…"):

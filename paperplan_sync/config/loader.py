@@ -18,10 +18,10 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from paperplan_sync import settings
 from paperplan_sync.config import cache
 from paperplan_sync.config.models import SyncConfig, ValidationProblem
 from paperplan_sync.config.parse import parse_tables
-from paperplan_sync import settings
 from paperplan_sync.control_plane.airtable import AirtableResource, AirtableUnavailable
 from paperplan_sync.control_plane.schema import TABLE_AUTOMATIONS, TABLE_REPORT_TYPES
 
@@ -40,7 +40,9 @@ def _fingerprint(tables: dict) -> str:
 
 
 def build_config(tables: dict, *, origin: str, fetched_at: datetime, reason: str | None = None) -> SyncConfig:
-    report_types, automations, problems = parse_tables(tables.get(TABLE_REPORT_TYPES, []), tables.get(TABLE_AUTOMATIONS, []))
+    report_types, automations, problems = parse_tables(
+        tables.get(TABLE_REPORT_TYPES, []), tables.get(TABLE_AUTOMATIONS, [])
+    )
     return SyncConfig(
         report_types=tuple(report_types),
         automations=tuple(automations),
@@ -56,7 +58,9 @@ def build_config(tables: dict, *, origin: str, fetched_at: datetime, reason: str
 def config_from_snapshot_json(text: str) -> SyncConfig:
     """The configuration a code server built its definitions from (``SyncConfig.snapshot_json``)."""
     snapshot = json.loads(text)
-    return build_config(snapshot["tables"], origin="snapshot", fetched_at=datetime.fromisoformat(snapshot["fetched_at"]))
+    return build_config(
+        snapshot["tables"], origin="snapshot", fetched_at=datetime.fromisoformat(snapshot["fetched_at"])
+    )
 
 
 def _fetch(airtable: AirtableResource) -> dict[str, list[dict]]:
@@ -75,7 +79,11 @@ def _snapshot_key(airtable: AirtableResource) -> str:
 def _save(airtable: AirtableResource, tables: dict, fetched_at: datetime) -> None:
     cache.save(cache.cache_path(airtable.base_id), tables, fetched_at)
     try:  # tables go in as JSON text: Airtable field names may hold characters MongoDB keys may not
-        snapshot = {"tables": json.dumps(tables), "fetched_at": fetched_at.isoformat(), "fingerprint": _fingerprint(tables)}
+        snapshot = {
+            "tables": json.dumps(tables),
+            "fetched_at": fetched_at.isoformat(),
+            "fingerprint": _fingerprint(tables),
+        }
         airtable.shared_state.update(_snapshot_key(airtable), lambda _: snapshot)
     except Exception as exc:  # MongoDB down: the machine-local copy still serves this machine
         log.warning("Could not share the configuration snapshot (%s); kept the local copy", type(exc).__name__)
@@ -95,7 +103,9 @@ def _snapshot(airtable: AirtableResource) -> tuple[dict, datetime] | None:
 def _not_configured() -> SyncConfig:
     key, base = settings.AIRTABLE_API_KEY, settings.AIRTABLE_BASE_ID
     reason = f"{key} and {base} must be set to read the configuration from Airtable"
-    return SyncConfig(origin="none", unavailable_reason=reason, problems=(ValidationProblem("(settings)", "-", None, key, reason),))
+    return SyncConfig(
+        origin="none", unavailable_reason=reason, problems=(ValidationProblem("(settings)", "-", None, key, reason),)
+    )
 
 
 def load_config(airtable: AirtableResource | None) -> SyncConfig:

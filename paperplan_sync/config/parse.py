@@ -200,7 +200,14 @@ def parse_tables(
             continue
         if rt.name in report_types:
             first = report_types[rt.name].record_id
-            problems.append(_problem(TABLE_REPORT_TYPES, record, "Name", f"duplicate report name {rt.name!r} (also {first}); this row is skipped"))
+            problems.append(
+                _problem(
+                    TABLE_REPORT_TYPES,
+                    record,
+                    "Name",
+                    f"duplicate report name {rt.name!r} (also {first}); this row is skipped",
+                )
+            )
             continue
         report_types[rt.name] = rt
 
@@ -216,6 +223,13 @@ def parse_tables(
             problems.extend(_problems_from(exc, TABLE_AUTOMATIONS, record, AUTOMATION_FIELDS))
             continue
         if unknown:
-            problems.append(_problem(TABLE_AUTOMATIONS, record, "Report Types", f"links to report types that are missing or invalid ({', '.join(unknown)}); runs the others"))
+            problems.append(
+                _problem(
+                    TABLE_AUTOMATIONS,
+                    record,
+                    "Report Types",
+                    f"links to report types that are missing or invalid ({', '.join(unknown)}); runs the others",
+                )
+            )
         automations.append(automation)
     return list(report_types.values()), automations, problems

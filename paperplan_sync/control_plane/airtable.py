@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import dagster as dg
 import requests
-from pydantic import PrivateAttr
 from pyairtable import Api, Table
+from pydantic import PrivateAttr
 from requests.adapters import HTTPAdapter
 
 from paperplan_sync.ratelimit import RateLimited, SharedRateLimiter
@@ -67,8 +67,13 @@ class _PacedAdapter(HTTPAdapter):
             if _error_type(response) == QUOTA_EXCEEDED:
                 self.limiter.mark_quota_exceeded()
 
-        policy = RetryPolicy(attempts=self.attempts, wait=lambda _: 0.0, backoff_s=0.5, backoff_max_s=8.0,
-                             transport_errors=(requests.ConnectionError, requests.Timeout))
+        policy = RetryPolicy(
+            attempts=self.attempts,
+            wait=lambda _: 0.0,
+            backoff_s=0.5,
+            backoff_max_s=8.0,
+            transport_errors=(requests.ConnectionError, requests.Timeout),
+        )
         try:
             return policy.send(attempt, what="Airtable", on_throttle=throttled, discard=lambda r: r.close())
         except GaveUp as exc:
@@ -106,8 +111,9 @@ class AirtableResource(dg.ConfigurableResource):
 
     @property
     def limiter(self) -> SharedRateLimiter:
-        return SharedRateLimiter(self.shared_state, f"airtable-limiter-{self.base_id}", self.requests_per_second,
-                                 self.burst)
+        return SharedRateLimiter(
+            self.shared_state, f"airtable-limiter-{self.base_id}", self.requests_per_second, self.burst
+        )
 
     @property
     def api(self) -> Api:

@@ -52,13 +52,31 @@ def bootstrap_base(airtable: AirtableResource, *, demo: bool = False) -> list[Ch
                 base.table(name).create_field(**_create_field_args(_field_payload(field, table_ids)))
                 changes.append(Change(name, "field", f"added {field['name']} ({field['type']})"))
             elif have[field["name"]].type != field["type"]:
-                changes.append(Change(name, "type (manual)", f"{field['name']} is {have[field['name']].type}, expected {field['type']}: change it in Airtable"))
+                changes.append(
+                    Change(
+                        name,
+                        "type (manual)",
+                        f"{field['name']} is {have[field['name']].type}, expected {field['type']}: change it in Airtable",
+                    )
+                )
             elif choices := _missing_choices(field, have[field["name"]]):
-                changes.append(Change(name, "choices (manual)", f"{field['name']} lacks options {', '.join(choices)} (they are also added on first use)"))
+                changes.append(
+                    Change(
+                        name,
+                        "choices (manual)",
+                        f"{field['name']} lacks options {', '.join(choices)} (they are also added on first use)",
+                    )
+                )
 
     for spec in wanted:
         for view in spec.get("views", []):
-            changes.append(Change(spec["name"], "view (manual)", f"create view '{view['name']}': filter {view['filter']}. {view.get('note', '')}".strip()))
+            changes.append(
+                Change(
+                    spec["name"],
+                    "view (manual)",
+                    f"create view '{view['name']}': filter {view['filter']}. {view.get('note', '')}".strip(),
+                )
+            )
     if demo:
         changes.extend(seed_demo_rows(airtable))
     return changes

@@ -115,7 +115,11 @@ class ChangeWatcher:
         before it expires. Returns True when a new one was created (changes before it were not recorded)."""
         doc = self.state()
         expires = doc.get("expires_at", 0.0)
-        if doc.get("id") and doc.get("notification_url") == self.settings.notification_url and expires > now.timestamp():
+        if (
+            doc.get("id")
+            and doc.get("notification_url") == self.settings.notification_url
+            and expires > now.timestamp()
+        ):
             if expires - now.timestamp() < REFRESH_BEFORE.total_seconds():
                 answer = self.airtable.api.request("POST", f"{self._url}/{doc['id']}/refresh")
                 self._store(expires_at=_timestamp(answer.get("expirationTime"), now))
@@ -129,11 +133,18 @@ class ChangeWatcher:
         if self.settings.notification_url:
             body["notificationUrl"] = self.settings.notification_url
         created = self.airtable.api.request("POST", self._url, json=body)
-        self.airtable.shared_state.update(self.key, lambda old: {
-            "id": created["id"], "mac_secret": created["macSecretBase64"], "cursor": 1,
-            "expires_at": _timestamp(created.get("expirationTime"), now), "notification_url": self.settings.notification_url,
-            "read_at": now.timestamp(), "tables": old.get("tables", {}),
-        })
+        self.airtable.shared_state.update(
+            self.key,
+            lambda old: {
+                "id": created["id"],
+                "mac_secret": created["macSecretBase64"],
+                "cursor": 1,
+                "expires_at": _timestamp(created.get("expirationTime"), now),
+                "notification_url": self.settings.notification_url,
+                "read_at": now.timestamp(),
+                "tables": old.get("tables", {}),
+            },
+        )
         return True
 
     def _store(self, **fields) -> None:
@@ -186,7 +197,9 @@ class ChangeWatcher:
         if reason is None and not stale:
             return None
         self._store(read_at=now.timestamp())
-        return Changes(frozenset(), f"{reason or 'retry'} (no webhook: {doc.get('unusable_reason', '')})", full_read=True)
+        return Changes(
+            frozenset(), f"{reason or 'retry'} (no webhook: {doc.get('unusable_reason', '')})", full_read=True
+        )
 
     def _read_payloads(self, now: datetime, doc: dict) -> set[str]:
         cursor, table_ids = doc.get("cursor", 1), set()

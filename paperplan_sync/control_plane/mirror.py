@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pymongo.database import Database
 
 from paperplan_sync.control_plane.airtable import AirtableResource
-from paperplan_sync.values import to_number
 from paperplan_sync.storage.rows import LATEST, current_rows
+from paperplan_sync.values import to_number
 
 BATCH = 10
 _CONVERT = {
@@ -27,14 +27,17 @@ def _airtable_fields(row: dict, field_types: dict[str, str]) -> dict:
     return out
 
 
-def mirror_rows(db: Database, airtable: AirtableResource, *, report: str, report_date: str | None,
-                table: str, key_fields: list[str]) -> int:
+def mirror_rows(
+    db: Database, airtable: AirtableResource, *, report: str, report_date: str | None, table: str, key_fields: list[str]
+) -> int:
     """Upsert the report's current rows into ``table``; returns how many were sent."""
     target = airtable.table(table)
     field_types = {f.name: f.type for f in target.schema().fields}
     missing = [k for k in key_fields if k not in field_types]
     if missing:
-        raise ValueError(f"Airtable table {table!r} has no key field(s) {missing}: add them or fix 'Airtable Key Fields'")
+        raise ValueError(
+            f"Airtable table {table!r} has no key field(s) {missing}: add them or fix 'Airtable Key Fields'"
+        )
     sent = 0
     for batch in _chunks(current_rows(db, report, report_date or LATEST), BATCH):
         records = [{"fields": _airtable_fields(row, field_types)} for row in batch]

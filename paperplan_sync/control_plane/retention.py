@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pymongo.database import Database
 from pyairtable.formulas import DATETIME_PARSE, IS_BEFORE, Field
+from pymongo.database import Database
 
 from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync.control_plane.records import airtable_time

@@ -14,8 +14,10 @@ HEARTBEATS_A_MONTH = 30 * 48  # one Overview write every 30 minutes
 def mode_line(settings: ChangeSettings) -> str:
     idle = settings.monthly_calls() + HEARTBEATS_A_MONTH
     if settings.notification_url:
-        how = (f"webhook mode: Airtable pings {settings.notification_url}; payloads also read every "
-               f"{settings.safety_poll_s // 60} min in case a ping is lost")
+        how = (
+            f"webhook mode: Airtable pings {settings.notification_url}; payloads also read every "
+            f"{settings.safety_poll_s // 60} min in case a ping is lost"
+        )
     else:
         how = f"poll mode: the webhook's payloads are read every {settings.poll_s // 60} min (no public URL for pings)"
     return f"{how}; about {idle:,} Airtable calls a month at idle, heartbeat included"

@@ -35,9 +35,9 @@ from pymongo.database import Database
 from requests import HTTPError
 
 from paperplan_sync.control_plane.airtable import AirtableResource, AirtableUnavailable
+from paperplan_sync.control_plane.mirror import mirror_rows
 from paperplan_sync.control_plane.records import REPORT_KEY_FIELDS
 from paperplan_sync.control_plane.schema import TABLE_LOGS, TABLE_OVERVIEW, TABLE_REPORTS
-from paperplan_sync.control_plane.mirror import mirror_rows
 from paperplan_sync.storage import logs, outbox
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,14 @@ class AirtableWriter:
 
     def mirror(self, *, report: str, report_date: str | None, table: str, key_fields: tuple[str, ...]) -> None:
         """Queue "copy this report's current rows into ``table``" (reads MongoDB when sent, so it stays small)."""
-        payload = {"op": "mirror", "table": table, "report": report, "report_date": report_date, "key_fields": list(key_fields), "fields": {}}
+        payload = {
+            "op": "mirror",
+            "table": table,
+            "report": report,
+            "report_date": report_date,
+            "key_fields": list(key_fields),
+            "fields": {},
+        }
         self._enqueue(f"mirror:{table}", payload, key=f"mirror:{report}:{report_date}")
 
     def heartbeat(self, fields: dict) -> None:
@@ -176,8 +183,14 @@ class AirtableWriter:
     def _send(self, batch: list[dict]) -> None:
         payload = batch[0]["payload"]
         if payload["op"] == "mirror":
-            mirror_rows(self.db, self.airtable, report=payload["report"], report_date=payload["report_date"],
-                        table=payload["table"], key_fields=payload["key_fields"])
+            mirror_rows(
+                self.db,
+                self.airtable,
+                report=payload["report"],
+                report_date=payload["report_date"],
+                table=payload["table"],
+                key_fields=payload["key_fields"],
+            )
             return
         table = self.airtable.table(payload["table"])
         records = [e["payload"]["fields"] for e in batch]
@@ -200,7 +213,11 @@ def _batches(entries: list[dict]):
             yield [entry]
             batch, keys = [], set()
             continue
-        same_kind = batch and entry["kind"] == batch[0]["kind"] and payload.get("key_fields") == batch[0]["payload"].get("key_fields")
+        same_kind = (
+            batch
+            and entry["kind"] == batch[0]["kind"]
+            and payload.get("key_fields") == batch[0]["payload"].get("key_fields")
+        )
         if batch and (not same_kind or len(batch) == BATCH or (key is not None and key in keys)):
             yield batch
             batch, keys = [], set()

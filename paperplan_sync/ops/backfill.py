@@ -43,7 +43,9 @@ class Progress:
 
 
 def graphql(webserver_url: str, query: str, variables: dict | None = None, timeout: float = 60) -> dict:
-    response = requests.post(f"{webserver_url.rstrip('/')}/graphql", json={"query": query, "variables": variables or {}}, timeout=timeout)
+    response = requests.post(
+        f"{webserver_url.rstrip('/')}/graphql", json={"query": query, "variables": variables or {}}, timeout=timeout
+    )
     response.raise_for_status()
     payload = response.json()
     if payload.get("errors"):
@@ -58,23 +60,39 @@ def _days(start: str, end: str) -> list[str]:
 
 def failed_days(node: dict) -> list[str]:
     statuses = node.get("assetPartitionStatuses") or {}
-    return [d for r in statuses.get("ranges") or () if r["status"] == "FAILED" for d in _days(r["startKey"], r["endKey"])]
+    return [
+        d for r in statuses.get("ranges") or () if r["status"] == "FAILED" for d in _days(r["startKey"], r["endKey"])
+    ]
 
 
 def missing_days(node: dict) -> list[str]:
     """Partitions with no materialization, failure or run in progress: days that never ran."""
-    seen = {d for r in (node.get("assetPartitionStatuses") or {}).get("ranges") or () for d in _days(r["startKey"], r["endKey"])}
+    seen = {
+        d
+        for r in (node.get("assetPartitionStatuses") or {}).get("ranges") or ()
+        for d in _days(r["startKey"], r["endKey"])
+    }
     return [k for k in node.get("partitionKeys") or () if k not in seen]
 
 
-def partitions(webserver_url: str, *, failed: bool = True, missing: bool = False, report: str | None = None,
-               since: date | None = None) -> dict[tuple[str, ...], list[str]]:
+def partitions(
+    webserver_url: str,
+    *,
+    failed: bool = True,
+    missing: bool = False,
+    report: str | None = None,
+    since: date | None = None,
+) -> dict[tuple[str, ...], list[str]]:
     """Failed and/or missing partitions per report asset (key path), optionally one report and/or from a date on."""
     out: dict[tuple[str, ...], list[str]] = {}
     for node in graphql(webserver_url, ASSETS_QUERY)["assetNodes"]:
         path = tuple(node["assetKey"]["path"])
         statuses = node.get("assetPartitionStatuses") or {}
-        if not node["isPartitioned"] or (report and path[-1] != report) or statuses.get("__typename") != "TimePartitionStatuses":
+        if (
+            not node["isPartitioned"]
+            or (report and path[-1] != report)
+            or statuses.get("__typename") != "TimePartitionStatuses"
+        ):
             continue
         days = sorted(set((failed_days(node) if failed else []) + (missing_days(node) if missing else [])))
         days = [d for d in days if since is None or d >= since.isoformat()]
@@ -83,7 +101,9 @@ def partitions(webserver_url: str, *, failed: bool = True, missing: bool = False
     return out
 
 
-def failed_partitions(webserver_url: str, report: str | None = None, since: date | None = None) -> dict[tuple[str, ...], list[str]]:
+def failed_partitions(
+    webserver_url: str, report: str | None = None, since: date | None = None
+) -> dict[tuple[str, ...], list[str]]:
     return partitions(webserver_url, failed=True, report=report, since=since)
 
 
@@ -99,5 +119,10 @@ def backfill_progress(webserver_url: str, backfill_id: str) -> Progress:
     data = graphql(webserver_url, STATUS, {"id": backfill_id})["partitionBackfillOrError"]
     counts = (data.get("assetBackfillData") or {}).get("assetBackfillStatuses") or []
     total = lambda name: sum(c.get(name) or 0 for c in counts)  # noqa: E731
-    return Progress(data.get("status", "?"), total("numPartitionsTargeted"), total("numPartitionsMaterialized"),
-                    total("numPartitionsFailed"), total("numPartitionsInProgress"))
+    return Progress(
+        data.get("status", "?"),
+        total("numPartitionsTargeted"),
+        total("numPartitionsMaterialized"),
+        total("numPartitionsFailed"),
+        total("numPartitionsInProgress"),
+    )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from paperplan_sync import settings
 from paperplan_sync.control_plane.schema import load_base_schema
 
+
 @dataclass
 class Finding:
     name: str
@@ -27,8 +28,14 @@ def check_environment() -> list[Finding]:
     findings = []
     for system, names in settings.REQUIRED.items():
         missing = [n for n in names if not settings.is_set(n)]
-        findings.append(Finding(f"settings: {system}", not missing, "all set" if not missing else f"missing {', '.join(missing)}",
-                                f"set {', '.join(missing)} in the environment (see README: Environment variables)" if missing else ""))
+        findings.append(
+            Finding(
+                f"settings: {system}",
+                not missing,
+                "all set" if not missing else f"missing {', '.join(missing)}",
+                f"set {', '.join(missing)} in the environment (see README: Environment variables)" if missing else "",
+            )
+        )
     return findings
 
 
@@ -88,7 +95,9 @@ def run_doctor(resources: dict[str, object]) -> list[Finding]:
 
         dead = outbox.dead_letters(mongo.db())
         if dead:
-            listed = [f"{e['payload']['table']} ({refused_fields(e)}): {str(e.get('last_error'))[:120]}" for e in dead[:5]]
+            listed = [
+                f"{e['payload']['table']} ({refused_fields(e)}): {str(e.get('last_error'))[:120]}" for e in dead[:5]
+            ]
             raise ValueError(f"{len(dead)} Airtable write(s) set aside: " + "; ".join(listed))
         return "no Airtable write set aside"
 
@@ -100,20 +109,56 @@ def run_doctor(resources: dict[str, object]) -> list[Finding]:
 
     if airtable is not None:
         findings += airtable_usage(airtable)
-        findings.append(_safe("Airtable base", "run `paperplan-sync init-airtable`, or check AIRTABLE_BASE_ID / the key's scopes", airtable_check))
-        findings.append(_safe("configuration", "fix the named row in Airtable (see `paperplan-sync config show`)", config_check))
+        findings.append(
+            _safe(
+                "Airtable base",
+                "run `paperplan-sync init-airtable`, or check AIRTABLE_BASE_ID / the key's scopes",
+                airtable_check,
+            )
+        )
+        findings.append(
+            _safe("configuration", "fix the named row in Airtable (see `paperplan-sync config show`)", config_check)
+        )
     if mongo is not None:
-        findings.append(_safe("MongoDB", "check MONGODB_URI (user, password, network access) and that the server runs", mongo_check))
-        findings.append(_safe("Airtable dead letters", "fix the named table/field in Airtable; the set-aside writes are in the MongoDB "
-                              "outbox collection (status \"dead\")", dead_letters_check))
+        findings.append(
+            _safe("MongoDB", "check MONGODB_URI (user, password, network access) and that the server runs", mongo_check)
+        )
+        findings.append(
+            _safe(
+                "Airtable dead letters",
+                "fix the named table/field in Airtable; the set-aside writes are in the MongoDB "
+                'outbox collection (status "dead")',
+                dead_letters_check,
+            )
+        )
     if slack is not None:
-        findings.append(_safe("Slack", "check SLACK_BOT_TOKEN and that the app is installed in the workspace", slack_check))
-        findings.append(_safe("Slack channel", "check SLACK_CHANNEL (a channel name or ID) and invite the app to it", slack_channel_check))
+        findings.append(
+            _safe("Slack", "check SLACK_BOT_TOKEN and that the app is installed in the workspace", slack_check)
+        )
+        findings.append(
+            _safe(
+                "Slack channel",
+                "check SLACK_CHANNEL (a channel name or ID) and invite the app to it",
+                slack_channel_check,
+            )
+        )
     for key, label in (("amazon_sp", "SP-API"), ("amazon_ads", "Amazon Ads")):
         source = resources.get(key)
         if source is not None:
-            findings.append(_safe(f"{label} credentials", f"check the {label} LWA client id/secret and refresh token", source.check_access))
-    findings.append(_safe("Dagster instance", "set DAGSTER_HOME to a directory with dagster.yaml (deploy/dagster.yaml in production)", dagster_check))
+            findings.append(
+                _safe(
+                    f"{label} credentials",
+                    f"check the {label} LWA client id/secret and refresh token",
+                    source.check_access,
+                )
+            )
+    findings.append(
+        _safe(
+            "Dagster instance",
+            "set DAGSTER_HOME to a directory with dagster.yaml (deploy/dagster.yaml in production)",
+            dagster_check,
+        )
+    )
     return findings
 
 
@@ -122,9 +167,18 @@ def airtable_usage(airtable) -> list[Finding]:
     from paperplan_sync.control_plane.changes import change_settings
     from paperplan_sync.control_plane.usage import mode_line, month_line
 
-    mode = _safe("Airtable change detection", "set PAPERPLAN_CHANGE_DETECTION to webhook or poll", lambda: mode_line(change_settings()))
+    mode = _safe(
+        "Airtable change detection",
+        "set PAPERPLAN_CHANGE_DETECTION to webhook or poll",
+        lambda: mode_line(change_settings()),
+    )
     try:
         ok, text = month_line(airtable)
     except Exception as exc:  # the shared state (MongoDB) unreachable: the MongoDB row says why
         ok, text = False, f"month's usage unknown ({type(exc).__name__})"
-    return [mode, Finding("Airtable quota", ok, text, "" if ok else "fewer automations, webhook mode, or a plan with a larger quota")]
+    return [
+        mode,
+        Finding(
+            "Airtable quota", ok, text, "" if ok else "fewer automations, webhook mode, or a plan with a larger quota"
+        ),
+    ]

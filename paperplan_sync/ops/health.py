@@ -39,7 +39,9 @@ def check_dagster(webserver_url: str, timeout: float = 10.0) -> Health:
     try:
         info = requests.get(f"{base}/server_info", timeout=timeout)
         info.raise_for_status()
-        health.checks.append(Check("webserver", True, f"{base} answers (dagster {info.json().get('dagster_version', '?')})"))
+        health.checks.append(
+            Check("webserver", True, f"{base} answers (dagster {info.json().get('dagster_version', '?')})")
+        )
     except (requests.RequestException, ValueError) as exc:
         health.checks.append(Check("webserver", False, f"{base} does not answer ({type(exc).__name__})"))
         return health
@@ -50,13 +52,19 @@ def check_dagster(webserver_url: str, timeout: float = 10.0) -> Health:
         return health
     for daemon in data["instance"]["daemonHealth"]["allDaemonStatuses"]:
         if daemon["required"]:
-            detail = "heartbeat ok" if daemon["healthy"] else f"no recent heartbeat (last: {daemon['lastHeartbeatTime']})"
+            detail = (
+                "heartbeat ok" if daemon["healthy"] else f"no recent heartbeat (last: {daemon['lastHeartbeatTime']})"
+            )
             health.checks.append(Check(f"daemon {daemon['daemonType']}", bool(daemon["healthy"]), detail))
     workspace = data["workspaceOrError"]
     for entry in workspace.get("locationEntries", []):
         location = entry.get("locationOrLoadError") or {}
         if location.get("__typename") == "PythonError":
-            health.checks.append(Check(f"code location {entry['name']}", False, location["message"].splitlines()[0][:200]))
+            health.checks.append(
+                Check(f"code location {entry['name']}", False, location["message"].splitlines()[0][:200])
+            )
         else:
-            health.checks.append(Check(f"code location {entry['name']}", entry["loadStatus"] == "LOADED", entry["loadStatus"].lower()))
+            health.checks.append(
+                Check(f"code location {entry['name']}", entry["loadStatus"] == "LOADED", entry["loadStatus"].lower())
+            )
     return health

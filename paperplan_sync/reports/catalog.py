@@ -14,10 +14,10 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from paperplan_sync.reports.transforms import DatapointMapping
-from paperplan_sync.sources.base import RowStream
 from paperplan_sync.sources.amazon_ads import settings as ads
 from paperplan_sync.sources.amazon_ads.settings import ReportPreset
 from paperplan_sync.sources.amazon_sp import settings as sp
+from paperplan_sync.sources.base import RowStream
 
 AMAZON_SP, AMAZON_ADS = "amazon_sp", "amazon_ads"
 
@@ -79,44 +79,88 @@ _ORDER_DATAPOINTS = DatapointMapping(
     keep=("order-status", lambda status: status != "Cancelled"),
 )
 
-CATALOG: dict[str, ReportKind] = {k.report_type_id: k for k in (
-    ReportKind(ORDERS_BY_DATE, AMAZON_SP, date_column="purchase-date", max_range_days=SP_ORDER_MAX_RANGE_DAYS,
-               row_key=("amazon-order-id", "sku"), datapoints=_ORDER_DATAPOINTS),
-    ReportKind(ORDERS_BY_UPDATE, AMAZON_SP, date_column="last-updated-date", max_range_days=SP_ORDER_MAX_RANGE_DAYS,
-               row_key=("amazon-order-id", "sku")),
-    ReportKind(FBA_INVENTORY, AMAZON_SP, snapshot=True, row_key=("sku",), datapoints=DatapointMapping(
-        key_field="sku",
-        metrics={"fulfillable_quantity": "afn-fulfillable-quantity",
-                 "inbound_quantity": "afn-inbound-shipped-quantity", "total_quantity": "afn-total-quantity"})),
-    ReportKind(MERCHANT_LISTINGS, AMAZON_SP, snapshot=True, row_key=("seller-sku",)),
-    # By-ASIN rows aggregate the whole requested range: per-day ASIN figures need one request per day, and
-    # those requests are 15 minutes apart at least.
-    ReportKind(SALES_AND_TRAFFIC, AMAZON_SP, document_format=SALES_AND_TRAFFIC_JSON,
-               create_every_s=sp.CREATE_EVERY_S[SALES_AND_TRAFFIC], row_key=("record_type", "date", "childAsin"),
-               datapoints=DatapointMapping(
-                   key_field="childAsin",  # the JSON report's nested keys, joined with "_" by the parser
-                   metrics={"units_ordered": "salesByAsin_unitsOrdered",
-                            "ordered_revenue": "salesByAsin_orderedProductSales_amount",
-                            "sessions": "trafficByAsin_sessions", "page_views": "trafficByAsin_pageViews"},
-                   keep=("record_type", lambda kind: kind == "by_asin"))),
-    # Reporting v3: up to 31 days per report with timeUnit DAILY, one row per campaign and day.
-    ReportKind(ADS_SP_CAMPAIGNS, AMAZON_ADS, document_format=ADS_JSON, date_column="date",
-               max_range_days=ads.MAX_RANGE_DAYS, row_key=("date", "campaignId"), ads_preset=ads.SP_CAMPAIGNS,
-               datapoints=DatapointMapping(key_field="campaignId",
-                                           metrics={"ad_cost": "cost", "ad_sales_7d": "sales7d", "ad_clicks": "clicks"})),
-)}
+CATALOG: dict[str, ReportKind] = {
+    k.report_type_id: k
+    for k in (
+        ReportKind(
+            ORDERS_BY_DATE,
+            AMAZON_SP,
+            date_column="purchase-date",
+            max_range_days=SP_ORDER_MAX_RANGE_DAYS,
+            row_key=("amazon-order-id", "sku"),
+            datapoints=_ORDER_DATAPOINTS,
+        ),
+        ReportKind(
+            ORDERS_BY_UPDATE,
+            AMAZON_SP,
+            date_column="last-updated-date",
+            max_range_days=SP_ORDER_MAX_RANGE_DAYS,
+            row_key=("amazon-order-id", "sku"),
+        ),
+        ReportKind(
+            FBA_INVENTORY,
+            AMAZON_SP,
+            snapshot=True,
+            row_key=("sku",),
+            datapoints=DatapointMapping(
+                key_field="sku",
+                metrics={
+                    "fulfillable_quantity": "afn-fulfillable-quantity",
+                    "inbound_quantity": "afn-inbound-shipped-quantity",
+                    "total_quantity": "afn-total-quantity",
+                },
+            ),
+        ),
+        ReportKind(MERCHANT_LISTINGS, AMAZON_SP, snapshot=True, row_key=("seller-sku",)),
+        # By-ASIN rows aggregate the whole requested range: per-day ASIN figures need one request per day, and
+        # those requests are 15 minutes apart at least.
+        ReportKind(
+            SALES_AND_TRAFFIC,
+            AMAZON_SP,
+            document_format=SALES_AND_TRAFFIC_JSON,
+            create_every_s=sp.CREATE_EVERY_S[SALES_AND_TRAFFIC],
+            row_key=("record_type", "date", "childAsin"),
+            datapoints=DatapointMapping(
+                key_field="childAsin",  # the JSON report's nested keys, joined with "_" by the parser
+                metrics={
+                    "units_ordered": "salesByAsin_unitsOrdered",
+                    "ordered_revenue": "salesByAsin_orderedProductSales_amount",
+                    "sessions": "trafficByAsin_sessions",
+                    "page_views": "trafficByAsin_pageViews",
+                },
+                keep=("record_type", lambda kind: kind == "by_asin"),
+            ),
+        ),
+        # Reporting v3: up to 31 days per report with timeUnit DAILY, one row per campaign and day.
+        ReportKind(
+            ADS_SP_CAMPAIGNS,
+            AMAZON_ADS,
+            document_format=ADS_JSON,
+            date_column="date",
+            max_range_days=ads.MAX_RANGE_DAYS,
+            row_key=("date", "campaignId"),
+            ads_preset=ads.SP_CAMPAIGNS,
+            datapoints=DatapointMapping(
+                key_field="campaignId", metrics={"ad_cost": "cost", "ad_sales_7d": "sales7d", "ad_clicks": "clicks"}
+            ),
+        ),
+    )
+}
+
 
 def document_parser(document_format: str) -> Callable[..., Iterator[Any]]:
     """``parse(blocks, stream, chunk_rows, *, charset)`` for a document format: bytes in, row chunks out."""
     from paperplan_sync.sources.amazon_ads.parsing import parse_ads_document
     from paperplan_sync.sources.amazon_sp.parsing import parse_flat_file, parse_json_document
 
-    return {FLAT_FILE: parse_flat_file, SALES_AND_TRAFFIC_JSON: parse_json_document,
-            ADS_JSON: parse_ads_document}[document_format]
+    return {FLAT_FILE: parse_flat_file, SALES_AND_TRAFFIC_JSON: parse_json_document, ADS_JSON: parse_ads_document}[
+        document_format
+    ]
 
 
-def parse_document(kind: ReportKind, blocks: Iterable[bytes], *, chunk_rows: int = 5000,
-                   charset: str | None = None) -> RowStream:
+def parse_document(
+    kind: ReportKind, blocks: Iterable[bytes], *, chunk_rows: int = 5000, charset: str | None = None
+) -> RowStream:
     """A whole document's rows as a stream (canned documents in tests, benchmarks)."""
     from paperplan_sync.sources.amazon_sp.parsing import bound_stream
 

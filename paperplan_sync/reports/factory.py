@@ -1,8 +1,8 @@
 """One software-defined asset per active report type in the Airtable configuration."""
 
 # No `from __future__ import annotations`: Dagster inspects the asset function's context annotation.
-import warnings
 import threading
+import warnings
 from concurrent.futures import Future
 from datetime import UTC, date, datetime
 from typing import Any
@@ -89,7 +89,10 @@ def build_report_asset(report_type: ReportType) -> dg.AssetsDefinition:
         partitions_def=partitions,
         backfill_policy=_backfill_policy(report_type) if partitions else None,
         kinds=kinds,
-        tags={"paperplan/source": report_type.source, "paperplan/kind": "snapshot" if report_type.real_time else "daily"},
+        tags={
+            "paperplan/source": report_type.source,
+            "paperplan/kind": "snapshot" if report_type.real_time else "daily",
+        },
         metadata={
             "report_type_id": report_type.report_type_id,
             "airtable_record_id": report_type.record_id,
@@ -118,9 +121,14 @@ def _backfill_policy(report_type: ReportType) -> dg.BackfillPolicy:
 
 
 def _description(report_type: ReportType) -> str:
-    kind = "Snapshot of current state" if report_type.real_time else (
-        f"Daily report; a run pulls today minus {report_type.offset_days} day(s) (UTC{report_type.timezone_offset:+d})"
-        + (f" and re-pulls the {report_type.repeat_days} days before it" if report_type.repeat_days else ""))
+    kind = (
+        "Snapshot of current state"
+        if report_type.real_time
+        else (
+            f"Daily report; a run pulls today minus {report_type.offset_days} day(s) (UTC{report_type.timezone_offset:+d})"
+            + (f" and re-pulls the {report_type.repeat_days} days before it" if report_type.repeat_days else "")
+        )
+    )
     text = report_type.description or report_type.name
     return f"{text}\n\n{kind}. API report type `{report_type.report_type_id}` from `{report_type.source}`."
 
@@ -170,8 +178,16 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
             for chunk, request in zip(chunks, requested):
                 try:
                     # A single-day chunk streams straight into storage; a range is split into its days.
-                    outcomes = list(load_chunk(report_type, chunk, source=source, db=db,
-                                               run_id=context.run.run_id, api_report_id=request.result()))
+                    outcomes = list(
+                        load_chunk(
+                            report_type,
+                            chunk,
+                            source=source,
+                            db=db,
+                            run_id=context.run.run_id,
+                            api_report_id=request.result(),
+                        )
+                    )
                 except Exception as exc:  # one bad report must not stop the others in a backfill
                     context.log.error(f"{report_type.name} {chunk.label} failed: {exc}")
                     failed.append((chunk, exc))
@@ -189,67 +205,134 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
                         context.log.warning(f"{report_type.name} {key}: {records.EMPTY_REASON}")
                         _record_empty(writer, report_type, key, outcome, run_url=run_url)
                         if report_type.notify_on_fail:  # fails the day, so the failure alert (once) follows
-                            day_failures.append((key, ReportFailed(records.EMPTY_REASON, api_report_id=outcome.api_report_id)))
+                            day_failures.append(
+                                (key, ReportFailed(records.EMPTY_REASON, api_report_id=outcome.api_report_id))
+                            )
                             continue
                         done.append(outcome)
                         continue
                     done.append(outcome)
-                    context.log.info(f"{report_type.name} {key}: {outcome.rows} rows, "
-                                     f"{outcome.quarantined} quarantined, load {outcome.load_id}")
-                    _record_success(writer, report_type, day, key, outcome, run_url=run_url, now=now,
-                                    kept=get_load(db, outcome.kept_load_id) if outcome.kept_rows else None)
+                    context.log.info(
+                        f"{report_type.name} {key}: {outcome.rows} rows, "
+                        f"{outcome.quarantined} quarantined, load {outcome.load_id}"
+                    )
+                    _record_success(
+                        writer,
+                        report_type,
+                        day,
+                        key,
+                        outcome,
+                        run_url=run_url,
+                        now=now,
+                        kept=get_load(db, outcome.kept_load_id) if outcome.kept_rows else None,
+                    )
         finally:
             stop.set()
             requester.join(timeout=5.0)  # done by now unless it is sleeping out Amazon's spacing
 
         flushed = writer.flush()
     if flushed.stopped_by:
-        context.log.warning(f"Airtable unavailable, {len(done)} Reports update(s) kept in the outbox: {flushed.stopped_by}")
+        context.log.warning(
+            f"Airtable unavailable, {len(done)} Reports update(s) kept in the outbox: {flushed.stopped_by}"
+        )
 
     stored = {r.report_date for r in done}
     failed_days = [label(d) for chunk, _ in failed for d in chunk.days if label(d) not in stored]
     failed_days += [key for key, _ in day_failures]
     if failed_days:
         for result in done:  # the days that did load still count as materialized
-            context.log_event(dg.AssetMaterialization(asset_key=context.asset_key, partition=result.report_date,
-                                                      metadata=_metadata(report_type, [result], context)))
-        summary = "; ".join([f"{chunk.label}: {exc}" for chunk, exc in failed] +
-                            [f"{key}: {exc}" for key, exc in day_failures])
+            context.log_event(
+                dg.AssetMaterialization(
+                    asset_key=context.asset_key,
+                    partition=result.report_date,
+                    metadata=_metadata(report_type, [result], context),
+                )
+            )
+        summary = "; ".join(
+            [f"{chunk.label}: {exc}" for chunk, exc in failed] + [f"{key}: {exc}" for key, exc in day_failures]
+        )
         errors = [exc for _, exc in failed] + [exc for _, exc in day_failures]
         retryable = not all(isinstance(exc, ReportFailed) for exc in errors)
-        raise dg.Failure(description=f"Report {report_type.name} failed for {len(failed_days)} day(s): {summary}",
-                         metadata={"failed_days": failed_days}, allow_retries=retryable)
+        raise dg.Failure(
+            description=f"Report {report_type.name} failed for {len(failed_days)} day(s): {summary}",
+            metadata={"failed_days": failed_days},
+            allow_retries=retryable,
+        )
 
     done.sort(key=lambda r: r.report_date or "")  # days may load newest first (plan_chunks)
     return dg.MaterializeResult(metadata=_metadata(report_type, done, context), check_results=check_results(done))
 
 
-def _record_empty(writer: AirtableWriter, report_type: ReportType, report_date: str, result: DayResult, *, run_url: str) -> None:
-    writer.report(records.report_empty(report_name=report_type.name, report_date=report_date, real_time=report_type.real_time,
-                                       fail=report_type.notify_on_fail, api_report_id=result.api_report_id, run_url=run_url))
-    writer.log(records.log_record(f"Report {report_type.name} {report_date}: {records.EMPTY_REASON}", level="WARNING",
-                                  event="empty report", report_type=report_type.name))
+def _record_empty(
+    writer: AirtableWriter, report_type: ReportType, report_date: str, result: DayResult, *, run_url: str
+) -> None:
+    writer.report(
+        records.report_empty(
+            report_name=report_type.name,
+            report_date=report_date,
+            real_time=report_type.real_time,
+            fail=report_type.notify_on_fail,
+            api_report_id=result.api_report_id,
+            run_url=run_url,
+        )
+    )
+    writer.log(
+        records.log_record(
+            f"Report {report_type.name} {report_date}: {records.EMPTY_REASON}",
+            level="WARNING",
+            event="empty report",
+            report_type=report_type.name,
+        )
+    )
 
 
-def _record_success(writer: AirtableWriter, report_type: ReportType, day: date | None, report_date: str,
-                    result: DayResult, *, run_url: str, now: datetime, kept: dict | None = None) -> None:
+def _record_success(
+    writer: AirtableWriter,
+    report_type: ReportType,
+    day: date | None,
+    report_date: str,
+    result: DayResult,
+    *,
+    run_url: str,
+    now: datetime,
+    kept: dict | None = None,
+) -> None:
     """The day's Reports record (and its Airtable mirror, when the type has one), through the outbox.
 
     ``kept``: the load whose rows an empty re-pull left in place; the record still describes those rows."""
     note = f"re-pull returned no data; kept {result.kept_rows} rows" if kept else ""
-    writer.report(records.report_success(
-        report_name=report_type.name, report_date=report_date,
-        real_time=report_type.real_time, load_id=str(kept["_id"]) if kept else result.load_id,
-        rows=result.kept_rows if kept else result.rows, quarantined=kept.get("quarantined_rows", 0) if kept else result.quarantined,
-        api_report_id=result.api_report_id, run_url=run_url,
-        repeat_done=day is not None and repeat_window_closed(report_type, day, now), now=now, note=note,
-        loaded_at=kept.get("finished_at").replace(tzinfo=UTC) if kept and kept.get("finished_at") else None))
+    writer.report(
+        records.report_success(
+            report_name=report_type.name,
+            report_date=report_date,
+            real_time=report_type.real_time,
+            load_id=str(kept["_id"]) if kept else result.load_id,
+            rows=result.kept_rows if kept else result.rows,
+            quarantined=kept.get("quarantined_rows", 0) if kept else result.quarantined,
+            api_report_id=result.api_report_id,
+            run_url=run_url,
+            repeat_done=day is not None and repeat_window_closed(report_type, day, now),
+            now=now,
+            note=note,
+            loaded_at=kept.get("finished_at").replace(tzinfo=UTC) if kept and kept.get("finished_at") else None,
+        )
+    )
     if kept:
-        writer.log(records.log_record(f"Report {report_type.name} {report_date}: {note}", level="WARNING",
-                                      event="empty re-pull", report_type=report_type.name))
+        writer.log(
+            records.log_record(
+                f"Report {report_type.name} {report_date}: {note}",
+                level="WARNING",
+                event="empty re-pull",
+                report_type=report_type.name,
+            )
+        )
     if "Airtable" in report_type.destinations:
-        writer.mirror(report=report_type.name, report_date=result.report_date, table=report_type.airtable_table,
-                      key_fields=report_type.airtable_key_fields)
+        writer.mirror(
+            report=report_type.name,
+            report_date=result.report_date,
+            table=report_type.airtable_table,
+            key_fields=report_type.airtable_key_fields,
+        )
 
 
 def _metadata(report_type: ReportType, results: list[DayResult], context) -> dict:
@@ -265,7 +348,8 @@ def _metadata(report_type: ReportType, results: list[DayResult], context) -> dic
     }
     if len(results) > 1:
         table = "| Date | Rows | Quarantined | Load id |\n|---|---|---|---|\n" + "\n".join(
-            f"| {r.report_date} | {r.rows} | {r.quarantined} | {r.load_id} |" for r in results)
+            f"| {r.report_date} | {r.rows} | {r.quarantined} | {r.load_id} |" for r in results
+        )
         meta["days"] = dg.MetadataValue.md(table)
     return meta
 

@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pymongo.database import Database
 
 from paperplan_sync.config.models import ReportType
-from paperplan_sync.reports.partitions import day_key, local_today
 from paperplan_sync.reports.catalog import ReportKind, kind_of
+from paperplan_sync.reports.partitions import day_key, local_today
 from paperplan_sync.reports.transforms import DatapointAccumulator, DuplicateKeyCounter
 from paperplan_sync.sources.base import (
     QuarantinedRow,
@@ -108,8 +108,9 @@ def plan_chunks(report_type: ReportType, days: list[date | None]) -> list[Chunk]
     return [Chunk(tuple(run), request_for(report_type, run[0], run[-1])) for run in runs]
 
 
-def split_by_day(stream: RowStream, kind: ReportKind, tz: tzinfo,
-                 days: tuple[date, ...]) -> tuple[dict[date, list[RowBatch]], list[QuarantinedRow]]:
+def split_by_day(
+    stream: RowStream, kind: ReportKind, tz: tzinfo, days: tuple[date, ...]
+) -> tuple[dict[date, list[RowBatch]], list[QuarantinedRow]]:
     """The rows of a range report, grouped by the local day of their date column. A row without a readable
     date, or dated outside the range, is quarantined (with its line in the document), not guessed. The
     report is held in memory until its days are stored: one report covers at most ``max_range_days``."""
@@ -130,16 +131,26 @@ def split_by_day(stream: RowStream, kind: ReportKind, tz: tzinfo,
             if day in wanted:
                 groups.setdefault(day, []).append(row)
             else:
-                reason = f"{kind.date_column} {text!r} is " + ("unreadable" if day is None else "outside the report's range")
-                stray.append(QuarantinedRow(line, reason, "\t".join(map(str, row)) if batch.values is not None else str(row)))
+                reason = f"{kind.date_column} {text!r} is " + (
+                    "unreadable" if day is None else "outside the report's range"
+                )
+                stray.append(
+                    QuarantinedRow(line, reason, "\t".join(map(str, row)) if batch.values is not None else str(row))
+                )
         for day, picked in groups.items():
-            by_day[day].append(RowBatch(batch.columns, picked) if batch.values is not None
-                               else RowBatch(batch.columns, dicts=picked))
+            by_day[day].append(
+                RowBatch(batch.columns, picked) if batch.values is not None else RowBatch(batch.columns, dicts=picked)
+            )
     return by_day, stray
 
 
 def load_day(
-    report_type: ReportType, day: date | None, *, source: ReportSource, db: Database, run_id: str | None,
+    report_type: ReportType,
+    day: date | None,
+    *,
+    source: ReportSource,
+    db: Database,
+    run_id: str | None,
     api_report_id: str | None = None,
 ) -> DayResult:
     """``api_report_id``: a report already requested for this day (a backfill requests every day first)."""
@@ -152,7 +163,13 @@ def load_day(
 
 
 def load_chunk(
-    report_type: ReportType, chunk: Chunk, *, source: ReportSource, db: Database, run_id: str | None, api_report_id: str,
+    report_type: ReportType,
+    chunk: Chunk,
+    *,
+    source: ReportSource,
+    db: Database,
+    run_id: str | None,
+    api_report_id: str,
 ) -> Iterator[tuple[date | None, DayResult | Exception]]:
     """Wait for the chunk's report, then store each of its days: ``(day, result or the error that stopped
     that day)``. A failed report (FATAL) raises before any day: every day of the chunk failed."""
@@ -175,22 +192,38 @@ def load_chunk(
         if n == 0:  # undatable rows are kept with the range's first day, so they are counted once
             day_stream.quarantined = list(quarantined)
         try:
-            yield day, store_day(report_type, day, day_stream, db=db, run_id=run_id, api_report_id=api_report_id,
-                                 cancelled=cancelled)
+            yield (
+                day,
+                store_day(
+                    report_type, day, day_stream, db=db, run_id=run_id, api_report_id=api_report_id, cancelled=cancelled
+                ),
+            )
         except Exception as exc:  # one day's store failing must not lose the others
             yield day, exc
 
 
 def store_day(
-    report_type: ReportType, day: date | None, stream: RowStream, *, db: Database, run_id: str | None,
-    api_report_id: str, cancelled: bool,
+    report_type: ReportType,
+    day: date | None,
+    stream: RowStream,
+    *,
+    db: Database,
+    run_id: str | None,
+    api_report_id: str,
+    cancelled: bool,
 ) -> DayResult:
     """One day's rows (or a snapshot) into MongoDB as one atomic replace, with its datapoints."""
     kind = kind_for(report_type)
     previous = loads.previous_successful_load(db, report_type.name)
     snapshot_day = None if day else local_today(report_type, datetime.now(UTC))  # history is kept per local day
-    load = loads.start_load(db, report_name=report_type.name, report_date=day, api_report_id=api_report_id,
-                            run_id=run_id, snapshot_day=snapshot_day)
+    load = loads.start_load(
+        db,
+        report_name=report_type.name,
+        report_date=day,
+        api_report_id=api_report_id,
+        run_id=run_id,
+        snapshot_day=snapshot_day,
+    )
     duplicates = DuplicateKeyCounter(kind.row_key)
     mapping = kind.datapoints if report_type.add_to_datapoints else None
     accumulator = DatapointAccumulator(mapping) if mapping else None
@@ -205,10 +238,20 @@ def store_day(
     try:
         rows = loads.write_rows(load, observed())
         quarantined = [asdict(q) for q in stream.quarantined]
-        points = accumulator.datapoints(report=report_type.name, day=load.report_date, load_id=load.load_id) if accumulator else None
+        points = (
+            accumulator.datapoints(report=report_type.name, day=load.report_date, load_id=load.load_id)
+            if accumulator
+            else None
+        )
         # The datapoints flip with the rows; an empty answer keeps a day's rows unless the type says empty is normal.
-        meta = loads.commit_load(load, rows=rows, quarantined=quarantined, columns=stream.columns, datapoints=points,
-                                 keep_rows_if_empty=not report_type.empty_is_ok)
+        meta = loads.commit_load(
+            load,
+            rows=rows,
+            quarantined=quarantined,
+            columns=stream.columns,
+            datapoints=points,
+            keep_rows_if_empty=not report_type.empty_is_ok,
+        )
     except BaseException as exc:
         loads.fail_load(load, f"{type(exc).__name__}: {exc}")
         raise

@@ -5,13 +5,12 @@ The sensor around it (scheduler.py) only does I/O, so this reads and tests plain
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from paperplan_sync import settings
-from paperplan_sync.config.timing import describe, fire_times
 from paperplan_sync.config.models import Automation, ReportType, SyncConfig
+from paperplan_sync.config.timing import describe, fire_times
 from paperplan_sync.reports.partitions import day_key, scheduled_days, target_day
 
 # After downtime, missed fires this recent are run; older ones are recorded as missed days.
@@ -121,23 +120,36 @@ def plan_tick(
                 plan.log_lines.append(("INFO", "skipped", f"'{automation.name}': {name} is Inactive, not run"))
                 continue
             if name not in loaded:
-                plan.log_lines.append(("WARNING", "skipped", f"'{automation.name}': {name} is not loaded yet (code location reload pending)"))
+                plan.log_lines.append(
+                    (
+                        "WARNING",
+                        "skipped",
+                        f"'{automation.name}': {name} is not loaded yet (code location reload pending)",
+                    )
+                )
                 continue
             fires.setdefault(name, []).extend((m, automation) for m in moments)
     for name, moments in fires.items():
         rt = config.report_type(name)
         recent = [(m, a) for m, a in moments if m > now - catch_up]
-        launches = _launches_for(rt, recent, retry_days.get(name, []), (last_partition or {}).get(name)) if recent else []
+        launches = (
+            _launches_for(rt, recent, retry_days.get(name, []), (last_partition or {}).get(name)) if recent else []
+        )
         plan.launches += launches
         if not rt.real_time:
             running = {d for launch in launches for d in launch.days}
             old = {day_key(target_day(rt, m)): m for m, _ in sorted(moments, key=lambda f: f[0]) if m <= now - catch_up}
-            plan.missed += [Missed(name, day, fired) for day, fired in sorted(old.items())
-                            if day not in running and day >= day_key(rt.start_date)]
+            plan.missed += [
+                Missed(name, day, fired)
+                for day, fired in sorted(old.items())
+                if day not in running and day >= day_key(rt.start_date)
+            ]
     return plan
 
 
-def _launches_for(rt: ReportType, fires: list[tuple[datetime, Automation]], retries: list[date], last: date | None) -> list[Launch]:
+def _launches_for(
+    rt: ReportType, fires: list[tuple[datetime, Automation]], retries: list[date], last: date | None
+) -> list[Launch]:
     fired, automation = max(fires, key=lambda f: f[0])
     reason = f"automation '{automation.name}'" + (f" ({len(fires)} missed fires caught up)" if len(fires) > 1 else "")
     if rt.real_time:  # a snapshot is the current state: one run covers every missed fire

@@ -31,8 +31,14 @@ class ReportTimeout(ReportFailed):
 
 
 def poll_report(
-    check: Callable[[], tuple[ReadyReport | None, str]], api_report_id: str, *,
-    timeout_s: float, initial_s: float, max_s: float, growth: float, label: str = "report",
+    check: Callable[[], tuple[ReadyReport | None, str]],
+    api_report_id: str,
+    *,
+    timeout_s: float,
+    initial_s: float,
+    max_s: float,
+    growth: float,
+    label: str = "report",
 ) -> ReadyReport:
     """Call ``check`` until it returns a ReadyReport (it raises ReportFailed itself), sleeping ``initial_s``
     between polls, then ``growth`` times longer each time up to ``max_s``. ``check`` also returns the status
@@ -45,8 +51,10 @@ def poll_report(
             return ready
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise ReportTimeout(f"{label} {api_report_id} still {status or 'unfinished'} after {timeout_s:g}s",
-                                api_report_id=api_report_id)
+            raise ReportTimeout(
+                f"{label} {api_report_id} still {status or 'unfinished'} after {timeout_s:g}s",
+                api_report_id=api_report_id,
+            )
         time.sleep(min(interval, remaining))
         interval = min(max(interval * growth, 0.05), max_s)
 

@@ -147,11 +147,13 @@ class LwaTokenProvider:
         body = body if isinstance(body, dict) else {}
         value = body.get("access_token")
         if resp.status_code != 200 or not isinstance(value, str) or not value:
-            raise self._refused(LwaRefusal(
-                resp.status_code,
-                self._scrub(body.get("error") or "unknown_error", _ERROR_MAX_CHARS),
-                self._scrub(body.get("error_description") or "", _DESCRIPTION_MAX_CHARS),
-            ))
+            raise self._refused(
+                LwaRefusal(
+                    resp.status_code,
+                    self._scrub(body.get("error") or "unknown_error", _ERROR_MAX_CHARS),
+                    self._scrub(body.get("error_description") or "", _DESCRIPTION_MAX_CHARS),
+                )
+            )
         try:
             expires_in = float(body.get("expires_in", DEFAULT_EXPIRES_IN_S))
         except (TypeError, ValueError):

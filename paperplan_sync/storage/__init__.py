@@ -26,6 +26,16 @@ from paperplan_sync.storage.rows import (
 )
 
 __all__ = [
-    "MongoResource", "ReportLoad", "collection_name", "commit_load", "count_current_rows", "current_load",
-    "current_rows", "day_filter", "fail_load", "previous_successful_load", "start_load", "write_rows",
+    "MongoResource",
+    "ReportLoad",
+    "collection_name",
+    "commit_load",
+    "count_current_rows",
+    "current_load",
+    "current_rows",
+    "day_filter",
+    "fail_load",
+    "previous_successful_load",
+    "start_load",
+    "write_rows",
 ]

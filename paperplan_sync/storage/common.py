@@ -52,8 +52,10 @@ def supports_transactions(client: MongoClient) -> bool:
         known = _capabilities.get(client)
     if known is None:
         hello = client.admin.command("hello")
-        known = bool(hello.get("setName") or hello.get("msg") == "isdbgrid") and \
-            hello.get("logicalSessionTimeoutMinutes") is not None
+        known = (
+            bool(hello.get("setName") or hello.get("msg") == "isdbgrid")
+            and hello.get("logicalSessionTimeoutMinutes") is not None
+        )
         with _lock:
             _capabilities[client] = known
     return known

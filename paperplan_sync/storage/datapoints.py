@@ -37,9 +37,15 @@ def normalize(point: dict[str, Any], now: datetime | None = None) -> dict[str, A
     missing = [f for f in (*KEY_FIELDS, "value") if point.get(f) in (None, "")]
     if missing:
         raise ValueError(f"datapoint {point!r} lacks {missing}")
-    out = {"report": str(point["report"]), "date": day_str(point["date"]), "key": str(point["key"]),
-           "metric": str(point["metric"]), "value": float(point["value"]),
-           "updated_at": point.get("updated_at") or now or utcnow(), "load_id": point.get("load_id")}
+    out = {
+        "report": str(point["report"]),
+        "date": day_str(point["date"]),
+        "key": str(point["key"]),
+        "metric": str(point["metric"]),
+        "value": float(point["value"]),
+        "updated_at": point.get("updated_at") or now or utcnow(),
+        "load_id": point.get("load_id"),
+    }
     return out
 
 
@@ -51,18 +57,29 @@ def upsert_datapoints(db: Database, points: Iterable[dict[str, Any]]) -> tuple[i
     upserted = modified = 0
     now = utcnow()
     for batch in batched((normalize(p, now) for p in points), BATCH):
-        ops = [UpdateOne({f: p[f] for f in KEY_FIELDS},
-                         {"$set": {"value": p["value"], "updated_at": p["updated_at"], "load_id": p["load_id"]}},
-                         upsert=True)
-               for p in batch]
+        ops = [
+            UpdateOne(
+                {f: p[f] for f in KEY_FIELDS},
+                {"$set": {"value": p["value"], "updated_at": p["updated_at"], "load_id": p["load_id"]}},
+                upsert=True,
+            )
+            for p in batch
+        ]
         result = db[DATAPOINTS].bulk_write(ops, ordered=True)
         upserted += result.upserted_count
         modified += result.modified_count
     return upserted, modified
 
 
-def replace_day(db: Database, report: str, day: date | str, points: list[dict[str, Any]], *, load_id: str | None = None,
-                session: ClientSession | None = None) -> int:
+def replace_day(
+    db: Database,
+    report: str,
+    day: date | str,
+    points: list[dict[str, Any]],
+    *,
+    load_id: str | None = None,
+    session: ClientSession | None = None,
+) -> int:
     """Make ``points`` THE datapoints of (report, day): delete the day's others, write these (in ``session``)."""
     day = day_str(day)
     wrong = [p for p in points if p["report"] != report or p["date"] != day]
@@ -70,14 +87,24 @@ def replace_day(db: Database, report: str, day: date | str, points: list[dict[st
         raise ValueError(f"datapoint {wrong[0]!r} is not of {report} {day}")
     db[DATAPOINTS].delete_many({"report": report, "date": day}, session=session)
     now = utcnow()
-    docs = {tuple(p[f] for f in KEY_FIELDS): {**p, "updated_at": now, "load_id": load_id or p.get("load_id")} for p in points}
+    docs = {
+        tuple(p[f] for f in KEY_FIELDS): {**p, "updated_at": now, "load_id": load_id or p.get("load_id")}
+        for p in points
+    }
     for batch in batched(list(docs.values()), BATCH):  # a later point with the same key wins, as in upserts
         db[DATAPOINTS].insert_many(batch, ordered=False, session=session)
     return len(docs)
 
 
-def get_datapoints(db: Database, report: str, *, start: date | str | None = None, end: date | str | None = None,
-                   key: str | None = None, metric: str | None = None) -> list[dict[str, Any]]:
+def get_datapoints(
+    db: Database,
+    report: str,
+    *,
+    start: date | str | None = None,
+    end: date | str | None = None,
+    key: str | None = None,
+    metric: str | None = None,
+) -> list[dict[str, Any]]:
     """Datapoints of a report, optionally filtered (``start``/``end`` inclusive), by date then key then metric."""
     query: dict[str, Any] = {"report": report}
     if start or end:

@@ -132,8 +132,12 @@ BEGIN_WAIT_S = 120.0  # a concurrent load of the same day holds its transaction 
 MAJORITY = WriteConcern("majority")
 # Codes meaning "the transaction outlived or outgrew the server's limits".
 TXN_LIMIT_HINT = "outlived or outgrew one transaction"
-TXN_LIMIT_CODES = {251: "NoSuchTransaction", 257: "TransactionTooLarge",
-                   290: "TransactionExceededLifetimeLimitSeconds", 388: "TransactionTooLargeForCache"}
+TXN_LIMIT_CODES = {
+    251: "NoSuchTransaction",
+    257: "TransactionTooLarge",
+    290: "TransactionExceededLifetimeLimitSeconds",
+    388: "TransactionTooLargeForCache",
+}
 
 
 class Mode(StrEnum):
@@ -193,9 +197,16 @@ def ensure_indexes(db: Database) -> None:
     ensure_index(db[QUARANTINE], [("load_id", 1), ("line", 1)], "load_line")
 
 
-def start_load(db: Database, *, report_name: str, report_date: date | str | None,
-               api_report_id: str | None = None, run_id: str | None = None,
-               snapshot_day: date | str | None = None, mode: Mode | str | None = None) -> ReportLoad:
+def start_load(
+    db: Database,
+    *,
+    report_name: str,
+    report_date: date | str | None,
+    api_report_id: str | None = None,
+    run_id: str | None = None,
+    snapshot_day: date | str | None = None,
+    mode: Mode | str | None = None,
+) -> ReportLoad:
     """Register a load (status "running") and return it. ``report_date=None`` means a snapshot report type,
     stored under ``snapshot_day`` (default: today in UTC) and ``"latest"``. ``mode=None`` picks one."""
     collection = collection_name(report_name)
@@ -208,15 +219,40 @@ def start_load(db: Database, *, report_name: str, report_date: date | str | None
     if not atomic:
         _warn_standalone_once()
     load_id = ObjectId()
-    load = ReportLoad(db=db, load_id=str(load_id), report_name=report_name, collection=collection,
-                      report_date=day, snapshot=snapshot, mode=chosen, atomic=atomic)
-    db.get_collection(LOADS, write_concern=MAJORITY).insert_one({
-        "_id": load_id, "report_name": report_name, "collection": collection, "report_date": day,
-        "snapshot": snapshot, "targets": load.targets, "api_report_id": api_report_id, "run_id": run_id,
-        "status": Status.RUNNING.value, "mode": chosen.value, "atomic": atomic, "rows": 0, "approx_bytes": 0,
-        "quarantined_rows": 0, "quarantine_sample": [], "columns": [], "detail": None,
-        "started_at": utcnow(), "finished_at": None, "error": None,
-    })
+    load = ReportLoad(
+        db=db,
+        load_id=str(load_id),
+        report_name=report_name,
+        collection=collection,
+        report_date=day,
+        snapshot=snapshot,
+        mode=chosen,
+        atomic=atomic,
+    )
+    db.get_collection(LOADS, write_concern=MAJORITY).insert_one(
+        {
+            "_id": load_id,
+            "report_name": report_name,
+            "collection": collection,
+            "report_date": day,
+            "snapshot": snapshot,
+            "targets": load.targets,
+            "api_report_id": api_report_id,
+            "run_id": run_id,
+            "status": Status.RUNNING.value,
+            "mode": chosen.value,
+            "atomic": atomic,
+            "rows": 0,
+            "approx_bytes": 0,
+            "quarantined_rows": 0,
+            "quarantine_sample": [],
+            "columns": [],
+            "detail": None,
+            "started_at": utcnow(),
+            "finished_at": None,
+            "error": None,
+        }
+    )
     return load
 
 
@@ -225,8 +261,9 @@ def _choose_mode(db: Database, report_name: str, atomic: bool) -> Mode:
     too big for one: a first huge load fails once with a clear error, the next attempt is staged."""
     if not atomic:
         return Mode.STAGED
-    last = db[LOADS].find_one({"report_name": report_name, "status": {"$ne": Status.RUNNING.value}},
-                              sort=[("_id", DESCENDING)])
+    last = db[LOADS].find_one(
+        {"report_name": report_name, "status": {"$ne": Status.RUNNING.value}}, sort=[("_id", DESCENDING)]
+    )
     if last is None:
         return Mode.TRANSACTION
     too_big = (last.get("approx_bytes") or 0) > LARGE_LOAD_BYTES
@@ -241,8 +278,10 @@ def _warn_standalone_once() -> None:
     global _warned_standalone
     if not _warned_standalone:
         _warned_standalone = True
-        log.warning("MongoDB server has no transactions (standalone): report loads are published without "
-                    "atomicity; readers may briefly see a day empty or partly replaced. Use a replica set.")
+        log.warning(
+            "MongoDB server has no transactions (standalone): report loads are published without "
+            "atomicity; readers may briefly see a day empty or partly replaced. Use a replica set."
+        )
 
 
 def write_rows(load: ReportLoad, chunks: Iterable[RowBatch | list[dict[str, Any]]]) -> int:
@@ -271,21 +310,26 @@ def write_rows(load: ReportLoad, chunks: Iterable[RowBatch | list[dict[str, Any]
                     # Fail early and clearly rather than at the server's limit (an abort, or on the stand-in a stall).
                     raise LoadTooLargeForTransaction(
                         f"~{_approx_bytes(load) >> 20} MiB after {load.rows} rows: the load {TXN_LIMIT_HINT}; "
-                        f"the next load of {load.report_name!r} is staged")
+                        f"the next load of {load.report_name!r} is staged"
+                    )
     except BaseException as exc:
         fail_load(load, describe(exc))
         raise
     return written
 
 
-def _documents(load: ReportLoad, chunks: Iterable[RowBatch | list[dict[str, Any]]],
-               ) -> Iterator[tuple[list[dict[str, Any]], int]]:
+def _documents(
+    load: ReportLoad,
+    chunks: Iterable[RowBatch | list[dict[str, Any]]],
+) -> Iterator[tuple[list[dict[str, Any]], int]]:
     """(documents, rows) in even batches of about ``BATCH_ROWS`` documents, whatever the producer's chunk
     size (many tiny chunks would mean many round trips). Each document is built once, stamps included."""
     # Row numbers continue across write_rows calls; one (id prefix, stamp) per target the load replaces.
     number = load.rows
-    stamps = [(id_prefix(t, load.load_id), t if load.mode is Mode.TRANSACTION else pending(load.load_id, t))
-              for t in load.targets]
+    stamps = [
+        (id_prefix(t, load.load_id), t if load.mode is Mode.TRANSACTION else pending(load.load_id, t))
+        for t in load.targets
+    ]
     per_row = len(stamps)
     take = max(per_row, BATCH_ROWS - BATCH_ROWS % per_row)  # a multiple of the copies per row: rows = docs / copies
     docs: list[dict[str, Any]] = []
@@ -304,8 +348,9 @@ def _documents(load: ReportLoad, chunks: Iterable[RowBatch | list[dict[str, Any]
         yield docs, len(docs) // per_row
 
 
-def _stamped(chunk: RowBatch | list[dict[str, Any]], prefix: str, first: int,
-             stamps: dict[str, str]) -> list[dict[str, Any]]:
+def _stamped(
+    chunk: RowBatch | list[dict[str, Any]], prefix: str, first: int, stamps: dict[str, str]
+) -> list[dict[str, Any]]:
     """The chunk's documents for one target: the row's fields, then ``_id`` and the stamps (which win over
     a report column of the same name). A columnar batch's documents are built straight from its values."""
     ids = [row_id(prefix, n) for n in range(first, first + len(chunk))]
@@ -349,9 +394,17 @@ def _claim(load: ReportLoad, target: str, session: ClientSession | None) -> None
     would not conflict)."""
     load.db[CURRENT].update_one(
         {"_id": f"{load.collection}|{target}"},
-        {"$set": {"report_name": load.report_name, "report_date": target, "load_id": load.load_id,
-                  "claimed_at": utcnow()}},
-        upsert=True, session=session)
+        {
+            "$set": {
+                "report_name": load.report_name,
+                "report_date": target,
+                "load_id": load.load_id,
+                "claimed_at": utcnow(),
+            }
+        },
+        upsert=True,
+        session=session,
+    )
 
 
 def _end(session: ClientSession) -> None:
@@ -364,9 +417,16 @@ def _end(session: ClientSession) -> None:
         session.end_session()
 
 
-def commit_load(load: ReportLoad, *, rows: int | None = None, quarantined: Iterable[Any] = (),
-                columns: Iterable[str] = (), status_detail: str | None = None,
-                datapoints: Iterable[dict[str, Any]] | None = None, keep_rows_if_empty: bool = False) -> dict[str, Any]:
+def commit_load(
+    load: ReportLoad,
+    *,
+    rows: int | None = None,
+    quarantined: Iterable[Any] = (),
+    columns: Iterable[str] = (),
+    status_detail: str | None = None,
+    datapoints: Iterable[dict[str, Any]] | None = None,
+    keep_rows_if_empty: bool = False,
+) -> dict[str, Any]:
     """Publish the load: its rows become THE rows of its day(s). Returns the final metadata document.
 
     ``rows`` (optional) is the caller's count, checked against what was written. ``quarantined`` holds
@@ -385,11 +445,16 @@ def commit_load(load: ReportLoad, *, rows: int | None = None, quarantined: Itera
             return _keep_previous(load, held)
         bad = [_quarantine_doc(load, q) for q in quarantined]
         points = None if datapoints is None else [datapoint_store.normalize(p) for p in datapoints]
-        finish = {"status": Status.SUCCEEDED.value, "rows": load.rows, "approx_bytes": _approx_bytes(load),
-                  "quarantined_rows": len(bad),
-                  "quarantine_sample": [{k: q[k] for k in ("line", "reason", "raw")}
-                                        for q in bad[:QUARANTINE_SAMPLE]],
-                  "columns": list(columns), "detail": status_detail, "error": None}
+        finish = {
+            "status": Status.SUCCEEDED.value,
+            "rows": load.rows,
+            "approx_bytes": _approx_bytes(load),
+            "quarantined_rows": len(bad),
+            "quarantine_sample": [{k: q[k] for k in ("line", "reason", "raw")} for q in bad[:QUARANTINE_SAMPLE]],
+            "columns": list(columns),
+            "detail": status_detail,
+            "error": None,
+        }
         if load.mode is Mode.TRANSACTION:
             session = _transaction(load)
             _finish(load, bad, finish, session, points)
@@ -398,7 +463,9 @@ def commit_load(load: ReportLoad, *, rows: int | None = None, quarantined: Itera
             load._session = None
         elif load.atomic:
             with load.db.client.start_session() as session:
-                session.with_transaction(lambda s: _publish_staged(load, bad, finish, s, points), write_concern=MAJORITY)
+                session.with_transaction(
+                    lambda s: _publish_staged(load, bad, finish, s, points), write_concern=MAJORITY
+                )
         else:
             _publish_staged(load, bad, finish, None, points)
     except BaseException as exc:
@@ -408,31 +475,39 @@ def commit_load(load: ReportLoad, *, rows: int | None = None, quarantined: Itera
     return load.db[LOADS].find_one({"_id": ObjectId(load.load_id)})
 
 
-def _publish_staged(load: ReportLoad, bad: list[dict], finish: dict, session: ClientSession | None,
-                    points: list[dict] | None) -> None:
+def _publish_staged(
+    load: ReportLoad, bad: list[dict], finish: dict, session: ClientSession | None, points: list[dict] | None
+) -> None:
     coll = load.db[load.collection]
     for t in load.targets:
         _claim(load, t, session)
         coll.delete_many(day_filter(t), session=session)
-        coll.update_many({**load_filter(t, load.load_id), DATE_FIELD: pending(load.load_id, t)},
-                         {"$set": {DATE_FIELD: t}}, session=session)
+        coll.update_many(
+            {**load_filter(t, load.load_id), DATE_FIELD: pending(load.load_id, t)},
+            {"$set": {DATE_FIELD: t}},
+            session=session,
+        )
     _finish(load, bad, finish, session, points)
 
 
-def _finish(load: ReportLoad, bad: list[dict], finish: dict, session: ClientSession | None,
-            points: list[dict] | None = None) -> None:
+def _finish(
+    load: ReportLoad, bad: list[dict], finish: dict, session: ClientSession | None, points: list[dict] | None = None
+) -> None:
     """Quarantine, datapoints, pointers and metadata: inside the publishing transaction, so they flip with the rows."""
     now = utcnow()
     if points is not None:
-        datapoint_store.replace_day(load.db, load.report_name, load.report_date, points, load_id=load.load_id,
-                                    session=session)
+        datapoint_store.replace_day(
+            load.db, load.report_name, load.report_date, points, load_id=load.load_id, session=session
+        )
     for batch in batched(bad, BATCH_ROWS):
         load.db[QUARANTINE].insert_many([dict(q) for q in batch], ordered=False, session=session)
     for t in load.targets:
-        load.db[CURRENT].update_one({"_id": f"{load.collection}|{t}"},
-                                    {"$set": {"rows": load.rows, "committed_at": now}}, session=session)
-    load.db[LOADS].update_one({"_id": ObjectId(load.load_id)}, {"$set": {**finish, "finished_at": now}},
-                              session=session)
+        load.db[CURRENT].update_one(
+            {"_id": f"{load.collection}|{t}"}, {"$set": {"rows": load.rows, "committed_at": now}}, session=session
+        )
+    load.db[LOADS].update_one(
+        {"_id": ObjectId(load.load_id)}, {"$set": {**finish, "finished_at": now}}, session=session
+    )
 
 
 def _held_rows(load: ReportLoad) -> dict[str, Any] | None:
@@ -451,16 +526,31 @@ def _keep_previous(load: ReportLoad, held: dict[str, Any]) -> dict[str, Any]:
     load.status = Status.KEPT_PREVIOUS
     load.db.get_collection(LOADS, write_concern=MAJORITY).update_one(
         {"_id": ObjectId(load.load_id)},
-        {"$set": {"status": Status.KEPT_PREVIOUS.value, "rows": 0, "kept_rows": held["rows"],
-                  "kept_load_id": held["load_id"], "detail": f"re-pull returned no data; kept {held['rows']} rows",
-                  "finished_at": utcnow()}})
+        {
+            "$set": {
+                "status": Status.KEPT_PREVIOUS.value,
+                "rows": 0,
+                "kept_rows": held["rows"],
+                "kept_load_id": held["load_id"],
+                "detail": f"re-pull returned no data; kept {held['rows']} rows",
+                "finished_at": utcnow(),
+            }
+        },
+    )
     return load.db[LOADS].find_one({"_id": ObjectId(load.load_id)})
 
 
 def _quarantine_doc(load: ReportLoad, q: Any) -> dict[str, Any]:
     get = q.get if isinstance(q, dict) else (lambda k: getattr(q, k, None))
-    return {"load_id": load.load_id, "report_name": load.report_name, "report_date": load.report_date,
-            "line": get("line"), "reason": get("reason"), "raw": get("raw"), "created_at": utcnow()}
+    return {
+        "load_id": load.load_id,
+        "report_name": load.report_name,
+        "report_date": load.report_date,
+        "line": get("line"),
+        "reason": get("reason"),
+        "raw": get("raw"),
+        "created_at": utcnow(),
+    }
 
 
 def fail_load(load: ReportLoad, error: str) -> None:
@@ -478,8 +568,16 @@ def fail_load(load: ReportLoad, error: str) -> None:
             _delete_pending(load.db, load.collection, load.load_id, load.targets)
         load.db.get_collection(LOADS, write_concern=MAJORITY).update_one(
             {"_id": ObjectId(load.load_id), "status": Status.RUNNING.value},
-            {"$set": {"status": Status.FAILED.value, "error": error, "rows": load.rows,
-                      "approx_bytes": _approx_bytes(load), "finished_at": utcnow()}})
+            {
+                "$set": {
+                    "status": Status.FAILED.value,
+                    "error": error,
+                    "rows": load.rows,
+                    "approx_bytes": _approx_bytes(load),
+                    "finished_at": utcnow(),
+                }
+            },
+        )
     except PyMongoError:
         log.exception("could not record the failure of load %s (%s)", load.load_id, error)
 
@@ -500,10 +598,16 @@ def discard_abandoned(db: Database, report_name: str, older_than: timedelta = AB
     cutoff = utcnow() - older_than
     count = 0
     while doc := db[LOADS].find_one_and_update(
-            {"report_name": report_name, "status": Status.RUNNING.value, "started_at": {"$lt": cutoff}},
-            {"$set": {"status": Status.FAILED.value, "finished_at": utcnow(),
-                      "error": f"abandoned: still running after {older_than}"}},
-            return_document=ReturnDocument.AFTER):
+        {"report_name": report_name, "status": Status.RUNNING.value, "started_at": {"$lt": cutoff}},
+        {
+            "$set": {
+                "status": Status.FAILED.value,
+                "finished_at": utcnow(),
+                "error": f"abandoned: still running after {older_than}",
+            }
+        },
+        return_document=ReturnDocument.AFTER,
+    ):
         _delete_pending(db, doc["collection"], str(doc["_id"]), doc.get("targets") or [doc["report_date"]])
         count += 1
     return count
@@ -520,8 +624,9 @@ def get_load(db: Database, load_id: str) -> dict[str, Any] | None:
     return db[LOADS].find_one({"_id": ObjectId(load_id)})
 
 
-def previous_successful_load(db: Database, report_name: str,
-                             before_load_id: str | None = None) -> dict[str, Any] | None:
+def previous_successful_load(
+    db: Database, report_name: str, before_load_id: str | None = None
+) -> dict[str, Any] | None:
     """The last succeeded load of a report type (started before ``before_load_id`` if given)."""
     query: dict[str, Any] = {"report_name": report_name, "status": Status.SUCCEEDED.value}
     if before_load_id:

@@ -24,7 +24,6 @@ Semantics (the flusher, control_plane/writer.py, relies on these):
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from datetime import datetime, timedelta
@@ -74,15 +73,28 @@ _sequence = _Sequence()
 def enqueue(db: Database, kind: str, payload: dict[str, Any], key: str | None = None) -> str:
     """Store one write to do; returns its id. With ``key``, older pending (kind, key) entries are superseded."""
     now = utcnow()
-    entry = {"_id": ObjectId(), "kind": kind, "key": key, "payload": payload, "status": PENDING, "attempts": 0,
-             "last_error": None, "next_attempt_at": now, "created_at": now, "updated_at": now, "done_at": None,
-             "superseded_by": None}
+    entry = {
+        "_id": ObjectId(),
+        "kind": kind,
+        "key": key,
+        "payload": payload,
+        "status": PENDING,
+        "attempts": 0,
+        "last_error": None,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "done_at": None,
+        "superseded_by": None,
+    }
     _insert_in_order(db, entry)
     if key is not None:
         # After the insert: a flusher in between sees both and sends them in order, which is harmless.
         # Matching nothing (the usual case: the previous one was sent) writes nothing, so it costs a read.
-        db[OUTBOX].update_many({"kind": kind, "key": key, "status": PENDING, "seq": {"$lt": entry["seq"]}},
-                               {"$set": {"status": SUPERSEDED, "superseded_by": str(entry["_id"]), "updated_at": now}})
+        db[OUTBOX].update_many(
+            {"kind": kind, "key": key, "status": PENDING, "seq": {"$lt": entry["seq"]}},
+            {"$set": {"status": SUPERSEDED, "superseded_by": str(entry["_id"]), "updated_at": now}},
+        )
     return str(entry["_id"])
 
 
@@ -98,8 +110,9 @@ def _insert_in_order(db: Database, entry: dict[str, Any]) -> None:
                 raise
 
 
-def pending(db: Database, limit: int = 100, *, now: datetime | None = None,
-            kinds: list[str] | None = None) -> list[dict[str, Any]]:
+def pending(
+    db: Database, limit: int = 100, *, now: datetime | None = None, kinds: list[str] | None = None
+) -> list[dict[str, Any]]:
     """Due pending entries (``next_attempt_at <= now``), oldest enqueue first."""
     query: dict[str, Any] = {"status": PENDING, "next_attempt_at": {"$lte": now or utcnow()}}
     if kinds is not None:
@@ -113,8 +126,10 @@ def pending(db: Database, limit: int = 100, *, now: datetime | None = None,
 def mark_done(db: Database, ids: list[str | ObjectId]) -> int:
     """Pending -> done. Returns how many changed (already done or superseded entries are left as they are)."""
     now = utcnow()
-    result = db[OUTBOX].update_many({"_id": {"$in": [ObjectId(i) for i in ids]}, "status": PENDING},
-                                    {"$set": {"status": DONE, "done_at": now, "updated_at": now}})
+    result = db[OUTBOX].update_many(
+        {"_id": {"$in": [ObjectId(i) for i in ids]}, "status": PENDING},
+        {"$set": {"status": DONE, "done_at": now, "updated_at": now}},
+    )
     return result.modified_count
 
 
@@ -123,15 +138,17 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
 
 
-def mark_failed_attempt(db: Database, id: str | ObjectId, error: str, *, retry_after: timedelta | None = None,
-                        now: datetime | None = None) -> dict[str, Any] | None:
+def mark_failed_attempt(
+    db: Database, id: str | ObjectId, error: str, *, retry_after: timedelta | None = None, now: datetime | None = None
+) -> dict[str, Any] | None:
     """Count a failed attempt and schedule the next one (never sooner than ``retry_after``, e.g. a 429's
     wait). Returns the updated entry, or None if unknown."""
     now = now or utcnow()
-    doc = db[OUTBOX].find_one_and_update({"_id": ObjectId(id)},
-                                         {"$inc": {"attempts": 1},
-                                          "$set": {"last_error": error, "updated_at": now}},
-                                         return_document=ReturnDocument.AFTER)
+    doc = db[OUTBOX].find_one_and_update(
+        {"_id": ObjectId(id)},
+        {"$inc": {"attempts": 1}, "$set": {"last_error": error, "updated_at": now}},
+        return_document=ReturnDocument.AFTER,
+    )
     if doc is None:
         return None
     delay = max(backoff(doc["attempts"]), retry_after or timedelta(0))
@@ -144,10 +161,11 @@ def mark_failed_attempt(db: Database, id: str | ObjectId, error: str, *, retry_a
 def set_aside(db: Database, id: str | ObjectId, error: str) -> dict[str, Any] | None:
     """Pending -> dead (a dead letter): kept with Airtable's error, not sent again, not yet announced."""
     now = utcnow()
-    return db[OUTBOX].find_one_and_update({"_id": ObjectId(id), "status": PENDING},
-                                          {"$set": {"status": DEAD, "last_error": error, "dead_at": now,
-                                                    "announced": False, "updated_at": now}},
-                                          return_document=ReturnDocument.AFTER)
+    return db[OUTBOX].find_one_and_update(
+        {"_id": ObjectId(id), "status": PENDING},
+        {"$set": {"status": DEAD, "last_error": error, "dead_at": now, "announced": False, "updated_at": now}},
+        return_document=ReturnDocument.AFTER,
+    )
 
 
 def dead_letters(db: Database, *, unannounced: bool = False, limit: int = 100) -> list[dict[str, Any]]:

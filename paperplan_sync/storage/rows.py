@@ -48,7 +48,9 @@ ROW_DIGITS = 9  # row numbers are zero-padded so that string order is row order
 
 # Collections of ours that a report type must never land in ("counters": where an earlier outbox kept its
 # order counter; databases it wrote still have it).
-RESERVED = frozenset({"report_loads", "report_current", "quarantine", "datapoints", "outbox", "counters", "logs", "paperplan_state"})
+RESERVED = frozenset(
+    {"report_loads", "report_current", "quarantine", "datapoints", "outbox", "counters", "logs", "paperplan_state"}
+)
 LEGACY_INDEX = "report_date_load_id"  # the (_report_date, _load_id) index of the ObjectId layout
 MIGRATE_BATCH = 1000
 
@@ -128,7 +130,8 @@ def migrate_legacy_rows(db: Database, collection: str) -> int:
             if atomic:
                 with db.client.start_session() as session:
                     done, numbers = session.with_transaction(
-                        lambda s, v=value, n=numbers: _convert_chunk(coll, v, n, s))
+                        lambda s, v=value, n=numbers: _convert_chunk(coll, v, n, s)
+                    )
             else:
                 done, numbers = _convert_chunk(coll, value, numbers, None)
             if not done:
@@ -139,8 +142,9 @@ def migrate_legacy_rows(db: Database, collection: str) -> int:
     return converted
 
 
-def _convert_chunk(coll: Collection, value: str, numbers: dict[str, int],
-                   session: ClientSession | None) -> tuple[int, dict[str, int]]:
+def _convert_chunk(
+    coll: Collection, value: str, numbers: dict[str, int], session: ClientSession | None
+) -> tuple[int, dict[str, int]]:
     legacy = {DATE_FIELD: value, "_id": {"$type": "objectId"}}
     docs = list(coll.find(legacy, session=session).sort("_id", 1).limit(MIGRATE_BATCH))
     if not docs:
@@ -158,8 +162,9 @@ def _convert_chunk(coll: Collection, value: str, numbers: dict[str, int],
     return len(docs), numbers
 
 
-def current_rows(db: Database, report_name: str, report_date: Any,
-                 projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def current_rows(
+    db: Database, report_name: str, report_date: Any, projection: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """The rows readers see for a day (or ``"latest"``), read at one point in time, in report order."""
     coll = db[collection_name(report_name)]
     query = day_filter(target(report_date))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import contextlib
+import json
 from datetime import UTC, date, datetime, timedelta
 from unittest import mock
 
@@ -19,15 +19,27 @@ def sensor(config, name: str) -> dg.SensorDefinition:
     return next(s for s in build_alert_sensors(config) if s.name == name)
 
 
-def automation(name: str, at: datetime, report: str, *, run: str = "Daily", weekday: int | None = None, every=None) -> Automation:
+def automation(
+    name: str, at: datetime, report: str, *, run: str = "Daily", weekday: int | None = None, every=None
+) -> Automation:
     clock = {"every": every} if every else {"at": at.time().replace(second=0, microsecond=0)}
-    return Automation(record_id=f"rec{name}", name=name, run=run, timezone_offset=0, weekday=weekday,
-                      report_types=(report,), **clock)
+    return Automation(
+        record_id=f"rec{name}", name=name, run=run, timezone_offset=0, weekday=weekday, report_types=(report,), **clock
+    )
 
 
 def report_type(name: str, **kw) -> ReportType:
-    return ReportType(record_id=f"rec{name}", name=name, active=True, report_type_id="GET_X", notify_on_fail=True,
-                      timezone_offset=0, offset_days=1, start_date=date(2026, 1, 1), **kw)
+    return ReportType(
+        record_id=f"rec{name}",
+        name=name,
+        active=True,
+        report_type_id="GET_X",
+        notify_on_fail=True,
+        timezone_offset=0,
+        offset_days=1,
+        start_date=date(2026, 1, 1),
+        **kw,
+    )
 
 
 @contextlib.contextmanager
@@ -46,28 +58,43 @@ def evaluate(config, resources, instance, cursor):
 WATCHING = json.dumps({"since": (datetime.now(UTC) - timedelta(days=10)).isoformat()})
 
 
-def test_a_report_missing_past_its_due_time_plus_grace_alerts_once_then_once_when_it_loads(airtable, airtable_resource, mongo, slack):
+def test_a_report_missing_past_its_due_time_plus_grace_alerts_once_then_once_when_it_loads(
+    airtable, airtable_resource, mongo, slack
+):
     now = datetime.now(UTC)
     late, early = report_type("late_report"), report_type("in_grace_report")
-    config = SyncConfig(report_types=(late, early),
-                        automations=(automation("three_hours_ago", now - timedelta(hours=3), "late_report"),
-                                     automation("one_hour_ago", now - timedelta(hours=1), "in_grace_report")))
+    config = SyncConfig(
+        report_types=(late, early),
+        automations=(
+            automation("three_hours_ago", now - timedelta(hours=3), "late_report"),
+            automation("one_hour_ago", now - timedelta(hours=1), "in_grace_report"),
+        ),
+    )
     resources = {"airtable": airtable_resource, "mongo": mongo, "slack": slack.resource()}
     with dg.instance_for_test() as instance:
         yesterday = now - timedelta(hours=25)  # the in-grace type's previous run loaded on time
         with freeze_materialization_time(instance, yesterday + timedelta(minutes=5)):
-            instance.report_runless_asset_event(dg.AssetMaterialization(
-                asset_key=dg.AssetKey(["amazon_sp", "in_grace_report"]), partition=str((yesterday - timedelta(days=1)).date())))
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(
+                    asset_key=dg.AssetKey(["amazon_sp", "in_grace_report"]),
+                    partition=str((yesterday - timedelta(days=1)).date()),
+                )
+            )
         cursor = evaluate(config, resources, instance, WATCHING)
         cursor = evaluate(config, resources, instance, cursor)
         [alert] = [m["text"] for m in slack.messages()]
         # The day the 3-hours-ago run pulls (yesterday, Offset 1) is what is missing; the other is inside its grace.
         due = (now - timedelta(hours=3)).replace(second=0, microsecond=0)
-        assert alert.startswith(f"Report late_report failed: no report since its run due at {due:%Y-%m-%d %H:%M} UTC "
-                                f"(the {(due - timedelta(days=1)).date()} report is missing 2 h after it was due")
+        assert alert.startswith(
+            f"Report late_report failed: no report since its run due at {due:%Y-%m-%d %H:%M} UTC "
+            f"(the {(due - timedelta(days=1)).date()} report is missing 2 h after it was due"
+        )
 
-        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=dg.AssetKey(["amazon_sp", "late_report"]),
-                                                                    partition=str((due - timedelta(days=1)).date())))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                asset_key=dg.AssetKey(["amazon_sp", "late_report"]), partition=str((due - timedelta(days=1)).date())
+            )
+        )
         cursor = evaluate(config, resources, instance, cursor)
         evaluate(config, resources, instance, cursor)
     texts = [m["text"] for m in slack.messages()]
@@ -78,20 +105,29 @@ def test_a_report_missing_past_its_due_time_plus_grace_alerts_once_then_once_whe
     assert [s for s in logged if "late_report" in s] == [alert[:250], texts[1]]
 
 
-def test_a_weekly_report_loaded_after_its_fire_and_a_real_time_type_are_checked_against_their_own_schedule(airtable_resource, mongo, slack):
+def test_a_weekly_report_loaded_after_its_fire_and_a_real_time_type_are_checked_against_their_own_schedule(
+    airtable_resource, mongo, slack
+):
     now = datetime.now(UTC)
     weekly, snapshot = report_type("weekly_report"), report_type("inventory_now", real_time=True)
     six_days_ago = now - timedelta(days=6)
-    config = SyncConfig(report_types=(weekly, snapshot), automations=(
-        automation("weekly", six_days_ago, "weekly_report", run="Weekly", weekday=six_days_ago.weekday()),
-        automation("every_hour", now, "inventory_now", run="Interval", every=timedelta(hours=1))))
+    config = SyncConfig(
+        report_types=(weekly, snapshot),
+        automations=(
+            automation("weekly", six_days_ago, "weekly_report", run="Weekly", weekday=six_days_ago.weekday()),
+            automation("every_hour", now, "inventory_now", run="Interval", every=timedelta(hours=1)),
+        ),
+    )
     resources = {"airtable": airtable_resource, "mongo": mongo, "slack": slack.resource()}
     with dg.instance_for_test() as instance:
         # The weekly type loaded its day right after last week's fire: 6 days without a load are normal for it.
         with freeze_materialization_time(instance, six_days_ago + timedelta(minutes=5)):
-            instance.report_runless_asset_event(dg.AssetMaterialization(
-                asset_key=dg.AssetKey(["amazon_sp", "weekly_report"]),
-                partition=str((six_days_ago - timedelta(days=1)).date())))
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(
+                    asset_key=dg.AssetKey(["amazon_sp", "weekly_report"]),
+                    partition=str((six_days_ago - timedelta(days=1)).date()),
+                )
+            )
         evaluate(config, resources, instance, WATCHING)
     # The real-time type, due every hour, has had nothing: it is late; the weekly one is not.
     assert [m["text"].split(":")[0] for m in slack.messages()] == ["Report inventory_now failed"]
@@ -106,15 +142,23 @@ def test_a_failed_run_is_retried_silently_and_only_the_final_failure_alerts(prod
     # Dagster itself tags the failed run: retried when run retries also cover step failures, final otherwise
     # (deploy/dagster.yaml: retry_on_asset_or_op_failure false).
     for retry_step_failures in (True, False):
-        retries = {"run_retries": {"enabled": True, "max_retries": 1, "retry_on_asset_or_op_failure": retry_step_failures}}
+        retries = {
+            "run_retries": {"enabled": True, "max_retries": 1, "retry_on_asset_or_op_failure": retry_step_failures}
+        }
         with dg.instance_for_test(overrides=retries) as instance:
-            result = Product(product.config, product.resources, instance).materialize("sales_report", "2026-11-20", raise_on_error=False)
+            result = Product(product.config, product.resources, instance).materialize(
+                "sales_report", "2026-11-20", raise_on_error=False
+            )
             run = instance.get_run_by_id(result.run_id)
             assert run.tags["dagster/will_retry"] == str(retry_step_failures).lower()
             event = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records[0]
-            context = dg.build_run_status_sensor_context(sensor_name="report_failure_alerts", dagster_instance=instance,
-                                                         dagster_run=run, dagster_event=event.event_log_entry.dagster_event,
-                                                         resources=resources).for_run_failure()
+            context = dg.build_run_status_sensor_context(
+                sensor_name="report_failure_alerts",
+                dagster_instance=instance,
+                dagster_run=run,
+                dagster_event=event.event_log_entry.dagster_event,
+                resources=resources,
+            ).for_run_failure()
             failure(context)
         runs.append(([m["text"] for m in slack.messages()], airtable_resource.table("Reports").all(formula="{Fail}")))
 

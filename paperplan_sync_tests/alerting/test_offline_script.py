@@ -16,13 +16,20 @@ SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "airtable" / "offline-
 HOST = Path(__file__).with_name("airtable_script_host.js")
 NODE = shutil.which("node")
 
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed (only this check of the Airtable script needs it)")
+pytestmark = pytest.mark.skipif(
+    NODE is None, reason="node is not installed (only this check of the Airtable script needs it)"
+)
 
 
 def run_host(airtable, slack, token: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "AT_URL": airtable.url, "AT_BASE": airtable.base_id, "AT_KEY": airtable.api_key,
-           "AT_CONFIG": json.dumps({"channel": "#airtable", "slackApiUrl": slack.api_url}),
-           "AT_SECRETS": json.dumps({"slackBotToken": token})}
+    env = {
+        **os.environ,
+        "AT_URL": airtable.url,
+        "AT_BASE": airtable.base_id,
+        "AT_KEY": airtable.api_key,
+        "AT_CONFIG": json.dumps({"channel": "#airtable", "slackApiUrl": slack.api_url}),
+        "AT_SECRETS": json.dumps({"slackBotToken": token}),
+    }
     return subprocess.run([NODE, str(HOST), str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
 
 
@@ -34,7 +41,9 @@ def run_script(airtable, slack) -> dict:
 
 def set_heartbeat(airtable, age: timedelta, alive: int = 1) -> None:
     stamp = (datetime.now(UTC) - age).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    airtable.table("Overview").batch_upsert([{"fields": {"Name": "Sync application", "Alive": alive, "Timestamp": stamp}}], key_fields=["Name"])
+    airtable.table("Overview").batch_upsert(
+        [{"fields": {"Name": "Sync application", "Alive": alive, "Timestamp": stamp}}], key_fields=["Name"]
+    )
 
 
 def offline_texts(slack) -> list[str]:

@@ -10,6 +10,8 @@ import httpx
 import pytest
 from slack_sdk import WebClient
 
+from paperplan_local.runner import ServerThread, free_port
+from paperplan_local.slack import build_app
 from paperplan_sync.alerting.slack import (
     BACK_ONLINE_TEXT,
     OFFLINE_TEXT,
@@ -20,8 +22,6 @@ from paperplan_sync.alerting.slack import (
     report_failed_message,
     report_late_message,
 )
-from paperplan_local.runner import ServerThread, free_port
-from paperplan_local.slack import build_app
 
 NOW = datetime(2026, 11, 26, 5, 45, tzinfo=timezone.utc)
 
@@ -123,10 +123,18 @@ def test_offline_then_back_online(slack):
 
 
 def test_late_report_message():
-    text, blocks = report_late_message("sp_orders", NOW - timedelta(hours=3), "2026-11-25", NOW - timedelta(hours=30),
-                                       grace=timedelta(hours=2), now=NOW)
-    assert text == ("Report sp_orders failed: no report since its run due at 2026-11-26 02:45 UTC "
-                    "(the 2026-11-25 report is missing 2 h after it was due; last report 2026-11-24 23:45 UTC, 1 d 6 h ago)")
+    text, blocks = report_late_message(
+        "sp_orders",
+        NOW - timedelta(hours=3),
+        "2026-11-25",
+        NOW - timedelta(hours=30),
+        grace=timedelta(hours=2),
+        now=NOW,
+    )
+    assert text == (
+        "Report sp_orders failed: no report since its run due at 2026-11-26 02:45 UTC "
+        "(the 2026-11-25 report is missing 2 h after it was due; last report 2026-11-24 23:45 UTC, 1 d 6 h ago)"
+    )
     assert blocks[1]["text"]["text"] == "No report since its run due at 2026-11-26 02:45 UTC (2 h grace)."
 
 
@@ -149,7 +157,9 @@ def test_stand_in_speaks_slack_to_a_plain_client_and_form_posts(slack):
         data={"token": slack.token, "channel": channel_id, "text": "form <post>"},
     ).json()
     assert answer["ok"] and answer["channel"] == channel_id and answer["message"]["text"] == "form <post>"
-    assert httpx.post(f"{slack.api_url}chat.postMessage", data={"token": slack.token, "channel": "#airtable"}).json() == {
+    assert httpx.post(
+        f"{slack.api_url}chat.postMessage", data={"token": slack.token, "channel": "#airtable"}
+    ).json() == {
         "ok": False,
         "error": "no_text",
     }
@@ -168,4 +178,7 @@ def test_run_links_use_the_public_ui_address_behind_the_proxy():
     behind_proxy = SlackResource(token="x", webserver_url="http://127.0.0.1:3000", ui_url="https://sync.example.com/")
 
     assert behind_proxy.run_url("abc") == "https://sync.example.com/runs/abc"
-    assert SlackResource(token="x", webserver_url="http://127.0.0.1:3000").run_url("abc") == "http://127.0.0.1:3000/runs/abc"
+    assert (
+        SlackResource(token="x", webserver_url="http://127.0.0.1:3000").run_url("abc")
+        == "http://127.0.0.1:3000/runs/abc"
+    )

@@ -11,8 +11,8 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from paperplan_sync.alerting.watchdog import run_watchdog
 from paperplan_local.runner import ServerThread, free_port
+from paperplan_sync.alerting.watchdog import run_watchdog
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -34,14 +34,23 @@ def page():
 @pytest.fixture
 def watch(airtable_resource, slack, tmp_path, page):
     def run(at: datetime, api_url: str | None = None):
-        return run_watchdog(airtable=airtable_resource, slack=slack.resource(), api_url=api_url or f"{page.server.url}/api",
-                            api_attempts=1, now=at, state_path=tmp_path / "watchdog.json")
+        return run_watchdog(
+            airtable=airtable_resource,
+            slack=slack.resource(),
+            api_url=api_url or f"{page.server.url}/api",
+            api_attempts=1,
+            now=at,
+            state_path=tmp_path / "watchdog.json",
+        )
+
     return run
 
 
 def beat(airtable, at: datetime) -> None:
-    airtable.table("Overview").batch_upsert([{"fields": {"Name": "Sync application", "Alive": 1,
-                                                         "Timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.000Z")}}], key_fields=["Name"])
+    airtable.table("Overview").batch_upsert(
+        [{"fields": {"Name": "Sync application", "Alive": 1, "Timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.000Z")}}],
+        key_fields=["Name"],
+    )
 
 
 def posts(slack, prefix: str) -> list[str]:

@@ -12,13 +12,15 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from paperplan_local.runner import free_port
 from paperplan_sync.api.server import CachedHealth, build_server, dagster_problems
 from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync.control_plane.changes import ChangeSettings, ChangeWatcher
-from paperplan_local.runner import free_port
 
 SECRET = base64.b64encode(b"a webhook secret of the test").decode()
-PING = json.dumps({"base": {"id": "appPaperPlanLocal"}, "webhook": {"id": "achTest"}, "timestamp": "2026-11-29T10:00:00.000Z"}).encode()
+PING = json.dumps(
+    {"base": {"id": "appPaperPlanLocal"}, "webhook": {"id": "achTest"}, "timestamp": "2026-11-29T10:00:00.000Z"}
+).encode()
 
 
 def signed(body: bytes, secret: str = SECRET) -> str:
@@ -51,14 +53,17 @@ def api(watcher) -> Iterator[str]:
 
 
 def test_a_signed_ping_is_noted_for_the_scheduler(api, watcher):
-    answer = requests.post(f"{api}/airtable/webhook", data=PING, headers={"X-Airtable-Content-MAC": signed(PING)}, timeout=5)
+    answer = requests.post(
+        f"{api}/airtable/webhook", data=PING, headers={"X-Airtable-Content-MAC": signed(PING)}, timeout=5
+    )
 
     assert answer.status_code == 200
     assert watcher.state()["pinged_at"] > watcher.state()["read_at"]
 
 
-@pytest.mark.parametrize("mac", [None, "hmac-sha256=00", signed(PING, base64.b64encode(b"another secret").decode()),
-                                 signed(PING + b" ")])
+@pytest.mark.parametrize(
+    "mac", [None, "hmac-sha256=00", signed(PING, base64.b64encode(b"another secret").decode()), signed(PING + b" ")]
+)
 def test_a_ping_with_a_bad_or_missing_mac_gets_401_and_nothing_is_noted(api, watcher, mac):
     headers = {"X-Airtable-Content-MAC": mac} if mac else {}
 

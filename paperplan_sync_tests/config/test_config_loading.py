@@ -15,7 +15,13 @@ def test_demo_base_loads_every_report_type_and_automation(airtable_resource):
 
     assert config.origin == "airtable" and not config.problems
     sales = config.report_type("sales_report")
-    assert (sales.active, sales.offset_days, sales.repeat_days, sales.add_to_datapoints, sales.timezone_offset) == (True, 1, 21, True, -7)
+    assert (sales.active, sales.offset_days, sales.repeat_days, sales.add_to_datapoints, sales.timezone_offset) == (
+        True,
+        1,
+        21,
+        True,
+        -7,
+    )
     assert sales.report_type_id == "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
     assert config.report_type("fba_inventory").real_time
     assert not config.report_type("returns_report").active
@@ -25,18 +31,34 @@ def test_demo_base_loads_every_report_type_and_automation(airtable_resource):
 
 
 BAD_REPORT_TYPES = [
-    ({"Name": "neg_offset", "Status": "Active", "Report Type Id": "X", "Offset": -1}, "Offset", "greater than or equal to 0"),
+    (
+        {"Name": "neg_offset", "Status": "Active", "Report Type Id": "X", "Offset": -1},
+        "Offset",
+        "greater than or equal to 0",
+    ),
     ({"Name": "no_type_id", "Status": "Active"}, "Report Type Id", "at least 1 character"),
     ({"Name": "sales_report", "Status": "Active", "Report Type Id": "X"}, "Name", "duplicate report name"),
     ({"Name": "Bad Name!", "Status": "Active", "Report Type Id": "X"}, "Name", "should match pattern"),
-    ({"Name": "bad_options", "Status": "Active", "Report Type Id": "X", "Report Options": "{nope"}, "Report Options", "not valid JSON"),
-    ({"Name": "to_airtable", "Status": "Active", "Report Type Id": "X", "Destination": ["Airtable"]}, "Airtable Table", "set Airtable Table"),
+    (
+        {"Name": "bad_options", "Status": "Active", "Report Type Id": "X", "Report Options": "{nope"},
+        "Report Options",
+        "not valid JSON",
+    ),
+    (
+        {"Name": "to_airtable", "Status": "Active", "Report Type Id": "X", "Destination": ["Airtable"]},
+        "Airtable Table",
+        "set Airtable Table",
+    ),
 ]
 
 
 def test_each_bad_report_type_row_is_reported_with_table_record_and_field_and_skipped(airtable_resource):
     table = airtable_resource.table(TABLE_REPORT_TYPES)
-    created = {row["Name"]: table.create(row, typecast=True)["id"] for row, _, _ in BAD_REPORT_TYPES if row["Name"] != "sales_report"}
+    created = {
+        row["Name"]: table.create(row, typecast=True)["id"]
+        for row, _, _ in BAD_REPORT_TYPES
+        if row["Name"] != "sales_report"
+    }
     duplicate_id = table.create(BAD_REPORT_TYPES[2][0])["id"]
 
     config = load_config(airtable_resource)
@@ -78,13 +100,17 @@ def test_a_bad_automation_row_is_reported_and_the_rest_keep_running(airtable_res
 def test_an_automation_linking_an_invalid_report_type_runs_the_valid_ones(airtable_resource):
     bad = airtable_resource.table(TABLE_REPORT_TYPES).create({"Name": "broken", "Status": "Active"})
     daily = airtable_resource.table(TABLE_AUTOMATIONS).first(formula="{Name}='Daily reports'")
-    airtable_resource.table(TABLE_AUTOMATIONS).update(daily["id"], {"Report Types": daily["fields"]["Report Types"] + [bad["id"]]})
+    airtable_resource.table(TABLE_AUTOMATIONS).update(
+        daily["id"], {"Report Types": daily["fields"]["Report Types"] + [bad["id"]]}
+    )
 
     config = load_config(airtable_resource)
 
     automation = next(a for a in config.automations if a.name == "Daily reports")
     assert automation.report_types == ("sales_report", "sales_and_traffic", "ads_campaigns")
-    assert any(p.table == TABLE_AUTOMATIONS and p.field == "Report Types" and bad["id"] in p.message for p in config.problems)
+    assert any(
+        p.table == TABLE_AUTOMATIONS and p.field == "Report Types" and bad["id"] in p.message for p in config.problems
+    )
 
 
 def test_airtable_down_falls_back_to_the_last_good_configuration(airtable, airtable_resource):

@@ -37,8 +37,10 @@ def test_a_run_worker_rebuilds_the_code_servers_configuration(airtable, airtable
     assert "sales_report" not in {rt.name for rt in load_config(resolved(airtable_resource())).active_report_types}
 
     sys.modules.pop("paperplan_sync.definitions", None)
-    worker_context = DefinitionsLoadContext(DefinitionsLoadType.RECONSTRUCTION,
-                                            RepositoryLoadData(cacheable_asset_data={}, reconstruction_metadata=metadata))
+    worker_context = DefinitionsLoadContext(
+        DefinitionsLoadType.RECONSTRUCTION,
+        RepositoryLoadData(cacheable_asset_data={}, reconstruction_metadata=metadata),
+    )
     with DefinitionsLoadContext.scoped(worker_context):
         worker = importlib.import_module("paperplan_sync.definitions")
     sys.modules.pop("paperplan_sync.definitions", None)

@@ -25,8 +25,14 @@ def test_all_processes_together_stay_under_the_base_limit(start_airtable_server,
     """Code server, daemon and runs are separate processes: the pace is shared through the state dir."""
     monkeypatch.setenv("PAPERPLAN_STATE_DIR", str(tmp_path / "shared"))
     with start_airtable_server(rate_limit_per_s=20, penalty_s=30) as server:
-        workers = [subprocess.Popen([sys.executable, "-c", WORKER, server.url, server.base_id, server.api_key, "15"],
-                                    stderr=subprocess.PIPE, text=True) for _ in range(3)]
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", WORKER, server.url, server.base_id, server.api_key, "15"],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
         errors = [w.communicate(timeout=60)[1] for w in workers]
 
     # attempts=1: a single 429 would have failed a worker.
@@ -36,8 +42,14 @@ def test_all_processes_together_stay_under_the_base_limit(start_airtable_server,
 def test_a_429_waits_out_the_penalty_and_loses_nothing(start_airtable_server):
     with start_airtable_server(rate_limit_per_s=5, penalty_s=1) as server:
         # Deliberately paced too fast, as a misconfigured client would be: the 429s must cost time, not data.
-        airtable = AirtableResource(api_key=server.api_key, base_id=server.base_id, endpoint_url=server.url,
-                                    requests_per_second=50, penalty_s=1.0, attempts=10)
+        airtable = AirtableResource(
+            api_key=server.api_key,
+            base_id=server.base_id,
+            endpoint_url=server.url,
+            requests_per_second=50,
+            penalty_s=1.0,
+            attempts=10,
+        )
         records = [{"Summary": f"line {i}", "Level": "INFO"} for i in range(80)]
         airtable.table(TABLE_LOGS).batch_create(records)
 

@@ -10,7 +10,9 @@ from paperplan_sync.control_plane.schema import load_base_schema
 
 def test_init_on_an_empty_base_then_again_changes_nothing(start_airtable_server):
     with start_airtable_server(seed=False, rate_limit_per_s=0) as server:
-        airtable = AirtableResource(api_key=server.api_key, base_id=server.base_id, endpoint_url=server.url, requests_per_second=200)
+        airtable = AirtableResource(
+            api_key=server.api_key, base_id=server.base_id, endpoint_url=server.url, requests_per_second=200
+        )
 
         first = bootstrap_base(airtable, demo=True)
         second = bootstrap_base(airtable, demo=True)
@@ -26,11 +28,15 @@ def test_init_on_an_empty_base_then_again_changes_nothing(start_airtable_server)
 
 def test_a_missing_field_is_added_and_reported(start_airtable_server):
     with start_airtable_server(seed=False, rate_limit_per_s=0) as server:
-        airtable = AirtableResource(api_key=server.api_key, base_id=server.base_id, endpoint_url=server.url, requests_per_second=200)
+        airtable = AirtableResource(
+            api_key=server.api_key, base_id=server.base_id, endpoint_url=server.url, requests_per_second=200
+        )
         base = airtable.api.base(airtable.base_id)
         base.create_table("Overview", [{"name": "Name", "type": "singleLineText"}])
 
         changes = bootstrap_base(airtable)
 
         assert [(c.table, c.detail) for c in changes if c.table == "Overview"] == [
-            ("Overview", "added Alive (number)"), ("Overview", "added Timestamp (dateTime)")]
+            ("Overview", "added Alive (number)"),
+            ("Overview", "added Timestamp (dateTime)"),
+        ]

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from paperplan_local.runner import free_port
 from paperplan_sync.api.server import CachedHealth, build_server
 from paperplan_sync.control_plane.changes import ChangeSettings, ChangeWatcher
-from paperplan_local.runner import free_port
 
 
 @pytest.fixture
@@ -49,7 +49,9 @@ def test_a_persons_edit_pings_and_the_next_read_names_the_table(airtable, airtab
     assert created.reason == "webhook created" and created.full_read  # changes before it were not recorded
     assert watcher.poll(now) is None  # nothing changed, no read due: no Airtable call
 
-    airtable.client_edit("Automations", "update", record_id=first_id(airtable, "Automations", "Daily reports"), fields={"Time": "09:30"})
+    airtable.client_edit(
+        "Automations", "update", record_id=first_id(airtable, "Automations", "Daily reports"), fields={"Time": "09:30"}
+    )
 
     wait_for(lambda: watcher.due(datetime.now(UTC)) == "ping")
     changes = watcher.poll(datetime.now(UTC))
@@ -76,7 +78,9 @@ def test_with_the_pings_lost_the_safety_poll_still_finds_the_edit(airtable, airt
     watcher = ChangeWatcher(airtable_resource, ChangeSettings(mode="webhook", public_url=api_url, safety_poll_s=1800))
     watcher.poll(datetime.now(UTC))
     airtable.set_pings(False)
-    airtable.client_edit("Report Types", "update", record_id=first_id(airtable, "Report Types", "sales_report"), fields={"Offset": 2})
+    airtable.client_edit(
+        "Report Types", "update", record_id=first_id(airtable, "Report Types", "sales_report"), fields={"Offset": 2}
+    )
     time.sleep(1)
     assert watcher.due(datetime.now(UTC)) is None
 
@@ -90,7 +94,9 @@ def test_poll_mode_has_no_notification_url_and_reads_every_two_minutes(airtable,
     now = datetime.now(UTC)
     watcher.poll(now)
     assert airtable.table("Automations").api.base(airtable.base_id).webhooks()[0].notification_url is None
-    airtable.client_edit("Automations", "update", record_id=first_id(airtable, "Automations", "Daily reports"), fields={"Disable": True})
+    airtable.client_edit(
+        "Automations", "update", record_id=first_id(airtable, "Automations", "Daily reports"), fields={"Disable": True}
+    )
 
     assert watcher.poll(now + timedelta(seconds=60)) is None
     assert watcher.poll(now + timedelta(seconds=121)).tables == {"Automations"}
@@ -112,7 +118,9 @@ def test_the_webhook_is_refreshed_a_day_before_it_expires_and_replaced_once_expi
 
 
 def test_a_refused_webhook_is_not_asked_for_again_at_every_tick(airtable, airtable_resource):
-    watcher = ChangeWatcher(airtable_resource, ChangeSettings(mode="webhook", public_url="not a url"))  # Airtable refuses it
+    watcher = ChangeWatcher(
+        airtable_resource, ChangeSettings(mode="webhook", public_url="not a url")
+    )  # Airtable refuses it
     now = datetime.now(UTC)
     refused = watcher.poll(now)
     assert refused.full_read and "422" in refused.reason  # the tables are read instead

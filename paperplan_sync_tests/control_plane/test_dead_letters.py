@@ -8,18 +8,20 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from paperplan_sync.alerting.alerts import build_alert_sensors
-from paperplan_sync.ops.doctor import run_doctor
 from paperplan_sync.config.models import SyncConfig
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.schema import TABLE_LOGS, TABLE_REPORTS
 from paperplan_sync.control_plane.writer import AirtableWriter
+from paperplan_sync.ops.doctor import run_doctor
 from paperplan_sync.storage import outbox
 
 
 def test_a_refused_write_is_set_aside_after_five_refusals_and_announced_once(mongo, airtable_resource, slack):
     db = mongo.db()
     writer = AirtableWriter(db, airtable_resource)
-    bad = records.report_failure(report_name="sales_report", report_date="2026-11-20", real_time=False, reason="x", run_url=None)
+    bad = records.report_failure(
+        report_name="sales_report", report_date="2026-11-20", real_time=False, reason="x", run_url=None
+    )
     writer.upsert(TABLE_REPORTS, {**bad, "Colour": "red"}, records.REPORT_KEY_FIELDS)  # a field renamed in Airtable
     writer.log(records.log_record("behind the refused write"))
 
@@ -40,7 +42,9 @@ def test_a_refused_write_is_set_aside_after_five_refusals_and_announced_once(mon
     [message] = [m["text"] for m in slack.messages()]
     assert message.startswith("Airtable refused a write to Reports 5 times; it is set aside (field Colour: 422: ")
     assert "UNKNOWN_FIELD_NAME" in message
-    logged = [r["fields"] for r in airtable_resource.table(TABLE_LOGS).all() if r["fields"].get("Event") == "write set aside"]
+    logged = [
+        r["fields"] for r in airtable_resource.table(TABLE_LOGS).all() if r["fields"].get("Event") == "write set aside"
+    ]
     assert [f["Summary"] for f in logged] == [message[:250]]
 
     doctor = {f.name: f for f in run_doctor({"mongo": mongo})}["Airtable dead letters"]
@@ -50,7 +54,9 @@ def test_a_refused_write_is_set_aside_after_five_refusals_and_announced_once(mon
 def test_one_refused_record_does_not_hold_back_the_others_of_its_request(mongo, airtable_resource):
     writer = AirtableWriter(mongo.db(), airtable_resource)
     for day in ("2026-11-18", "2026-11-19", "2026-11-20"):
-        fields = records.report_failure(report_name="sales_report", report_date=day, real_time=False, reason="x", run_url=None)
+        fields = records.report_failure(
+            report_name="sales_report", report_date=day, real_time=False, reason="x", run_url=None
+        )
         writer.report({**fields, "Colour": "red"} if day == "2026-11-19" else fields)
     result = writer.flush()
     assert (result.sent, result.failed) == (2, 1)

@@ -24,7 +24,9 @@ def test_old_logs_leave_airtable_10_a_request_and_stay_in_mongodb(airtable, airt
     for age_days in (45, 40, 35, 31, 2, 1):
         fields = log_record(f"written {age_days} days ago", now=now - timedelta(days=age_days))
         writer.log(fields)
-        db[logs.LOGS].update_one({"fields.Summary": fields["Summary"]}, {"$set": {"at": now - timedelta(days=age_days)}})
+        db[logs.LOGS].update_one(
+            {"fields.Summary": fields["Summary"]}, {"$set": {"at": now - timedelta(days=age_days)}}
+        )
     writer.flush()
     table = airtable_resource.table("Logs")
     before = len(table.all())

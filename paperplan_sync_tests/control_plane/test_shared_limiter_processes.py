@@ -11,11 +11,15 @@ from paperplan_sync.control_plane.airtable import AirtableResource
 PROCESSES, REQUESTS_EACH = 3, 10
 
 
-def _send(url: str, key: str, base: str, mongo_uri: str, database: str, state_dir: str, count: int, penalize_s: float) -> None:
+def _send(
+    url: str, key: str, base: str, mongo_uri: str, database: str, state_dir: str, count: int, penalize_s: float
+) -> None:
     import os
 
     os.environ["PAPERPLAN_STATE_DIR"] = state_dir  # a directory of its own: nothing shared through files
-    airtable = AirtableResource(api_key=key, base_id=base, endpoint_url=url, state_mongodb_uri=mongo_uri, state_database=database)
+    airtable = AirtableResource(
+        api_key=key, base_id=base, endpoint_url=url, state_mongodb_uri=mongo_uri, state_database=database
+    )
     if penalize_s:
         airtable.limiter.penalize(penalize_s)
     started = time.monotonic()

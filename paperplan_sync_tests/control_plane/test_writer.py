@@ -95,9 +95,17 @@ def test_airtable_down_loses_nothing_and_the_writes_go_out_later_in_order(mongo,
 
 def test_the_newest_write_of_a_report_wins_while_sending_in_the_background(mongo, airtable_resource):
     def report(rows: int) -> dict:
-        return records.report_success(report_name="sales_report", report_date="2026-11-15", real_time=False,
-                                      load_id=f"load-{rows}", rows=rows, quarantined=0, api_report_id="1",
-                                      run_url=None, repeat_done=False)
+        return records.report_success(
+            report_name="sales_report",
+            report_date="2026-11-15",
+            real_time=False,
+            load_id=f"load-{rows}",
+            rows=rows,
+            quarantined=0,
+            api_report_id="1",
+            run_url=None,
+            repeat_done=False,
+        )
 
     with AirtableWriter(mongo.db(), airtable_resource, background=True) as writer:
         writer.report(report(1))

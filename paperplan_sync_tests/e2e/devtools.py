@@ -37,13 +37,20 @@ class Page:
 
     def open(self, url: str) -> None:
         self.send("Page.navigate", url=url)
-        wait_until(lambda: self.eval("document.readyState") == "complete" and self.eval("location.href").startswith(url), 30, 0.2, url)
+        wait_until(
+            lambda: self.eval("document.readyState") == "complete" and self.eval("location.href").startswith(url),
+            30,
+            0.2,
+            url,
+        )
 
     def submit(self, script: str) -> None:
         """Runs ``script`` (which presses a button) and waits until the next page has loaded."""
         self.eval("window.previousPage = true")
         self.eval(script)
-        wait_until(lambda: self.eval("!window.previousPage && document.readyState === 'complete'"), 30, 0.2, "the next page")
+        wait_until(
+            lambda: self.eval("!window.previousPage && document.readyState === 'complete'"), 30, 0.2, "the next page"
+        )
 
     def text(self) -> str:
         return self.eval("document.body ? document.body.innerText : ''") or ""
@@ -59,12 +66,18 @@ class Page:
 def browser(binary: Path, profile: Path, *flags: str) -> Iterator[Page]:
     port = free_port()
     base = [f for f in CHROMIUM_FLAGS if not f.startswith("--virtual-time-budget")]  # real time: we wait ourselves
-    proc = subprocess.Popen([str(binary), *base, *flags, f"--remote-debugging-port={port}", f"--user-data-dir={profile}", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(binary), *base, *flags, f"--remote-debugging-port={port}", f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
     def page_target():
         try:
-            return next((t for t in httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=2).json() if t["type"] == "page"), None)
+            return next(
+                (t for t in httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=2).json() if t["type"] == "page"),
+                None,
+            )
         except httpx.HTTPError:
             return None
 

@@ -13,14 +13,19 @@ import pytest
 
 from paperplan_sync.config.loader import load_config
 from paperplan_sync_tests.e2e.devtools import browser
-from paperplan_sync_tests.e2e.test_browser import CHROMIUM_FLAGS
-from paperplan_sync_tests.e2e.test_browser import chromium  # noqa: F401 - the fixture, used by name
+from paperplan_sync_tests.e2e.test_browser import (
+    CHROMIUM_FLAGS,
+    chromium,  # noqa: F401 - the fixture, used by name
+)
 
 pytestmark = pytest.mark.e2e
 
 
 def table_id(airtable, name: str) -> str:
-    tables = httpx.get(f"{airtable.url}/v0/meta/bases/{airtable.base_id}/tables", headers={"Authorization": f"Bearer {airtable.api_key}"}).json()
+    tables = httpx.get(
+        f"{airtable.url}/v0/meta/bases/{airtable.base_id}/tables",
+        headers={"Authorization": f"Bearer {airtable.api_key}"},
+    ).json()
     return next(t["id"] for t in tables["tables"] if t["name"] == name)
 
 
@@ -31,8 +36,19 @@ def automation(airtable, name: str) -> dict:
 def test_the_grid_shows_the_demo_rows(airtable, chromium, tmp_path):  # noqa: F811
     url = f"{airtable.url}/tables/{table_id(airtable, 'Automations')}"
     shot = tmp_path / "automations-grid.png"
-    proc = subprocess.run([str(chromium), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
-                           "--dump-dom", url], capture_output=True, text=True, timeout=90)
+    proc = subprocess.run(
+        [
+            str(chromium),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     print(f"\nscreenshot: {shot}")
     dom = proc.stdout
     rows = re.findall(r'<tr id="(rec\w+)"', dom)
@@ -41,13 +57,21 @@ def test_the_grid_shows_the_demo_rows(airtable, chromium, tmp_path):  # noqa: F8
         assert f'value="{name}"' in dom
     for header in ("Name", "Time", "Run", "Disable", "Report Types"):
         assert f"<th>{header}<small>" in dom
-    assert re.search(r'<option selected(="")?>Weekly</option>', dom) and re.search(r'<option value="rec\w+" selected(="")?>sales_report</option>', dom)
+    assert re.search(r'<option selected(="")?>Weekly</option>', dom) and re.search(
+        r'<option value="rec\w+" selected(="")?>sales_report</option>', dom
+    )
     png = shot.read_bytes()
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and (width, height) == (1400, 1000) and len(png) > 20_000  # a rendered page, not a blank one
+    assert (
+        png[:8] == b"\x89PNG\r\n\x1a\n" and (width, height) == (1400, 1000) and len(png) > 20_000
+    )  # a rendered page, not a blank one
     # The table list links every table.
-    home = subprocess.run([str(chromium), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile2'}", "--dump-dom", airtable.url + "/"],
-                          capture_output=True, text=True, timeout=90).stdout
+    home = subprocess.run(
+        [str(chromium), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile2'}", "--dump-dom", airtable.url + "/"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    ).stdout
     assert "Automations</a> (4 records)" in home and "Report Types</a> (6 records)" in home
 
 
@@ -55,7 +79,9 @@ def test_a_time_edited_in_the_browser_is_what_the_product_reads(airtable, airtab
     record = automation(airtable, "Daily reports")
     automations = table_id(airtable, "Automations")
     base = airtable.api().base(airtable.base_id)
-    hook = base.add_webhook(None, {"options": {"filters": {"dataTypes": ["tableData"], "recordChangeScope": automations}}})
+    hook = base.add_webhook(
+        None, {"options": {"filters": {"dataTypes": ["tableData"], "recordChangeScope": automations}}}
+    )
     with browser(chromium, tmp_path / "profile") as page:
         page.open(f"{airtable.url}/tables/{automations}")
         # A person's edit: type into the row's Time cell, tick Disable, press the row's Save.
@@ -79,7 +105,9 @@ def test_a_time_edited_in_the_browser_is_what_the_product_reads(airtable, airtab
     # To the product's change detection it is a person's edit, of the two cells only.
     (payload,) = base.webhook(hook.id).payloads()
     assert payload.action_metadata.source == "client"
-    changed = payload.changed_tables_by_id[automations].changed_records_by_id[record["id"]].current.cell_values_by_field_id
+    changed = (
+        payload.changed_tables_by_id[automations].changed_records_by_id[record["id"]].current.cell_values_by_field_id
+    )
     fields = {f.id: f.name for f in base.schema().table("Automations").fields}
     assert {fields[k]: v for k, v in changed.items()} == {"Time": "07:15", "Disable": True}
 
@@ -89,11 +117,25 @@ def test_add_edit_and_delete_rows_through_the_forms(airtable, airtable_resource)
     automations, report_types = table_id(airtable, "Automations"), table_id(airtable, "Report Types")
     sales = airtable.table("Report Types").first(formula="{Name}='sales_report'")
 
-    page = ui.post(f"/tables/{automations}/records", data={"Name": "Evening orders", "Time": "18:30", "Timezone": "-7", "Run": "Daily",
-                                                            "Report Types": [sales["id"]]})
+    page = ui.post(
+        f"/tables/{automations}/records",
+        data={
+            "Name": "Evening orders",
+            "Time": "18:30",
+            "Timezone": "-7",
+            "Run": "Daily",
+            "Report Types": [sales["id"]],
+        },
+    )
     assert page.status_code == 200 and "Row added" in page.text
     added = automation(airtable, "Evening orders")
-    assert added["fields"] == {"Name": "Evening orders", "Time": "18:30", "Timezone": -7, "Run": "Daily", "Report Types": [sales["id"]]}
+    assert added["fields"] == {
+        "Name": "Evening orders",
+        "Time": "18:30",
+        "Timezone": -7,
+        "Run": "Daily",
+        "Report Types": [sales["id"]],
+    }
     assert any(a.name == "Evening orders" and a.at == clock(18, 30) for a in load_config(airtable_resource).automations)
 
     # A single select and a date (Report Types): only the changed cells are written.
@@ -101,11 +143,16 @@ def test_add_edit_and_delete_rows_through_the_forms(airtable, airtable_resource)
     form = {"Name": "sales_report", "Status": "Inactive", "Start Date": "2026-01-05"}
     form.update({k: str(v) for k, v in record["fields"].items() if k not in form and not isinstance(v, (bool, list))})
     form.update({k: "1" for k, v in record["fields"].items() if v is True})
-    page = ui.post(f"/tables/{report_types}/records/{record['id']}", data=form | {"Destination": record["fields"].get("Destination", [])})
+    page = ui.post(
+        f"/tables/{report_types}/records/{record['id']}",
+        data=form | {"Destination": record["fields"].get("Destination", [])},
+    )
     assert "Saved Status, Start Date" in page.text, page.text[-800:]
     after = airtable.table("Report Types").get(record["id"])["fields"]
     assert after["Status"] == "Inactive" and after["Start Date"] == "2026-01-05"
-    assert {k: v for k, v in after.items() if k not in ("Status", "Start Date")} == {k: v for k, v in record["fields"].items() if k not in ("Status", "Start Date")}
+    assert {k: v for k, v in after.items() if k not in ("Status", "Start Date")} == {
+        k: v for k, v in record["fields"].items() if k not in ("Status", "Start Date")
+    }
 
     # A choice the field does not have: Airtable's error, nothing written.
     page = ui.post(f"/tables/{report_types}/records/{record['id']}", data=form | {"Status": "Sometimes"})

@@ -19,16 +19,25 @@ from pathlib import Path
 import pytest
 import requests
 
+from paperplan_local.stack import dagster_dev, finished_run_status, launch_partition_run, stand_ins
 from paperplan_sync.ops.backfill import backfill_progress, failed_partitions, launch_backfill
 from paperplan_sync_tests.fixtures.dagster_dev import wait_until
-from paperplan_local.stack import finished_run_status, launch_partition_run, dagster_dev, stand_ins
 
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--virtual-time-budget=15000", "--window-size=1400,1000"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--virtual-time-budget=15000",
+    "--window-size=1400,1000",
+]
 
 ASSET = ("amazon_sp", "sales_report")
 FAILED_DAY = "2026-11-10"
@@ -86,8 +95,19 @@ class Browser:
             profile = self.out_dir / f"chromium-profile-{self.visits}"
             screenshot.unlink(missing_ok=True)
             try:
-                proc = subprocess.run([str(self.binary), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--screenshot={screenshot}",
-                                       "--dump-dom", url], capture_output=True, text=True, timeout=90)
+                proc = subprocess.run(
+                    [
+                        str(self.binary),
+                        *CHROMIUM_FLAGS,
+                        f"--user-data-dir={profile}",
+                        f"--screenshot={screenshot}",
+                        "--dump-dom",
+                        url,
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=90,
+                )
             except subprocess.TimeoutExpired:
                 problem = "timed out after 90 s"
                 continue
@@ -110,7 +130,9 @@ def test_a_failed_day_shows_in_the_ui_and_backfilling_it_clears_it(chromium, tmp
             spapi, page_url = env["SPAPI_ENDPOINT"], stack.webserver_url + PARTITIONS_PAGE.format(path="/".join(ASSET))
 
             # One day fails: Amazon answers FATAL for the orders report.
-            requests.post(f"{spapi}/_test/faults", json={"fatal": True, "report_type": ORDERS_REPORT}, timeout=10).raise_for_status()
+            requests.post(
+                f"{spapi}/_test/faults", json={"fatal": True, "report_type": ORDERS_REPORT}, timeout=10
+            ).raise_for_status()
             run_id = launch_partition_run(stack, ASSET, FAILED_DAY)
             assert wait_until(lambda: finished_run_status(stack, run_id), 90, 1.0, f"run {run_id}") == "FAILURE"
             assert failed_partitions(stack.webserver_url, report=ASSET[-1]) == {ASSET: [FAILED_DAY]}
@@ -127,15 +149,29 @@ def test_a_failed_day_shows_in_the_ui_and_backfilling_it_clears_it(chromium, tmp
             for path, days in to_backfill.items():
                 backfill_id = launch_backfill(stack.webserver_url, path, days)
                 # The backfill daemon ticks every 30 s: one tick submits the run, a later one marks it done.
-                progress = wait_until(lambda: (p := backfill_progress(stack.webserver_url, backfill_id)).done and p, 120, 1.0, "the backfill")
-                assert (progress.status, progress.materialized, progress.failed) == ("COMPLETED_SUCCESS", len(days), 0), progress
+                progress = wait_until(
+                    lambda: (p := backfill_progress(stack.webserver_url, backfill_id)).done and p,
+                    120,
+                    1.0,
+                    "the backfill",
+                )
+                assert (progress.status, progress.materialized, progress.failed) == (
+                    "COMPLETED_SUCCESS",
+                    len(days),
+                    0,
+                ), progress
             assert failed_partitions(stack.webserver_url, report=ASSET[-1]) == {}
 
             pages.append(after := browser.open(page_url, "3-partitions-after-backfill"))
             # (>= 1: the seed's "Daily reports" automation, 13:00 UTC, may materialize recent days meanwhile.)
             assert after.counts["Failed"] == 0 and after.counts["Materialized"] >= 1, after.counts
-            pages.append(materialized := browser.open(page_url + "&status=MATERIALIZED", "4-partitions-materialized-filter"))
-            assert FAILED_DAY in materialized.rows and materialized.selected == after.counts["Materialized"], (materialized.selected, materialized.rows)
+            pages.append(
+                materialized := browser.open(page_url + "&status=MATERIALIZED", "4-partitions-materialized-filter")
+            )
+            assert FAILED_DAY in materialized.rows and materialized.selected == after.counts["Materialized"], (
+                materialized.selected,
+                materialized.rows,
+            )
             pages.append(no_failed := browser.open(page_url + "&status=FAILED", "5-partitions-failed-filter-after"))
             assert no_failed.selected == 0 and no_failed.rows == [], (no_failed.selected, no_failed.rows)
     finally:

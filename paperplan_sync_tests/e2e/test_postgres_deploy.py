@@ -17,11 +17,11 @@ from datetime import date
 import pytest
 import requests
 
-from paperplan_sync.ops.backfill import backfill_progress, launch_backfill, partitions
+from paperplan_local.stack import dagster_dev, finished_run_status, launch_partition_run, stand_ins
 from paperplan_sync.control_plane.airtable import AirtableResource
+from paperplan_sync.ops.backfill import backfill_progress, launch_backfill, partitions
 from paperplan_sync_tests.fixtures.dagster_dev import FAST_SENSORS, wait_until
 from paperplan_sync_tests.fixtures.postgres import DEPLOY_YAML, query
-from paperplan_local.stack import finished_run_status, launch_partition_run, dagster_dev, stand_ins
 
 pytestmark = pytest.mark.e2e
 
@@ -60,41 +60,70 @@ def test_a_run_and_a_backfill_through_the_daemon_on_postgres(fresh_database, tmp
             backfill_id = launch_backfill(stack.webserver_url, ASSET, BACKFILL_DAYS)
             assert wait_until(lambda: finished_run_status(stack, run_id), 90, 1.0, f"run {run_id}") == "SUCCESS"
             # The backfill daemon ticks every 30 s: one tick submits the run, a later one marks it done.
-            progress = wait_until(lambda: (p := backfill_progress(stack.webserver_url, backfill_id)).done and p, 120, 1.0, "the backfill")
-            assert (progress.status, progress.targeted, progress.materialized, progress.failed) == ("COMPLETED_SUCCESS", 5, 5, 0), progress
+            progress = wait_until(
+                lambda: (p := backfill_progress(stack.webserver_url, backfill_id)).done and p, 120, 1.0, "the backfill"
+            )
+            assert (progress.status, progress.targeted, progress.materialized, progress.failed) == (
+                "COMPLETED_SUCCESS",
+                5,
+                5,
+                0,
+            ), progress
 
     # (c) With dagster stopped, everything is in PostgreSQL.
     runs = dict(query(fresh_database, "SELECT run_id, status FROM runs"))
     assert runs.get(run_id) == "SUCCESS", runs
-    backfill_runs = query(fresh_database, "SELECT r.run_id, r.status FROM runs r JOIN run_tags t ON t.run_id = r.run_id "
-                                          "WHERE t.key = 'dagster/backfill' AND t.value = %s", (backfill_id,))
+    backfill_runs = query(
+        fresh_database,
+        "SELECT r.run_id, r.status FROM runs r JOIN run_tags t ON t.run_id = r.run_id "
+        "WHERE t.key = 'dagster/backfill' AND t.value = %s",
+        (backfill_id,),
+    )
     assert backfill_runs and all(status == "SUCCESS" for _, status in backfill_runs), backfill_runs
-    assert query(fresh_database, "SELECT status FROM bulk_actions WHERE key = %s", (backfill_id,)) == [("COMPLETED_SUCCESS",)]
-    materialized = {p for (p,) in query(fresh_database, "SELECT DISTINCT partition FROM event_logs "
-                                                        "WHERE dagster_event_type = 'ASSET_MATERIALIZATION'")}
+    assert query(fresh_database, "SELECT status FROM bulk_actions WHERE key = %s", (backfill_id,)) == [
+        ("COMPLETED_SUCCESS",)
+    ]
+    materialized = {
+        p
+        for (p,) in query(
+            fresh_database,
+            "SELECT DISTINCT partition FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'",
+        )
+    }
     assert materialized == {RUN_DAY, *BACKFILL_DAYS}
     assert not (home / "history" / "runs.db").exists(), "runs went to SQLite in DAGSTER_HOME, not to PostgreSQL"
 
 
-def test_on_the_production_instance_a_fatal_report_alerts_once_and_a_transient_failure_not_at_all(fresh_database, tmp_path):
+def test_on_the_production_instance_a_fatal_report_alerts_once_and_a_transient_failure_not_at_all(
+    fresh_database, tmp_path
+):
     home = tmp_path / "dagster_home"
     home.mkdir()
     with stand_ins(spapi_kwargs={**SPAPI, "enable_fault_injection": True}) as env:
         env = {**env, **FAST_SENSORS, "PAPERPLAN_DAGSTER_PG_URL": fresh_database.dagster_url}
         spapi, slack = env["SPAPI_ENDPOINT"], env["SLACK_BASE_URL"].removesuffix("/api/")
-        airtable = AirtableResource(api_key=env["AIRTABLE_API_KEY"], base_id=env["AIRTABLE_BASE_ID"],
-                                    endpoint_url=env["AIRTABLE_ENDPOINT_URL"], requests_per_second=100)
+        airtable = AirtableResource(
+            api_key=env["AIRTABLE_API_KEY"],
+            base_id=env["AIRTABLE_BASE_ID"],
+            endpoint_url=env["AIRTABLE_ENDPOINT_URL"],
+            requests_per_second=100,
+        )
 
         def alerts(day: str) -> list[str]:
-            return [m["text"] for m in requests.get(f"{slack}/messages", timeout=10).json()
-                    if m["text"].startswith(f"Report sales_report failed for {day}")]
+            return [
+                m["text"]
+                for m in requests.get(f"{slack}/messages", timeout=10).json()
+                if m["text"].startswith(f"Report sales_report failed for {day}")
+            ]
 
         def runs_of(day: str) -> list[dict]:  # the UI's runs, and Dagster's retries of them
             return stack.graphql(PARTITION_RUNS, {"v": day})["runsOrError"]["results"]
 
         with dagster_dev(env, home=home, instance_yaml=DEPLOY_YAML.read_text()) as stack:
             # (a) FATAL: not retried (it would go FATAL again), one alert.
-            requests.post(f"{spapi}/_test/faults", json={"fatal": True, "report_type": ORDERS}, timeout=10).raise_for_status()
+            requests.post(
+                f"{spapi}/_test/faults", json={"fatal": True, "report_type": ORDERS}, timeout=10
+            ).raise_for_status()
             run_id = launch_partition_run(stack, ASSET, RUN_DAY)
             assert wait_until(lambda: finished_run_status(stack, run_id), 120, 1.0, f"run {run_id}") == "FAILURE"
             wait_until(lambda: alerts(RUN_DAY), 120, 2, "the failure alert")
@@ -107,16 +136,22 @@ def test_on_the_production_instance_a_fatal_report_alerts_once_and_a_transient_f
 
             # (b) A transient failure (one 503 on createReport) that the step retry fixes: no alert, no Fail.
             requests.delete(f"{spapi}/_test/faults", timeout=10).raise_for_status()
-            requests.post(f"{spapi}/_test/faults", json={"status_5xx": 1, "operation": "createReport"}, timeout=10).raise_for_status()
+            requests.post(
+                f"{spapi}/_test/faults", json={"status_5xx": 1, "operation": "createReport"}, timeout=10
+            ).raise_for_status()
             day = BACKFILL_DAYS[0]
             run_id = launch_partition_run(stack, ASSET, day)
             assert wait_until(lambda: finished_run_status(stack, run_id), 180, 1.0, f"run {run_id}") == "SUCCESS"
             time.sleep(35)  # a failure sensor tick after the run
             assert alerts(day) == [] and len(runs_of(day)) == 1
-            record = airtable.table("Reports").first(formula=f"AND({{Report Type}}='sales_report', {{Date}}=DATETIME_PARSE('{day}'))")
+            record = airtable.table("Reports").first(
+                formula=f"AND({{Report Type}}='sales_report', {{Date}}=DATETIME_PARSE('{day}'))"
+            )
             assert record["fields"].get("Mongo Id") and not record["fields"].get("Fail")
 
             # `backfill --missing` sees the days that never ran, not the ones that did or failed.
-            missing = partitions(stack.webserver_url, failed=False, missing=True, report="sales_report", since=date(2026, 11, 8))
+            missing = partitions(
+                stack.webserver_url, failed=False, missing=True, report="sales_report", since=date(2026, 11, 8)
+            )
             days = missing[ASSET]
             assert "2026-11-08" in days and day not in days and RUN_DAY not in days

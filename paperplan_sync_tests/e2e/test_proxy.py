@@ -35,15 +35,22 @@ def _run(*args: str, stdin: str | None = None) -> str:
     return subprocess.run(args, input=stdin, capture_output=True, text=True, check=True).stdout
 
 
-def render_site(*, https_port: int, http_port: int, webserver_port: int, api_port: int, cert: Path, key: Path,
-                htpasswd: Path) -> str:
+def render_site(
+    *, https_port: int, http_port: int, webserver_port: int, api_port: int, cert: Path, key: Path, htpasswd: Path
+) -> str:
     """The shipped site file with this machine's values; each swapped value must be in it exactly as named."""
     text = SITE.read_text()
-    swaps = {"listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;", "listen [::]:443 ssl http2;": "",
-             "listen 80;": f"listen 127.0.0.1:{http_port};", "listen [::]:80;": "",
-             "/etc/paperplan/tls/fullchain.pem": str(cert), "/etc/paperplan/tls/privkey.pem": str(key),
-             "/etc/paperplan/htpasswd": str(htpasswd),
-             "127.0.0.1:3000": f"127.0.0.1:{webserver_port}", "127.0.0.1:8710": f"127.0.0.1:{api_port}"}
+    swaps = {
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
+        "listen [::]:443 ssl http2;": "",
+        "listen 80;": f"listen 127.0.0.1:{http_port};",
+        "listen [::]:80;": "",
+        "/etc/paperplan/tls/fullchain.pem": str(cert),
+        "/etc/paperplan/tls/privkey.pem": str(key),
+        "/etc/paperplan/htpasswd": str(htpasswd),
+        "127.0.0.1:3000": f"127.0.0.1:{webserver_port}",
+        "127.0.0.1:8710": f"127.0.0.1:{api_port}",
+    }
     for old, new in swaps.items():
         assert old in text, f"{SITE.name} no longer contains {old!r}: update this test's swaps"
         text = text.replace(old, new)
@@ -76,6 +83,7 @@ def nginx() -> str:
 @pytest.fixture(scope="module")
 def api_service(dagster_dev) -> str:
     """The product's `paperplan-sync api` (the public /api page and the webhook receiver) beside the webserver."""
+
     def answers() -> bool:
         try:
             return httpx.get(f"{dagster_dev.api_url}/api", timeout=5).status_code in (200, 503)
@@ -91,21 +99,52 @@ def proxy(nginx, dagster_dev, api_service, tmp_path_factory) -> Iterator[Proxy]:
     root = tmp_path_factory.mktemp("nginx")
     cert, key, htpasswd = root / "fullchain.pem", root / "privkey.pem", root / "htpasswd"
     # The same commands deploy/proxy/install.sh runs.
-    _run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert))
+    _run(
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        str(key),
+        "-out",
+        str(cert),
+    )
     htpasswd.write_text(f"{USER}:{_run('openssl', 'passwd', '-6', '-stdin', stdin=PASSWORD).strip()}\n")
     https_port, http_port = free_port(), free_port()
     site = root / "paperplan-sync.conf"
-    site.write_text(render_site(https_port=https_port, http_port=http_port, webserver_port=int(dagster_dev.webserver_url.rsplit(":", 1)[1]),
-                                api_port=int(api_service.rsplit(":", 1)[1]), cert=cert, key=key, htpasswd=htpasswd))
-    temp = "\n".join(f"    {kind}_temp_path {root / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    site.write_text(
+        render_site(
+            https_port=https_port,
+            http_port=http_port,
+            webserver_port=int(dagster_dev.webserver_url.rsplit(":", 1)[1]),
+            api_port=int(api_service.rsplit(":", 1)[1]),
+            cert=cert,
+            key=key,
+            htpasswd=htpasswd,
+        )
+    )
+    temp = "\n".join(
+        f"    {kind}_temp_path {root / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     # Running as root, nginx's workers would drop to `nobody`, who cannot read the test's files.
     user = "user root;\n" if os.geteuid() == 0 else ""
-    (root / "nginx.conf").write_text(f"{user}daemon off;\nworker_processes 1;\npid {root / 'nginx.pid'};\nerror_log stderr;\n"
-                                     f"events {{}}\nhttp {{\n    access_log {root / 'access.log'};\n{temp}\n    include {site};\n}}\n")
+    (root / "nginx.conf").write_text(
+        f"{user}daemon off;\nworker_processes 1;\npid {root / 'nginx.pid'};\nerror_log stderr;\n"
+        f"events {{}}\nhttp {{\n    access_log {root / 'access.log'};\n{temp}\n    include {site};\n}}\n"
+    )
     _run(nginx, "-t", "-e", "stderr", "-p", str(root), "-c", str(root / "nginx.conf"))
     log = open(root / "nginx.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([nginx, "-e", "stderr", "-p", str(root), "-c", str(root / "nginx.conf")], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [nginx, "-e", "stderr", "-p", str(root), "-c", str(root / "nginx.conf")], stdout=log, stderr=subprocess.STDOUT
+    )
     result = Proxy(f"https://127.0.0.1:{https_port}", f"http://127.0.0.1:{http_port}", cert)
 
     def up() -> bool:
@@ -125,8 +164,9 @@ def proxy(nginx, dagster_dev, api_service, tmp_path_factory) -> Iterator[Proxy]:
         log.close()
 
 
-@pytest.mark.parametrize("method,path", [("GET", "/"), ("GET", "/assets"), ("POST", "/graphql"), ("GET", "/server_info"),
-                                         ("GET", "/api/")])
+@pytest.mark.parametrize(
+    "method,path", [("GET", "/"), ("GET", "/assets"), ("POST", "/graphql"), ("GET", "/server_info"), ("GET", "/api/")]
+)
 def test_without_credentials_the_ui_and_graphql_answer_401(proxy, method, path):
     with proxy.client() as client:
         response = client.request(method, path, json={"query": "{ version }"} if method == "POST" else None)
@@ -156,8 +196,14 @@ def test_api_and_the_webhook_answer_without_credentials(proxy, api_service):
         assert health.status_code in (200, 503) and health.headers["content-type"].startswith("text/plain")
         assert "www-authenticate" not in health.headers
         # The webhook path reaches the api service (which judges the ping's MAC), not the login.
-        ping = client.post("/airtable/webhook", json={"base": {"id": "app"}, "webhook": {"id": "ach"}, "timestamp": "2026-01-01T00:00:00.000Z"})
-        assert ping.headers.get("www-authenticate") is None and "nginx" not in ping.text, (ping.status_code, ping.text[:200])
+        ping = client.post(
+            "/airtable/webhook",
+            json={"base": {"id": "app"}, "webhook": {"id": "ach"}, "timestamp": "2026-01-01T00:00:00.000Z"},
+        )
+        assert ping.headers.get("www-authenticate") is None and "nginx" not in ping.text, (
+            ping.status_code,
+            ping.text[:200],
+        )
         # Only the methods those paths need; other verbs never reach a backend.
         assert client.post("/api").status_code == 403
         assert client.get("/airtable/webhook").status_code == 403

@@ -19,17 +19,26 @@ DAY = ADS_TEST_TODAY - timedelta(days=2)
 
 
 def _token(server: AdsServer) -> str:
-    resp = server.http.post(server.lwa_endpoint, data={
-        "grant_type": "refresh_token", "refresh_token": server.refresh_token,
-        "client_id": server.client_id, "client_secret": server.client_secret,
-    })
+    resp = server.http.post(
+        server.lwa_endpoint,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": server.refresh_token,
+            "client_id": server.client_id,
+            "client_secret": server.client_secret,
+        },
+    )
     assert resp.status_code == 200, resp.text
     return resp.json()["access_token"]
 
 
 def _headers(server: AdsServer, token: str | None, **extra: str) -> dict[str, str]:
-    headers = {"Amazon-Advertising-API-ClientId": server.client_id, "Amazon-Advertising-API-Scope": server.profile_id,
-               "Content-Type": CREATE, **extra}
+    headers = {
+        "Amazon-Advertising-API-ClientId": server.client_id,
+        "Amazon-Advertising-API-Scope": server.profile_id,
+        "Content-Type": CREATE,
+        **extra,
+    }
     if token:
         headers["Authorization"] = f"Bearer {token}"
     return headers
@@ -37,11 +46,17 @@ def _headers(server: AdsServer, token: str | None, **extra: str) -> dict[str, st
 
 def _body(start: date = DAY, end: date | None = None, **config) -> dict:
     return {
-        "name": "test", "startDate": start.isoformat(), "endDate": (end or start).isoformat(),
+        "name": "test",
+        "startDate": start.isoformat(),
+        "endDate": (end or start).isoformat(),
         "configuration": {
-            "adProduct": "SPONSORED_PRODUCTS", "groupBy": ["campaign"], "reportTypeId": "spCampaigns",
+            "adProduct": "SPONSORED_PRODUCTS",
+            "groupBy": ["campaign"],
+            "reportTypeId": "spCampaigns",
             "columns": ["date", "campaignId", "impressions", "clicks", "cost", "purchases7d", "sales7d"],
-            "timeUnit": "DAILY", "format": "GZIP_JSON", **config,
+            "timeUnit": "DAILY",
+            "format": "GZIP_JSON",
+            **config,
         },
     }
 
@@ -173,8 +188,12 @@ def test_data_is_deterministic_per_seed_and_restates_for_28_days(ads):
     columns = ["date", "campaignId", "impressions", "clicks", "cost", "purchases7d", "sales7d"]
     rows = data.report_rows(ADS_TEST_SEED, start=DAY, end=DAY, time_unit="DAILY", columns=columns, today=ADS_TEST_TODAY)
     assert 5 <= len(rows) <= 20
-    assert rows == data.report_rows(ADS_TEST_SEED, start=DAY, end=DAY, time_unit="DAILY", columns=columns, today=ADS_TEST_TODAY)
-    assert rows != data.report_rows(ADS_TEST_SEED + 1, start=DAY, end=DAY, time_unit="DAILY", columns=columns, today=ADS_TEST_TODAY)
+    assert rows == data.report_rows(
+        ADS_TEST_SEED, start=DAY, end=DAY, time_unit="DAILY", columns=columns, today=ADS_TEST_TODAY
+    )
+    assert rows != data.report_rows(
+        ADS_TEST_SEED + 1, start=DAY, end=DAY, time_unit="DAILY", columns=columns, today=ADS_TEST_TODAY
+    )
     shares = [data.maturity(age) for age in range(0, 29)]
     assert all(a < b for a, b in zip(shares, shares[1:]))  # grows every day for 28 days...
     assert shares[-1] == data.maturity(90) == 1.0  # ...then is final

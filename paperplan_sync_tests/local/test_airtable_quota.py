@@ -15,7 +15,9 @@ BILLING = "PUBLIC_API_BILLING_LIMIT_EXCEEDED"
 
 
 def get(airtable: LocalAirtable, path: str) -> httpx.Response:
-    return httpx.get(f"{airtable.url}/v0/{airtable.base_id}/{path}", headers={"Authorization": f"Bearer {airtable.api_key}"})
+    return httpx.get(
+        f"{airtable.url}/v0/{airtable.base_id}/{path}", headers={"Authorization": f"Bearer {airtable.api_key}"}
+    )
 
 
 def test_past_the_monthly_quota_calls_slow_to_two_a_second(start_airtable_server):
@@ -24,8 +26,16 @@ def test_past_the_monthly_quota_calls_slow_to_two_a_second(start_airtable_server
     burst = [get(airtable, "Automations") for _ in range(5)]
     refused = [r for r in burst if r.status_code == 429]
     assert 1 <= 5 - len(refused) <= 2  # the bucket holds 2 calls
-    assert refused[0].json() == {"errors": [{"error": BILLING, "message": (
-        "API billing plan limit exceeded. You've reached the maximum number of requests allowed for this month.")}]}
+    assert refused[0].json() == {
+        "errors": [
+            {
+                "error": BILLING,
+                "message": (
+                    "API billing plan limit exceeded. You've reached the maximum number of requests allowed for this month."
+                ),
+            }
+        ]
+    }
     time.sleep(0.6)
     assert get(airtable, "Automations").status_code == 200  # 2 a second still get through
 
@@ -97,8 +107,11 @@ def test_an_upsert_with_an_empty_merge_key_creates_a_record(airtable: LocalAirta
     second = reports.batch_upsert([{"fields": {"Name": None, "Report Type": "sales"}}], key_fields=["Name"])
     assert len(first["createdRecords"]) == 1 and len(second["createdRecords"]) == 1
     assert len(reports.all()) == before + 2
-    absent = httpx.patch(f"{airtable.url}/v0/{airtable.base_id}/Reports", headers={"Authorization": f"Bearer {airtable.api_key}"},
-                         json={"performUpsert": {"fieldsToMergeOn": ["Name"]}, "records": [{"fields": {"Report Type": "x"}}]})
+    absent = httpx.patch(
+        f"{airtable.url}/v0/{airtable.base_id}/Reports",
+        headers={"Authorization": f"Bearer {airtable.api_key}"},
+        json={"performUpsert": {"fieldsToMergeOn": ["Name"]}, "records": [{"fields": {"Report Type": "x"}}]},
+    )
     assert absent.status_code == 422  # a merge key left out altogether is refused
 
 

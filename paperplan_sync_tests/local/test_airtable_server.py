@@ -15,8 +15,8 @@ import requests
 from pyairtable import Table
 from pyairtable.formulas import AND, EQ, GT, NOT, OR, Field, match
 
-from paperplan_sync.control_plane.schema import load_base_schema, table_schema
 from paperplan_local.airtable.ratelimit import RateLimiter
+from paperplan_sync.control_plane.schema import load_base_schema, table_schema
 from paperplan_sync_tests.fixtures.airtable import LocalAirtable
 
 SCRATCH_FIELDS = [
@@ -25,8 +25,11 @@ SCRATCH_FIELDS = [
     {"name": "Rows", "type": "number", "options": {"precision": 0}},
     {"name": "Price", "type": "number", "options": {"precision": 2}},
     {"name": "Date", "type": "date", "options": {"dateFormat": {"name": "iso"}}},
-    {"name": "Updated", "type": "dateTime", "options": {"timeZone": "utc", "dateFormat": {"name": "iso"},
-                                                        "timeFormat": {"name": "24hour"}}},
+    {
+        "name": "Updated",
+        "type": "dateTime",
+        "options": {"timeZone": "utc", "dateFormat": {"name": "iso"}, "timeFormat": {"name": "24hour"}},
+    },
     {"name": "Fail", "type": "checkbox", "options": {"icon": "check", "color": "redBright"}},
     {"name": "Level", "type": "singleSelect", "options": {"choices": [{"name": "INFO"}, {"name": "ERROR"}]}},
     {"name": "Tags", "type": "multipleSelects", "options": {"choices": [{"name": "a"}, {"name": "b"}]}},
@@ -52,6 +55,7 @@ def names(records: list[dict]) -> list[str]:
 
 
 # --- seeded content ---------------------------------------------------------------------------------
+
 
 def test_seeded_demo_content(airtable: LocalAirtable):
     report_types = airtable.table("Report Types")
@@ -87,13 +91,16 @@ def test_views_apply_their_filter(airtable: LocalAirtable):
         table = airtable.table(spec["name"])
         checkboxes = [f["name"] for f in spec["fields"] if f["type"] == "checkbox"]
         primary = spec["fields"][0]["name"]
-        table.batch_create([{primary: f"row {i}", **{c: bool(i >> n & 1) for n, c in enumerate(checkboxes)}} for i in range(8)])
+        table.batch_create(
+            [{primary: f"row {i}", **{c: bool(i >> n & 1) for n, c in enumerate(checkboxes)}} for i in range(8)]
+        )
         for view in views:
             expected = sorted(r["id"] for r in table.all(formula=view["filter"]))
             assert sorted(r["id"] for r in table.all(view=view["name"])) == expected
 
 
 # --- listing ----------------------------------------------------------------------------------------
+
 
 def test_pagination_returns_all_250_records_in_three_pages(scratch: Table):
     created = scratch.batch_create([{"Name": f"r{i:03d}", "Rows": i} for i in range(250)])
@@ -134,8 +141,15 @@ def test_a_formula_too_long_for_a_url_goes_through_list_records_post(scratch: Ta
 # --- filterByFormula ----------------------------------------------------------------------------------
 
 FORMULA_ROWS = [
-    {"Name": "alpha", "Kind": "it's", "Rows": 10, "Date": "2026-01-02", "Fail": True,
-     "Updated": "2026-01-02T10:00:00.000Z", "Tags": ["a", "b"]},
+    {
+        "Name": "alpha",
+        "Kind": "it's",
+        "Rows": 10,
+        "Date": "2026-01-02",
+        "Fail": True,
+        "Updated": "2026-01-02T10:00:00.000Z",
+        "Tags": ["a", "b"],
+    },
     {"Name": "beta", "Kind": "sales", "Rows": 3, "Date": "2026-01-03", "Level": "INFO"},
     {"Name": "gamma", "Kind": "sales", "Fail": True},
 ]
@@ -190,6 +204,7 @@ def test_unsupported_or_broken_formulas_are_422(scratch: Table, formula):
 
 # --- writing ----------------------------------------------------------------------------------------
 
+
 def test_unknown_field_fails_the_whole_write(scratch: Table):
     with pytest.raises(requests.HTTPError) as excinfo:
         scratch.batch_create([{"Name": "fine"}, {"Name": "bad", "Nope": 1}])
@@ -217,9 +232,16 @@ def test_typecast_options_are_rolled_back_with_a_failed_write(scratch: Table):
     assert "NEW" not in [c.name for c in scratch.schema(force=True).field("Level").options.choices]
 
 
-@pytest.mark.parametrize(("fields", "bad"), [({"Rows": "many"}, "Rows"), ({"Date": "yesterday"}, "Date"),
-                                             ({"Fail": "yes"}, "Fail"), ({"Name": ["a"]}, "Name"),
-                                             ({"Updated": "soon"}, "Updated")])
+@pytest.mark.parametrize(
+    ("fields", "bad"),
+    [
+        ({"Rows": "many"}, "Rows"),
+        ({"Date": "yesterday"}, "Date"),
+        ({"Fail": "yes"}, "Fail"),
+        ({"Name": ["a"]}, "Name"),
+        ({"Updated": "soon"}, "Updated"),
+    ],
+)
 def test_wrong_value_types_are_422(scratch: Table, fields, bad):
     with pytest.raises(requests.HTTPError) as excinfo:
         scratch.create(fields)
@@ -228,14 +250,18 @@ def test_wrong_value_types_are_422(scratch: Table, fields, bad):
 
 
 def test_values_are_normalised_like_airtable(scratch: Table):
-    record = scratch.create({"Name": "n", "Updated": "2026-01-02T03:04:05+02:00", "Rows": 4.0, "Fail": False, "Kind": ""})
+    record = scratch.create(
+        {"Name": "n", "Updated": "2026-01-02T03:04:05+02:00", "Rows": 4.0, "Fail": False, "Kind": ""}
+    )
     assert record["fields"] == {"Name": "n", "Updated": "2026-01-02T01:04:05.000Z", "Rows": 4}
     assert scratch.create({"Rows": "1,234", "Fail": "true"}, typecast=True)["fields"] == {"Rows": 1234, "Fail": True}
 
 
 def test_more_than_ten_records_per_write_is_422(scratch: Table):
-    for method, body in [("post", {"records": [{"fields": {}}] * 11}),
-                         ("patch", {"records": [{"id": "recAAAAAAAAAAAAAA", "fields": {}}] * 11})]:
+    for method, body in [
+        ("post", {"records": [{"fields": {}}] * 11}),
+        ("patch", {"records": [{"id": "recAAAAAAAAAAAAAA", "fields": {}}] * 11}),
+    ]:
         with pytest.raises(requests.HTTPError) as excinfo:
             scratch.api.request(method, scratch.urls.records, json=body)
         assert error_of(excinfo) == (422, "INVALID_RECORDS")
@@ -244,7 +270,9 @@ def test_more_than_ten_records_per_write_is_422(scratch: Table):
 
 
 def test_batch_upsert_creates_then_updates_by_key_fields(scratch: Table):
-    first = scratch.batch_upsert([{"fields": {"Name": n, "Kind": "k", "Price": 1.5}} for n in "ABC"], key_fields=["Name", "Kind"])
+    first = scratch.batch_upsert(
+        [{"fields": {"Name": n, "Kind": "k", "Price": 1.5}} for n in "ABC"], key_fields=["Name", "Kind"]
+    )
     assert len(first["createdRecords"]) == 3 and first["updatedRecords"] == []
 
     second = scratch.batch_upsert(
@@ -276,6 +304,7 @@ def test_deleting_a_linked_record_unlinks_it(airtable: LocalAirtable):
 
 # --- auth and missing things ----------------------------------------------------------------------------
 
+
 def test_auth_is_required(airtable: LocalAirtable):
     response = httpx.get(f"{airtable.url}/v0/{airtable.base_id}/Logs")
     assert response.status_code == 401
@@ -305,10 +334,16 @@ def test_tables_are_addressable_by_id_and_by_encoded_name(airtable: LocalAirtabl
 
 # --- metadata -------------------------------------------------------------------------------------------
 
+
 def test_create_table_and_fields(airtable: LocalAirtable):
     base = airtable.api().base(airtable.base_id)
-    table = base.create_table("Notebook", fields=[{"name": "Key", "type": "singleLineText"},
-                                                  {"name": "Size", "type": "number", "options": {"precision": 0}}])
+    table = base.create_table(
+        "Notebook",
+        fields=[
+            {"name": "Key", "type": "singleLineText"},
+            {"name": "Size", "type": "number", "options": {"precision": 0}},
+        ],
+    )
     notes = table.create_field("Notes", "multilineText")
     kind = table.create_field("Kind", "singleSelect", options={"choices": [{"name": "big"}, {"name": "small"}]})
     assert kind.options.choices[0].id.startswith("sel")
@@ -327,6 +362,7 @@ def test_create_table_and_fields(airtable: LocalAirtable):
 
 
 # --- rate limit and faults --------------------------------------------------------------------------------
+
 
 def test_rate_limit_then_penalty_window(start_airtable_server):
     with start_airtable_server(rate_limit_per_s=5, penalty_s=1) as strict:
@@ -397,6 +433,7 @@ def test_test_endpoints_are_absent_without_fault_injection(start_airtable_server
 
 
 # --- persistence ------------------------------------------------------------------------------------------
+
 
 def test_state_survives_a_restart(start_airtable_server, tmp_path):
     with start_airtable_server(state_dir=tmp_path) as first:

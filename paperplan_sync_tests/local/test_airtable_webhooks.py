@@ -91,6 +91,7 @@ def parse_time(value) -> datetime:
 
 # --- lifecycle --------------------------------------------------------------------------------------
 
+
 def test_create_list_refresh_disable_delete_with_pyairtable(airtable: LocalAirtable, receiver: Receiver):
     base = base_of(airtable)
     created = base.add_webhook(receiver.url, data_spec(table_id(airtable, "Automations")))
@@ -126,16 +127,28 @@ def test_a_base_holds_at_most_ten_webhooks(airtable: LocalAirtable):
     assert response.json()["error"]["type"] == "TOO_MANY_WEBHOOKS_IN_BASE"
 
 
-@pytest.mark.parametrize("spec, names", [
-    ({"options": {"filters": {}}}, "dataTypes"),
-    ({"options": {"filters": {"dataTypes": ["records"]}}}, "dataTypes"),
-    ({"options": {"filters": {"dataTypes": ["tableData"], "recordChangeScope": "Automations"}}}, "recordChangeScope"),
-    ({"options": {"filters": {"dataTypes": ["tableData"], "fromSources": ["ui"]}}}, "fromSources"),
-    ({"options": {"filters": {"dataTypes": ["tableData"], "watchDataInFieldIds": ["fldNope0000000000"]}}}, "watchDataInFieldIds"),
-    ({"options": {"filters": {"dataTypes": ["tableData"]}, "includes": {"includePreviousCellValues": "yes"}}}, "includePreviousCellValues"),
-    ({"options": {"filters": {"dataTypes": ["tableData"], "colour": "red"}}}, "colour"),
-    ({"filters": {"dataTypes": ["tableData"]}}, "options"),
-])
+@pytest.mark.parametrize(
+    "spec, names",
+    [
+        ({"options": {"filters": {}}}, "dataTypes"),
+        ({"options": {"filters": {"dataTypes": ["records"]}}}, "dataTypes"),
+        (
+            {"options": {"filters": {"dataTypes": ["tableData"], "recordChangeScope": "Automations"}}},
+            "recordChangeScope",
+        ),
+        ({"options": {"filters": {"dataTypes": ["tableData"], "fromSources": ["ui"]}}}, "fromSources"),
+        (
+            {"options": {"filters": {"dataTypes": ["tableData"], "watchDataInFieldIds": ["fldNope0000000000"]}}},
+            "watchDataInFieldIds",
+        ),
+        (
+            {"options": {"filters": {"dataTypes": ["tableData"]}, "includes": {"includePreviousCellValues": "yes"}}},
+            "includePreviousCellValues",
+        ),
+        ({"options": {"filters": {"dataTypes": ["tableData"], "colour": "red"}}}, "colour"),
+        ({"filters": {"dataTypes": ["tableData"]}}, "options"),
+    ],
+)
 def test_a_bad_specification_is_refused_with_422(airtable: LocalAirtable, spec: dict, names: str):
     response = httpx.post(hooks_url(airtable), headers=auth(airtable), json={"specification": spec})
     assert response.status_code == 422
@@ -145,6 +158,7 @@ def test_a_bad_specification_is_refused_with_422(airtable: LocalAirtable, spec: 
 
 
 # --- payloads ---------------------------------------------------------------------------------------
+
 
 def test_payloads_describe_each_change_with_cursors(airtable: LocalAirtable):
     base = base_of(airtable)
@@ -173,8 +187,9 @@ def test_payloads_describe_each_change_with_cursors(airtable: LocalAirtable):
     assert third.destroyed_record_ids == [record["id"]]
     assert base.webhooks()[0].cursor_for_next_payload == 4
 
-    page = httpx.get(hooks_url(airtable, f"/{created.id}/payloads"), headers=auth(airtable),
-                     params={"cursor": 2, "limit": 1}).json()
+    page = httpx.get(
+        hooks_url(airtable, f"/{created.id}/payloads"), headers=auth(airtable), params={"cursor": 2, "limit": 1}
+    ).json()
     assert (page["cursor"], page["mightHaveMore"], len(page["payloads"])) == (3, True, 1)
     end = httpx.get(hooks_url(airtable, f"/{created.id}/payloads"), headers=auth(airtable), params={"cursor": 9}).json()
     assert end == {"cursor": 9, "mightHaveMore": False, "payloads": []}
@@ -188,7 +203,9 @@ def test_a_page_holds_at_most_fifty_payloads(airtable: LocalAirtable):
         logs.batch_create([{"Summary": "x"}] * 10)
     for _ in range(49):
         airtable.client_edit("Logs", "create", fields={"Summary": "y"})
-    page = httpx.get(hooks_url(airtable, f"/{created.id}/payloads"), headers=auth(airtable), params={"limit": 500}).json()
+    page = httpx.get(
+        hooks_url(airtable, f"/{created.id}/payloads"), headers=auth(airtable), params={"limit": 500}
+    ).json()
     assert (len(page["payloads"]), page["cursor"], page["mightHaveMore"]) == (50, 51, True)
     assert len(list(base.webhook(created.id).payloads())) == 55
 
@@ -231,10 +248,14 @@ def test_client_edit_errors_are_airtables(airtable: LocalAirtable):
     missing = airtable.client_edit("Nope", "create", fields={})
     assert missing.status_code == 404
     deleted = airtable.client_edit("Logs", "create", fields={"Summary": "bye"}).json()
-    assert airtable.client_edit("Logs", "delete", record_id=deleted["id"]).json() == {"id": deleted["id"], "deleted": True}
+    assert airtable.client_edit("Logs", "delete", record_id=deleted["id"]).json() == {
+        "id": deleted["id"],
+        "deleted": True,
+    }
 
 
 # --- pings ------------------------------------------------------------------------------------------
+
 
 def test_a_change_sends_a_signed_ping_that_verifies(airtable: LocalAirtable, receiver: Receiver):
     base = base_of(airtable)
@@ -298,7 +319,7 @@ def test_notifications_are_disabled_after_thirteen_failed_retries(airtable: Loca
     for attempt in range(1, 15):
         assert receiver.wait_for(attempt), attempt
         time.sleep(0.1)
-        airtable.advance_clock(10 * 2 ** attempt)
+        airtable.advance_clock(10 * 2**attempt)
     time.sleep(0.3)
     hook = base.webhooks()[0]
     assert len(receiver.pings) == 14 and not hook.are_notifications_enabled
@@ -306,6 +327,7 @@ def test_notifications_are_disabled_after_thirteen_failed_retries(airtable: Loca
 
 
 # --- expiry and retention ---------------------------------------------------------------------------
+
 
 def test_an_expired_webhook_stops_and_is_reported_expired(airtable: LocalAirtable, receiver: Receiver):
     base = base_of(airtable)
@@ -363,7 +385,11 @@ def test_includes_unchanged_values_and_v2_select_cells(airtable: LocalAirtable):
 
     (payload,) = base.webhook(created.id).payloads()
     change = payload.changed_tables_by_id[schema.id].changed_records_by_id[record["id"]]
-    assert change.current.cell_values_by_field_id[status] == {"id": choice.id, "name": choice.name, "color": choice.color}
+    assert change.current.cell_values_by_field_id[status] == {
+        "id": choice.id,
+        "name": choice.name,
+        "color": choice.color,
+    }
     assert change.unchanged.cell_values_by_field_id == {name: record["fields"]["Name"]}
     assert change.previous is None  # only with includePreviousCellValues
 
@@ -389,8 +415,11 @@ def test_schema_changes_reach_webhooks_watching_fields_and_metadata(airtable: Lo
     data_hook = base.add_webhook(None, data_spec())
     logs = base.table("Logs")
     field = logs.create_field("Note", "singleLineText")
-    httpx.patch(f"{airtable.url}/v0/meta/bases/{airtable.base_id}/tables/{logs.id}", headers=auth(airtable),
-                json={"description": "what happened"}).raise_for_status()
+    httpx.patch(
+        f"{airtable.url}/v0/meta/bases/{airtable.base_id}/tables/{logs.id}",
+        headers=auth(airtable),
+        json={"description": "what happened"},
+    ).raise_for_status()
 
     (added,) = base.webhook(fields_hook.id).payloads()
     assert added.changed_tables_by_id[logs.id].created_fields_by_id[field.id].name == "Note"

@@ -69,10 +69,16 @@ def test_busy_port_is_reported(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_foreground_mode_stops_cleanly_on_signals(tmp_path, sig):
     port = free_port()
-    code = "import sys; from paperplan_local.mongo import run_foreground; " \
-           "sys.exit(run_foreground(int(sys.argv[1]), sys.argv[2]))"
-    proc = subprocess.Popen([sys.executable, "-c", code, str(port), str(tmp_path / "state")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    code = (
+        "import sys; from paperplan_local.mongo import run_foreground; "
+        "sys.exit(run_foreground(int(sys.argv[1]), sys.argv[2]))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(port), str(tmp_path / "state")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         first_line = proc.stdout.readline()  # printed once the server answers
         assert f"on mongodb://127.0.0.1:{port}/" in first_line, first_line + proc.stdout.read()

@@ -11,8 +11,9 @@ from paperplan_sync.alerting.slack import SlackError, report_failed_message
 
 
 def post(slack, **params):
-    return httpx.post(f"{slack.api_url}chat.postMessage", json=params,
-                      headers={"Authorization": f"Bearer {slack.token}"}, timeout=5).json()
+    return httpx.post(
+        f"{slack.api_url}chat.postMessage", json=params, headers={"Authorization": f"Bearer {slack.token}"}, timeout=5
+    ).json()
 
 
 def test_a_channel_that_does_not_exist_is_channel_not_found_and_bare_names_work(slack):
@@ -30,14 +31,29 @@ def test_a_channel_the_app_was_not_invited_to_or_archived_refuses_posts(slack):
     assert post(slack, channel="#old-alerts", text="x")["error"] == "is_archived"
 
 
-@pytest.mark.parametrize("blocks, error", [
-    ([{"type": "section"}], "must define either `text` or `fields` [json-pointer:/blocks/0]"),
-    ([{"type": "header", "text": {"type": "mrkdwn", "text": "x"}}], "must be a text object of type plain_text [json-pointer:/blocks/0/text]"),
-    ([{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}], "must be less than 151 characters [json-pointer:/blocks/0/text/text]"),
-    ([{"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}], "must provide between 1 and 10 items [json-pointer:/blocks/0/fields]"),
-    ([{"type": "context", "elements": []}], "must provide between 1 and 10 items [json-pointer:/blocks/0/elements]"),
-    ([{"type": "fancy"}], "unsupported type `fancy` [json-pointer:/blocks/0/type]"),
-])
+@pytest.mark.parametrize(
+    "blocks, error",
+    [
+        ([{"type": "section"}], "must define either `text` or `fields` [json-pointer:/blocks/0]"),
+        (
+            [{"type": "header", "text": {"type": "mrkdwn", "text": "x"}}],
+            "must be a text object of type plain_text [json-pointer:/blocks/0/text]",
+        ),
+        (
+            [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}],
+            "must be less than 151 characters [json-pointer:/blocks/0/text/text]",
+        ),
+        (
+            [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}],
+            "must provide between 1 and 10 items [json-pointer:/blocks/0/fields]",
+        ),
+        (
+            [{"type": "context", "elements": []}],
+            "must provide between 1 and 10 items [json-pointer:/blocks/0/elements]",
+        ),
+        ([{"type": "fancy"}], "unsupported type `fancy` [json-pointer:/blocks/0/type]"),
+    ],
+)
 def test_blocks_of_the_wrong_shape_are_invalid_blocks_with_slacks_reasons(slack, blocks, error):
     answer = post(slack, channel="#airtable", text="fallback", blocks=blocks)
     assert (answer["ok"], answer["error"], answer["errors"]) == (False, "invalid_blocks", [error])
@@ -47,7 +63,9 @@ def test_blocks_of_the_wrong_shape_are_invalid_blocks_with_slacks_reasons(slack,
 
 
 def test_the_products_own_messages_pass_the_shape_checks(slack):
-    text, blocks = report_failed_message("sales_report", "2026-11-20", "FATAL: " + "x" * 5000, "http://127.0.0.1:3000/runs/r1")
+    text, blocks = report_failed_message(
+        "sales_report", "2026-11-20", "FATAL: " + "x" * 5000, "http://127.0.0.1:3000/runs/r1"
+    )
     assert slack.resource().post(text, blocks=blocks)
 
 

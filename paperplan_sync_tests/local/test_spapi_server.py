@@ -22,33 +22,51 @@ TODAY = date(2026, 11, 20)
 
 
 def token_for(url: str, **overrides: str) -> httpx.Response:
-    form = {"grant_type": "refresh_token", "refresh_token": DEV_REFRESH_TOKEN, "client_id": DEV_CLIENT_ID,
-            "client_secret": DEV_CLIENT_SECRET, **overrides}
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": DEV_REFRESH_TOKEN,
+        "client_id": DEV_CLIENT_ID,
+        "client_secret": DEV_CLIENT_SECRET,
+        **overrides,
+    }
     return httpx.post(url + "/auth/o2/token", data=form)
 
 
 def order_body(day: date, offset: str = "-07:00") -> dict:
-    return {"reportType": ORDERS, "marketplaceIds": MARKET,
-            "dataStartTime": f"{day}T00:00:00{offset}", "dataEndTime": f"{day}T23:59:59{offset}"}
+    return {
+        "reportType": ORDERS,
+        "marketplaceIds": MARKET,
+        "dataStartTime": f"{day}T00:00:00{offset}",
+        "dataEndTime": f"{day}T23:59:59{offset}",
+    }
 
 
 @pytest.fixture(scope="module")
 def server():
     """A private stand-in: a slower processing delay, short-lived document URLs, a fixed clock."""
-    app = build_app(seed=7, rate_limit_scale=1000.0, processing_delay_s=0.4, document_ttl_s=1.0,
-                    enable_fault_injection=True, today=lambda: TODAY)
+    app = build_app(
+        seed=7,
+        rate_limit_scale=1000.0,
+        processing_delay_s=0.4,
+        document_ttl_s=1.0,
+        enable_fault_injection=True,
+        today=lambda: TODAY,
+    )
     with ServerThread(app) as srv:
         yield srv
 
 
 @pytest.fixture(scope="module")
 def api(server):
-    client = httpx.Client(base_url=server.url, headers={"x-amz-access-token": token_for(server.url).json()["access_token"]})
+    client = httpx.Client(
+        base_url=server.url, headers={"x-amz-access-token": token_for(server.url).json()["access_token"]}
+    )
     yield client
     client.close()
 
 
 # --- LWA and auth -----------------------------------------------------------------------------------------
+
 
 def test_lwa_token_exchange_like_amazon(server):
     ok = token_for(server.url)
@@ -84,6 +102,7 @@ def test_expired_access_token(server):
 
 # --- report lifecycle -------------------------------------------------------------------------------------
 
+
 def test_report_progresses_in_queue_in_progress_done(api):
     created = api.post(f"{API}/reports", json=order_body(date(2026, 11, 2)))
     assert created.status_code == 202
@@ -107,11 +126,19 @@ def test_report_progresses_in_queue_in_progress_done(api):
 
 
 def test_create_validation(api):
-    assert api.post(f"{API}/reports", json={"reportType": "BAD_FEE_DISCOUNTS_REPORT",
-                                            "marketplaceIds": MARKET}).status_code == 400
+    assert (
+        api.post(
+            f"{API}/reports", json={"reportType": "BAD_FEE_DISCOUNTS_REPORT", "marketplaceIds": MARKET}
+        ).status_code
+        == 400
+    )
     assert api.post(f"{API}/reports", json={"reportType": ORDERS}).status_code == 400
-    assert api.post(f"{API}/reports", json={**order_body(date(2026, 11, 2)),
-                                            "dataEndTime": "2026-11-01T00:00:00Z"}).status_code == 400
+    assert (
+        api.post(
+            f"{API}/reports", json={**order_body(date(2026, 11, 2)), "dataEndTime": "2026-11-01T00:00:00Z"}
+        ).status_code
+        == 400
+    )
     assert api.post(f"{API}/reports", content=b"{", headers={"content-type": "application/json"}).status_code == 400
     assert api.get(f"{API}/reports/badReportId1").status_code == 400
     assert api.get(f"{API}/documents/badDocumentId1").status_code == 400
@@ -156,17 +183,24 @@ def test_get_reports_filters_and_pages(api):
         seen += [r["reportId"] for r in page["reports"]]
         token = page.get("nextToken")
     assert seen == ids[::-1]
-    by_status = lambda s: [r["reportId"] for r in api.get(  # noqa: E731
-        f"{API}/reports", params={"reportTypes": ORDERS, "processingStatuses": s, "pageSize": 100}).json()["reports"]]
+    by_status = lambda s: [
+        r["reportId"]
+        for r in api.get(  # noqa: E731
+            f"{API}/reports", params={"reportTypes": ORDERS, "processingStatuses": s, "pageSize": 100}
+        ).json()["reports"]
+    ]
     assert by_status("IN_QUEUE,IN_PROGRESS") == ids[::-1] and by_status("DONE") == []
     assert api.get(f"{API}/reports", params={"reportTypes": LISTINGS}).json()["reports"] == []
     assert api.get(f"{API}/reports").status_code == 400
-    assert api.get(f"{API}/reports", params={"reportTypes": ORDERS, "processingStatuses": "BAD_VALUE"}).status_code == 400
+    assert (
+        api.get(f"{API}/reports", params={"reportTypes": ORDERS, "processingStatuses": "BAD_VALUE"}).status_code == 400
+    )
     future = (TODAY + timedelta(days=400)).isoformat() + "T00:00:00Z"
     assert api.get(f"{API}/reports", params={"reportTypes": ORDERS, "createdSince": future}).json()["reports"] == []
 
 
 # --- documents --------------------------------------------------------------------------------------------
+
 
 def _done_document(api, body: dict) -> dict:
     report_id = api.post(f"{API}/reports", json=body).json()["reportId"]
@@ -205,7 +239,9 @@ def test_flat_files_are_cp1252_and_streamed(api):
         raw = b"".join(resp.iter_raw())
     text = gzip.decompress(raw)
     assert text.count(b"\n") == 30_001
-    listing = gzip.decompress(httpx.get(_done_document(api, {"reportType": LISTINGS, "marketplaceIds": MARKET})["url"]).content)
+    listing = gzip.decompress(
+        httpx.get(_done_document(api, {"reportType": LISTINGS, "marketplaceIds": MARKET})["url"]).content
+    )
     assert b"Caf\xe9 Planner 2026 \x96 Weekly" in listing  # windows-1252 bytes, as Amazon serves them
 
 
@@ -224,8 +260,13 @@ def test_rate_limits_like_amazon():
 
 
 def traffic_body(day: date) -> dict:
-    return {"reportType": "GET_SALES_AND_TRAFFIC_REPORT", "marketplaceIds": MARKET, "reportOptions": {"dateGranularity": "DAY"},
-            "dataStartTime": f"{day}T00:00:00-07:00", "dataEndTime": f"{day}T23:59:59-07:00"}
+    return {
+        "reportType": "GET_SALES_AND_TRAFFIC_REPORT",
+        "marketplaceIds": MARKET,
+        "reportOptions": {"dateGranularity": "DAY"},
+        "dataStartTime": f"{day}T00:00:00-07:00",
+        "dataEndTime": f"{day}T23:59:59-07:00",
+    }
 
 
 def test_sales_and_traffic_once_per_15_minutes_like_amazon():
@@ -236,8 +277,15 @@ def test_sales_and_traffic_once_per_15_minutes_like_amazon():
         assert first.status_code == 202
         second = httpx.post(srv.url + f"{API}/reports", json=traffic_body(TODAY - timedelta(days=1)), headers=headers)
         assert second.status_code == 429
-        assert second.json() == {"errors": [{"code": "QuotaExceeded", "details": "",
-                                             "message": "You exceeded your quota for the requested resource."}]}
+        assert second.json() == {
+            "errors": [
+                {
+                    "code": "QuotaExceeded",
+                    "details": "",
+                    "message": "You exceeded your quota for the requested resource.",
+                }
+            ]
+        }
         assert 1 / float(second.headers["x-amzn-RateLimit-Limit"]) == pytest.approx(900, rel=1e-3)
         assert httpx.post(srv.url + f"{API}/reports", json=order_body(TODAY), headers=headers).status_code == 202
         stats = httpx.get(srv.url + "/_test/stats").json()
@@ -274,27 +322,44 @@ def test_test_endpoints_are_404_when_fault_injection_is_off():
 
 # --- sandbox --------------------------------------------------------------------------------------------
 
+
 def test_sandbox_static_vectors(server, api):
     sb = "/sandbox" + API
-    ok = api.post(f"{sb}/reports", json={"reportType": "GET_MERCHANT_LISTINGS_ALL_DATA",
-                                         "dataStartTime": "2024-03-10T20:11:24.000Z",
-                                         "marketplaceIds": ["A1PA6795UKMFR9", "ATVPDKIKX0DER"]})
+    ok = api.post(
+        f"{sb}/reports",
+        json={
+            "reportType": "GET_MERCHANT_LISTINGS_ALL_DATA",
+            "dataStartTime": "2024-03-10T20:11:24.000Z",
+            "marketplaceIds": ["A1PA6795UKMFR9", "ATVPDKIKX0DER"],
+        },
+    )
     assert ok.status_code == 202 and ok.json() == {"reportId": "ID323"}
-    bad = api.post(f"{sb}/reports", json={"reportType": "BAD_FEE_DISCOUNTS_REPORT",
-                                          "dataStartTime": "2024-03-10T20:11:24.000Z",
-                                          "marketplaceIds": ["A1PA6795UKMFR9", "ATVPDKIKX0DER"]})
+    bad = api.post(
+        f"{sb}/reports",
+        json={
+            "reportType": "BAD_FEE_DISCOUNTS_REPORT",
+            "dataStartTime": "2024-03-10T20:11:24.000Z",
+            "marketplaceIds": ["A1PA6795UKMFR9", "ATVPDKIKX0DER"],
+        },
+    )
     assert bad.status_code == 400
     assert bad.json() == {"errors": [{"code": "400", "message": "Invalid input", "details": "Invalid input"}]}
     assert api.get(f"{sb}/reports/badReportId1").status_code == 400
     assert api.get(f"{sb}/documents/badDocumentId1").status_code == 400
     assert api.get(f"{sb}/reports/ID323").json()["reportId"] == "ReportId1"
-    listed = api.get(f"{sb}/reports", params={"reportTypes": "FEE_DISCOUNTS_REPORT,GET_AFN_INVENTORY_DATA",
-                                             "processingStatuses": "IN_QUEUE,IN_PROGRESS"})
+    listed = api.get(
+        f"{sb}/reports",
+        params={
+            "reportTypes": "FEE_DISCOUNTS_REPORT,GET_AFN_INVENTORY_DATA",
+            "processingStatuses": "IN_QUEUE,IN_PROGRESS",
+        },
+    )
     assert listed.status_code == 200 and listed.json()["reports"][0]["reportId"] == "ReportId1"
     assert api.delete(f"{sb}/reports/ID").status_code == 200
 
 
 # --- data ---------------------------------------------------------------------------------------------
+
 
 def test_data_is_deterministic_and_seeded():
     day = date(2026, 6, 1)

@@ -16,8 +16,8 @@ from paperplan_sync.config.models import ReportType
 from paperplan_sync.reports.catalog import CATALOG, ORDERS_BY_DATE, ReportKind, parse_document
 from paperplan_sync.reports.load import plan_chunks, split_by_day, store_day
 from paperplan_sync.sources.base import RowStream
-from paperplan_sync.timezones import utc_offset_tz
 from paperplan_sync.storage.rows import LATEST, current_rows
+from paperplan_sync.timezones import utc_offset_tz
 
 DOCUMENTS = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
 DAY = date(2026, 11, 10)
@@ -30,9 +30,16 @@ def canned(kind: ReportKind) -> bytes:
 
 
 def report_type(kind: ReportKind) -> ReportType:
-    return ReportType(record_id="recCatalog", name="catalog_" + kind.report_type_id.lower()[:40], active=True,
-                      source=kind.source, report_type_id=kind.report_type_id, real_time=kind.snapshot,
-                      add_to_datapoints=kind.datapoints is not None, timezone_offset=-7)
+    return ReportType(
+        record_id="recCatalog",
+        name="catalog_" + kind.report_type_id.lower()[:40],
+        active=True,
+        source=kind.source,
+        report_type_id=kind.report_type_id,
+        real_time=kind.snapshot,
+        add_to_datapoints=kind.datapoints is not None,
+        timezone_offset=-7,
+    )
 
 
 def without_stamps(rows: list[dict]) -> list[dict]:
@@ -57,8 +64,15 @@ def test_every_catalog_entry_parses_splits_and_stores(kind, mongo):
 
     stored: list[dict] = []
     for day, batches in by_day.items():
-        result = store_day(rt, day, RowStream(iter(batches), columns=stream.columns), db=db, run_id="catalog test",
-                           api_report_id="canned", cancelled=False)
+        result = store_day(
+            rt,
+            day,
+            RowStream(iter(batches), columns=stream.columns),
+            db=db,
+            run_id="catalog test",
+            api_report_id="canned",
+            cancelled=False,
+        )
         day_rows = current_rows(db, rt.name, result.report_date or LATEST)
         assert result.rows == len(day_rows) == sum(len(b) for b in batches)
         assert result.duplicate_keys == 0
@@ -72,8 +86,9 @@ def test_every_catalog_entry_parses_splits_and_stores(kind, mongo):
         assert metrics == set(kind.datapoints.metrics)
 
     key = kind.row_key or tuple(stream.columns)
-    assert Counter(tuple(r.get(c) for c in key) for r in without_stamps(stored)) == \
-        Counter(tuple(r.get(c) for c in key) for r in rows)
+    assert Counter(tuple(r.get(c) for c in key) for r in without_stamps(stored)) == Counter(
+        tuple(r.get(c) for c in key) for r in rows
+    )
     assert set(kind.row_key) <= set().union(*rows)  # the key columns exist in the document
 
 

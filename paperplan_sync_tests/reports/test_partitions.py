@@ -10,8 +10,17 @@ from paperplan_sync.timezones import tz_name
 
 
 def report(**kw) -> ReportType:
-    return ReportType(**{"record_id": "rec1", "name": "sales_report", "active": True, "report_type_id": "X",
-                         "offset_days": 1, "start_date": date(2026, 11, 1), **kw})
+    return ReportType(
+        **{
+            "record_id": "rec1",
+            "name": "sales_report",
+            "active": True,
+            "report_type_id": "X",
+            "offset_days": 1,
+            "start_date": date(2026, 11, 1),
+            **kw,
+        }
+    )
 
 
 def test_timezone_names_follow_the_tz_database_sign_convention():

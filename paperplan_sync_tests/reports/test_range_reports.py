@@ -10,9 +10,8 @@ import dagster as dg
 from paperplan_sync.alerting.alerts import build_alert_sensors
 from paperplan_sync.control_plane.schema import TABLE_REPORTS
 from paperplan_sync.reports.catalog import ORDERS_BY_DATE
-from paperplan_sync.reports.factory import build_report_asset
-from paperplan_sync.timezones import utc_offset_tz
 from paperplan_sync.storage.rows import current_rows
+from paperplan_sync.timezones import utc_offset_tz
 from paperplan_sync_tests.fixtures.reports import RANGE_END, RANGE_START
 
 FIRST, LAST = "2026-11-10", "2026-11-14"  # the SP-API stand-in's clock is pinned to 2026-11-20 in tests
@@ -25,8 +24,12 @@ def days(first: str, last: str) -> list[str]:
 
 def rows_by_day(product, name: str, keys: list[str]) -> dict[str, list[tuple]]:
     db = product.resources["mongo"].db()
-    return {day: sorted(tuple(sorted((k, v) for k, v in r.items() if not k.startswith("_")))
-                        for r in current_rows(db, name, day)) for day in keys}
+    return {
+        day: sorted(
+            tuple(sorted((k, v) for k, v in r.items() if not k.startswith("_"))) for r in current_rows(db, name, day)
+        )
+        for day in keys
+    }
 
 
 def datapoints_by_day(product, name: str) -> list[tuple]:
@@ -106,18 +109,27 @@ def test_a_fatal_range_fails_every_day_it_covers_with_one_alert(product, spapi, 
     asset = product.asset("sales_report")
     defs = dg.Definitions(assets=[asset], resources=product.resources)
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process(  # the run names its asset, as scheduled runs do
-        instance=product.instance, tags={RANGE_START: FIRST, RANGE_END: LAST}, asset_selection=[asset.key],
-        raise_on_error=False)
+        instance=product.instance,
+        tags={RANGE_START: FIRST, RANGE_END: LAST},
+        asset_selection=[asset.key],
+        raise_on_error=False,
+    )
     assert not result.success
     assert spapi.stats()["create_calls"] == {ORDERS_BY_DATE: 1}
 
     instance = product.instance
     run = instance.get_run_by_id(result.run_id)
-    failure = next(e.dagster_event for e in instance.all_logs(result.run_id)
-                   if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.RUN_FAILURE)
+    failure = next(
+        e.dagster_event
+        for e in instance.all_logs(result.run_id)
+        if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.RUN_FAILURE
+    )
     [sensor] = [s for s in build_alert_sensors(product.config) if s.name == "report_failure_alerts"]
     context = dg.build_run_status_sensor_context(
-        sensor_name=sensor.name, dagster_instance=instance, dagster_run=run, dagster_event=failure,
+        sensor_name=sensor.name,
+        dagster_instance=instance,
+        dagster_run=run,
+        dagster_event=failure,
         resources={k: product.resources[k] for k in ("airtable", "mongo", "slack")},
     ).for_run_failure()
     sensor(context)

@@ -16,7 +16,9 @@ DAY = "2026-11-15"  # the SP-API stand-in's clock is pinned to 2026-11-20 in tes
 
 
 def reports_record(airtable_resource, name: str, day: str) -> dict:
-    records = airtable_resource.table(TABLE_REPORTS).all(formula=f"AND({{Report Type}}='{name}', {{Date}}=DATETIME_PARSE('{day}'))")
+    records = airtable_resource.table(TABLE_REPORTS).all(
+        formula=f"AND({{Report Type}}='{name}', {{Date}}=DATETIME_PARSE('{day}'))"
+    )
     assert len(records) == 1, records
     return records[0]["fields"]
 
@@ -91,7 +93,9 @@ def test_an_airtable_destination_type_upserts_its_rows_by_key(product, airtable_
     assert isinstance(listings[0]["fields"].get("price"), float | int)
 
 
-def test_airtable_down_during_a_load_keeps_the_writes_and_flushes_them_later(product, airtable, airtable_resource, mongo):
+def test_airtable_down_during_a_load_keeps_the_writes_and_flushes_them_later(
+    product, airtable, airtable_resource, mongo
+):
     airtable.inject(status=503, count=10_000)
 
     result = product.materialize("sales_report", DAY)
@@ -113,10 +117,13 @@ def test_a_30_day_backfill_runs_once_and_stores_each_day_as_its_own_report(produ
     assert len(result.asset_materializations_for_node("amazon_sp__sales_report")) == 30
 
 
-@pytest.mark.parametrize(("name", "metrics"), [
-    ("sales_and_traffic", {"units_ordered", "ordered_revenue", "sessions", "page_views"}),
-    ("ads_campaigns", set()),  # Add to Datapoints is off for it in the demo base
-])
+@pytest.mark.parametrize(
+    ("name", "metrics"),
+    [
+        ("sales_and_traffic", {"units_ordered", "ordered_revenue", "sessions", "page_views"}),
+        ("ads_campaigns", set()),  # Add to Datapoints is off for it in the demo base
+    ],
+)
 def test_the_other_demo_report_types_materialize(product, mongo, name, metrics):
     assert product.materialize(name, DAY).success
     assert {p["metric"] for p in mongo.db()["datapoints"].find({"report": name, "date": DAY})} == metrics

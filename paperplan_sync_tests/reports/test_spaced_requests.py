@@ -66,8 +66,12 @@ def test_a_turn_taken_by_another_process_of_the_product_is_waited_for_not_refuse
 
 def test_a_turn_taken_outside_the_product_costs_one_refusal_and_the_advertised_wait(product, spapi):
     body = {"reportType": SALES_AND_TRAFFIC, "marketplaceIds": ["ATVPDKIKX0DER"]}
-    assert httpx.post(f"{spapi.url}/reports/2021-06-30/reports", json=body,
-                      headers={"x-amz-access-token": spapi.access_token()}).status_code == 202
+    assert (
+        httpx.post(
+            f"{spapi.url}/reports/2021-06-30/reports", json=body, headers={"x-amz-access-token": spapi.access_token()}
+        ).status_code
+        == 202
+    )
     spapi.reset_stats()
 
     assert product.materialize("sales_and_traffic", days=FIRE).success

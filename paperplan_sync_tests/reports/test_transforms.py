@@ -20,8 +20,11 @@ VALUES = [
 
 def shapes():
     dicts = [dict(zip(COLUMNS, v)) for v in VALUES]
-    return {"columnar": RowBatch(COLUMNS, [list(v) for v in VALUES]),
-            "batch of dicts": RowBatch.from_dicts([dict(d) for d in dicts]), "list of dicts": dicts}
+    return {
+        "columnar": RowBatch(COLUMNS, [list(v) for v in VALUES]),
+        "batch of dicts": RowBatch.from_dicts([dict(d) for d in dicts]),
+        "list of dicts": dicts,
+    }
 
 
 @pytest.mark.parametrize("shape", ["columnar", "batch of dicts", "list of dicts"])
@@ -38,8 +41,12 @@ def test_order_datapoints_skip_cancelled_and_keyless_rows(shape):
     acc = DatapointAccumulator(CATALOG[ORDERS_BY_DATE].datapoints)
     acc.add(shapes()[shape])
     points = {(p["key"], p["metric"]): p["value"] for p in acc.datapoints(report="r", day="2026-11-25", load_id="L")}
-    assert points == {("A", "units_ordered"): 2.0, ("A", "ordered_revenue"): 20.0,
-                      ("B", "units_ordered"): 2.0, ("B", "ordered_revenue"): 4.5}
+    assert points == {
+        ("A", "units_ordered"): 2.0,
+        ("A", "ordered_revenue"): 20.0,
+        ("B", "units_ordered"): 2.0,
+        ("B", "ordered_revenue"): 4.5,
+    }
 
 
 def test_a_missing_filter_column_keeps_or_drops_rows_as_its_predicate_says():

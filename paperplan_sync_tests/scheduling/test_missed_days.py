@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from paperplan_sync.scheduling.scheduler import build_scheduler_sensor
 from paperplan_sync.config.loader import load_config
 from paperplan_sync.reports.factory import build_report_jobs
+from paperplan_sync.scheduling.scheduler import build_scheduler_sensor
 
 
 def test_twenty_days_down_catches_up_a_week_in_one_run_each_and_records_the_older_days(airtable_resource, mongo, slack):
@@ -25,7 +25,13 @@ def test_twenty_days_down_catches_up_a_week_in_one_run_each_and_records_the_olde
     for request in result.run_requests:
         per_report[request.tags["paperplan/report"]] = per_report.get(request.tags["paperplan/report"], 0) + 1
     # Daily types: one run each for all their caught-up days; the snapshots (2-hourly, weekly): one run each.
-    assert per_report == {"sales_report": 1, "sales_and_traffic": 1, "ads_campaigns": 1, "fba_inventory": 1, "merchant_listings": 1}
+    assert per_report == {
+        "sales_report": 1,
+        "sales_and_traffic": 1,
+        "ads_campaigns": 1,
+        "fba_inventory": 1,
+        "merchant_listings": 1,
+    }
 
     failed = airtable_resource.table("Reports").all(formula="{Fail}")
     # sales_and_traffic re-pulls only 3 days: fires 8-20 days ago pulled days the catch-up run does not cover.

@@ -4,19 +4,34 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from paperplan_sync.scheduling.plan import automation_summary, config_changes, plan_tick
-from paperplan_sync.config.timing import fire_times
 from paperplan_sync.config.models import Automation, ReportType, SyncConfig
+from paperplan_sync.config.timing import fire_times
+from paperplan_sync.scheduling.plan import automation_summary, config_changes, plan_tick
 
-SALES = ReportType(record_id="rec1", name="sales_report", active=True, report_type_id="ORDERS", offset_days=1,
-                   repeat_days=21, start_date=date(2026, 1, 1))
+SALES = ReportType(
+    record_id="rec1",
+    name="sales_report",
+    active=True,
+    report_type_id="ORDERS",
+    offset_days=1,
+    repeat_days=21,
+    start_date=date(2026, 1, 1),
+)
 INVENTORY = ReportType(record_id="rec2", name="fba_inventory", active=True, report_type_id="INV", real_time=True)
 RETIRED = ReportType(record_id="rec3", name="returns_report", active=False, report_type_id="RET")
 
 
 def daily(**kw) -> Automation:
-    return Automation(**{"record_id": "auto1", "name": "Daily reports", "run": "Daily", "at": time(6, 0),
-                         "report_types": ("sales_report", "fba_inventory"), **kw})
+    return Automation(
+        **{
+            "record_id": "auto1",
+            "name": "Daily reports",
+            "run": "Daily",
+            "at": time(6, 0),
+            "report_types": ("sales_report", "fba_inventory"),
+            **kw,
+        }
+    )
 
 
 def config(*automations) -> SyncConfig:
@@ -42,12 +57,22 @@ def test_weekly_fires_only_on_its_weekday_and_interval_from_local_midnight():
 
 
 def test_disabled_automations_launch_nothing():
-    plan = plan_tick(config(daily(disabled=True)), after=utc(2026, 11, 26, 12), now=utc(2026, 11, 26, 14), loaded={"sales_report", "fba_inventory"})
+    plan = plan_tick(
+        config(daily(disabled=True)),
+        after=utc(2026, 11, 26, 12),
+        now=utc(2026, 11, 26, 14),
+        loaded={"sales_report", "fba_inventory"},
+    )
     assert plan.launches == []
 
 
 def test_a_run_targets_today_minus_offset_and_repulls_the_repeat_window_in_one_run():
-    plan = plan_tick(config(daily()), after=utc(2026, 11, 26, 12), now=utc(2026, 11, 26, 13, 0, 30), loaded={"sales_report", "fba_inventory"})
+    plan = plan_tick(
+        config(daily()),
+        after=utc(2026, 11, 26, 12),
+        now=utc(2026, 11, 26, 13, 0, 30),
+        loaded={"sales_report", "fba_inventory"},
+    )
 
     sales = [l for l in plan.launches if l.report == "sales_report"]
     assert len(sales) == 1
@@ -58,8 +83,13 @@ def test_a_run_targets_today_minus_offset_and_repulls_the_repeat_window_in_one_r
 
 
 def test_failed_reports_unchecked_in_airtable_rerun_at_the_next_scheduled_time():
-    plan = plan_tick(config(daily()), after=utc(2026, 11, 26, 12), now=utc(2026, 11, 26, 13, 1),
-                     loaded={"sales_report", "fba_inventory"}, retry_days={"sales_report": [date(2026, 10, 1), date(2026, 11, 20)]})
+    plan = plan_tick(
+        config(daily()),
+        after=utc(2026, 11, 26, 12),
+        now=utc(2026, 11, 26, 13, 1),
+        loaded={"sales_report", "fba_inventory"},
+        retry_days={"sales_report": [date(2026, 10, 1), date(2026, 11, 20)]},
+    )
 
     sales = [l for l in plan.launches if l.report == "sales_report"]
     # 11-20 is inside the re-pull window already; 10-01 gets its own run.
@@ -68,7 +98,12 @@ def test_failed_reports_unchecked_in_airtable_rerun_at_the_next_scheduled_time()
 
 def test_no_partition_is_launched_twice_for_the_same_tick():
     twin = daily(record_id="auto2", name="Also daily")
-    plan = plan_tick(config(daily(), twin), after=utc(2026, 11, 26, 12), now=utc(2026, 11, 26, 13, 1), loaded={"sales_report", "fba_inventory"})
+    plan = plan_tick(
+        config(daily(), twin),
+        after=utc(2026, 11, 26, 12),
+        now=utc(2026, 11, 26, 13, 1),
+        loaded={"sales_report", "fba_inventory"},
+    )
 
     assert len(plan.launches) == 2
     assert len({l.run_key for l in plan.launches}) == 2
@@ -87,7 +122,9 @@ def test_inactive_or_not_yet_loaded_types_are_logged_not_run():
 
 def test_after_downtime_a_snapshot_type_runs_once_for_all_its_missed_fires():
     every_hour = daily(run="Interval", at=None, every=timedelta(hours=1), report_types=("fba_inventory",))
-    plan = plan_tick(config(every_hour), after=utc(2026, 11, 26, 0), now=utc(2026, 11, 26, 10, 30), loaded={"fba_inventory"})
+    plan = plan_tick(
+        config(every_hour), after=utc(2026, 11, 26, 0), now=utc(2026, 11, 26, 10, 30), loaded={"fba_inventory"}
+    )
     assert len(plan.launches) == 1 and plan.missed == []
 
 
@@ -113,8 +150,10 @@ def test_missed_fires_older_than_the_catch_up_bound_become_missed_days():
 
 def test_config_changes_read_like_sentences():
     before = {"auto1": automation_summary(daily())}
-    after = {"auto1": automation_summary(daily(at=time(7, 15), disabled=True)),
-             "auto9": automation_summary(daily(record_id="auto9", name="Night", at=time(1, 0)))}
+    after = {
+        "auto1": automation_summary(daily(at=time(7, 15), disabled=True)),
+        "auto9": automation_summary(daily(record_id="auto9", name="Night", at=time(1, 0))),
+    }
 
     assert config_changes(before, after) == [
         "Automation 'Daily reports' changed: When daily at 06:00 GMT-7 -> daily at 07:15 GMT-7; Disable off -> on",

@@ -12,6 +12,7 @@ import pytest
 
 from paperplan_local.ads import build_app
 from paperplan_local.runner import ServerThread
+from paperplan_sync.resources import amazon_ads_resource
 from paperplan_sync.sources.amazon_ads import (
     AdsAuthError,
     AdsReportParseError,
@@ -19,7 +20,6 @@ from paperplan_sync.sources.amazon_ads import (
     AmazonAdsReportsResource,
     split_range,
 )
-from paperplan_sync.resources import amazon_ads_resource
 from paperplan_sync.sources.amazon_ads.parsing import gunzip_if_needed, iter_json_array, utf8_text
 from paperplan_sync.sources.amazon_ads.report_config import duplicate_report_id, report_mismatch
 from paperplan_sync.sources.amazon_ads.settings import SP_CAMPAIGNS
@@ -141,7 +141,8 @@ def test_range_over_31_days_is_refused_before_any_request(ads, ads_resource):
     # 31 days inclusive is fine, and split_range cuts longer spans into such windows.
     ads_resource.request_report_range(_req(), start, start + timedelta(days=30))
     assert split_range(start, start + timedelta(days=40)) == [
-        (start, start + timedelta(days=30)), (start + timedelta(days=31), start + timedelta(days=40))
+        (start, start + timedelta(days=30)),
+        (start + timedelta(days=31), start + timedelta(days=40)),
     ]
 
 
@@ -255,12 +256,15 @@ def test_json_array_parser_handles_any_chunking():
 
 
 def test_duplicate_answer_parsing_and_matching():
-    assert duplicate_report_id('{"code":"425","detail":"The Request is a duplicate of : 9553f2aa-1b2c-4d5e-8f90-a1b2c3d4e5f6"}') == (
-        "9553f2aa-1b2c-4d5e-8f90-a1b2c3d4e5f6"
-    )
+    assert duplicate_report_id(
+        '{"code":"425","detail":"The Request is a duplicate of : 9553f2aa-1b2c-4d5e-8f90-a1b2c3d4e5f6"}'
+    ) == ("9553f2aa-1b2c-4d5e-8f90-a1b2c3d4e5f6")
     assert duplicate_report_id('{"code":"425","detail":"Too early"}') is None
-    body = {"startDate": "2026-11-01", "endDate": "2026-11-01",
-            "configuration": {"reportTypeId": "spCampaigns", "timeUnit": "DAILY", "columns": ["a", "b"]}}
+    body = {
+        "startDate": "2026-11-01",
+        "endDate": "2026-11-01",
+        "configuration": {"reportTypeId": "spCampaigns", "timeUnit": "DAILY", "columns": ["a", "b"]},
+    }
     same = {**body, "configuration": {**body["configuration"], "columns": ["b", "a"]}}
     other = {**body, "configuration": {**body["configuration"], "timeUnit": "SUMMARY"}}
     assert report_mismatch(same, body) is None
@@ -272,9 +276,12 @@ def test_duplicate_answer_parsing_and_matching():
 
 def test_works_as_a_dagster_resource_wired_from_the_environment(ads, monkeypatch):
     for key, value in {
-        "ADS_LWA_CLIENT_ID": ads.client_id, "ADS_LWA_CLIENT_SECRET": ads.client_secret,
-        "ADS_REFRESH_TOKEN": ads.refresh_token, "ADS_PROFILE_ID": ads.profile_id,
-        "ADS_ENDPOINT": ads.url, "ADS_LWA_ENDPOINT": ads.lwa_endpoint,
+        "ADS_LWA_CLIENT_ID": ads.client_id,
+        "ADS_LWA_CLIENT_SECRET": ads.client_secret,
+        "ADS_REFRESH_TOKEN": ads.refresh_token,
+        "ADS_PROFILE_ID": ads.profile_id,
+        "ADS_ENDPOINT": ads.url,
+        "ADS_LWA_ENDPOINT": ads.lwa_endpoint,
     }.items():
         monkeypatch.setenv(key, value)
 

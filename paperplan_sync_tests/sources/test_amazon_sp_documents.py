@@ -94,7 +94,9 @@ def test_undecodable_rows_are_quarantined(spapi, spapi_resource):
     _, stream = spapi_resource.fetch(ReportRequest(ORDERS, DAY))
     rows = all_rows(stream)
     assert [(q.line, q.reason.split(" (")[0]) for q in stream.quarantined] == [
-        (5, "undecodable bytes"), (9, "expected 32 tab-separated fields, found 31")]
+        (5, "undecodable bytes"),
+        (9, "expected 32 tab-separated fields, found 31"),
+    ]
     assert "\\x81" in stream.quarantined[0].raw
     assert stream.rows_read == len(rows) > 50
 
@@ -134,8 +136,12 @@ def test_sales_and_traffic_json_is_flattened(spapi, spapi_resource):
     by_asin = [r for r in rows if r["record_type"] == "by_asin"]
     assert [r["date"] for r in by_date] == [DAY.isoformat()]
     assert len(by_asin) > 5
-    assert {"salesByDate_orderedProductSales_amount", "trafficByDate_sessions", "childAsin",
-            "salesByAsin_unitsOrdered"} <= set(stream.columns)
+    assert {
+        "salesByDate_orderedProductSales_amount",
+        "trafficByDate_sessions",
+        "childAsin",
+        "salesByAsin_unitsOrdered",
+    } <= set(stream.columns)
     assert float(by_date[0]["salesByDate_orderedProductSales_amount"]) > 0
     assert sum(int(r["salesByAsin_unitsOrdered"]) for r in by_asin) == int(by_date[0]["salesByDate_unitsOrdered"])
 
@@ -143,9 +149,13 @@ def test_sales_and_traffic_json_is_flattened(spapi, spapi_resource):
 def test_repull_of_an_old_day_shows_statuses_moving_on(spapi, spapi_resource):
     tz = utc_offset_tz(-7)
     spapi.set_today(DAY + timedelta(days=1))
-    early = {(r["amazon-order-id"], r["sku"]): r for r in all_rows(spapi_resource.fetch(ReportRequest(ORDERS, DAY, tz))[1])}
+    early = {
+        (r["amazon-order-id"], r["sku"]): r for r in all_rows(spapi_resource.fetch(ReportRequest(ORDERS, DAY, tz))[1])
+    }
     spapi.set_today(DAY + timedelta(days=25))
-    late = {(r["amazon-order-id"], r["sku"]): r for r in all_rows(spapi_resource.fetch(ReportRequest(ORDERS, DAY, tz))[1])}
+    late = {
+        (r["amazon-order-id"], r["sku"]): r for r in all_rows(spapi_resource.fetch(ReportRequest(ORDERS, DAY, tz))[1])
+    }
     assert early.keys() == late.keys()  # same orders ...
     early_status = {r["order-status"] for r in early.values()}
     late_status = {r["order-status"] for r in late.values()}
@@ -228,10 +238,16 @@ def test_download_5xx_before_any_byte_is_retried(spapi, spapi_resource):
 def test_works_as_a_dagster_resource_configured_from_env_vars(spapi, monkeypatch):
     from paperplan_sync.resources import amazon_sp_resource
 
-    env = {"SPAPI_LWA_CLIENT_ID": spapi.client_id, "SPAPI_LWA_CLIENT_SECRET": spapi.client_secret,
-           "SPAPI_REFRESH_TOKEN": spapi.refresh_token, "SPAPI_ENDPOINT": spapi.url,
-           "SPAPI_LWA_ENDPOINT": spapi.url + "/auth/o2/token", "SPAPI_MARKETPLACE_IDS": "ATVPDKIKX0DER",
-           "SPAPI_POLL_INITIAL_S": "0.02", "SPAPI_RATE_LIMIT_SCALE": "1000"}
+    env = {
+        "SPAPI_LWA_CLIENT_ID": spapi.client_id,
+        "SPAPI_LWA_CLIENT_SECRET": spapi.client_secret,
+        "SPAPI_REFRESH_TOKEN": spapi.refresh_token,
+        "SPAPI_ENDPOINT": spapi.url,
+        "SPAPI_LWA_ENDPOINT": spapi.url + "/auth/o2/token",
+        "SPAPI_MARKETPLACE_IDS": "ATVPDKIKX0DER",
+        "SPAPI_POLL_INITIAL_S": "0.02",
+        "SPAPI_RATE_LIMIT_SCALE": "1000",
+    }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("MONGODB_URI", raising=False)

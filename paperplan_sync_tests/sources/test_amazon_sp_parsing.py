@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from paperplan_sync.sources.amazon_sp.errors import ReportDocumentError
 from paperplan_sync.sources.amazon_sp.parsing import (
     PARSE_RUN_BYTES,
     DocumentTruncated,
@@ -17,7 +18,6 @@ from paperplan_sync.sources.amazon_sp.parsing import (
     parse_json_document,
     python_codec,
 )
-from paperplan_sync.sources.amazon_sp.errors import ReportDocumentError
 from paperplan_sync.sources.base import RowBatch
 
 HEADER = "sku\tproduct-name\tqty\n"
@@ -25,7 +25,7 @@ HEADER = "sku\tproduct-name\tqty\n"
 
 def parse(data: bytes, *, chunk_rows: int = 1000, pieces: int = 7):
     """Parse ``data`` fed in awkward pieces (so lines and characters straddle reads)."""
-    blocks = [data[i:i + pieces] for i in range(0, len(data), pieces)] if pieces else [data]
+    blocks = [data[i : i + pieces] for i in range(0, len(data), pieces)] if pieces else [data]
     stream = bound_stream(lambda s: parse_flat_file(iter(blocks), s, chunk_rows))
     rows = [r for c in stream.chunks() for r in c]
     return stream, rows
@@ -54,8 +54,9 @@ def test_byte_cp1252_cannot_map_quarantines_only_that_line():
 
 
 def test_wrong_field_counts_are_quarantined_blank_lines_skipped_crlf_handled():
-    data = (HEADER.replace("\n", "\r\n") + "A1\tx\t1\r\n" + "A2\tx\r\n" + "\r\n" + "A3\tx\t3\textra\r\n"
-            + "A4\tx\t4\r\n").encode()
+    data = (
+        HEADER.replace("\n", "\r\n") + "A1\tx\t1\r\n" + "A2\tx\r\n" + "\r\n" + "A3\tx\t3\textra\r\n" + "A4\tx\t4\r\n"
+    ).encode()
     stream, rows = parse(data)
     assert [r["sku"] for r in rows] == ["A1", "A4"] and rows[1]["qty"] == "4"
     assert [(q.line, q.raw) for q in stream.quarantined] == [(3, "A2\tx"), (5, "A3\tx\t3\textra")]
@@ -126,7 +127,7 @@ def test_truncated_document_quarantines_partial_line_then_raises():
 
 
 def batches_of(data: bytes, *, chunk_rows: int = 1000, pieces: int = 4096):
-    blocks = [data[i:i + pieces] for i in range(0, len(data), pieces)]
+    blocks = [data[i : i + pieces] for i in range(0, len(data), pieces)]
     stream = bound_stream(lambda s: parse_flat_file(iter(blocks), s, chunk_rows))
     return stream, list(stream.batches())
 
@@ -139,7 +140,7 @@ def expected_dicts(text: str) -> list[dict[str, str]]:
 
 
 def test_clean_flat_file_is_parsed_into_columnar_batches():
-    text = HEADER + "".join(f"S{i}\tNiño \"{i}\" – Größe\t{i}\r\n" for i in range(2_345))
+    text = HEADER + "".join(f'S{i}\tNiño "{i}" – Größe\t{i}\r\n' for i in range(2_345))
     for encoding in ("utf-8", "cp1252"):
         stream, batches = batches_of(text.encode(encoding), chunk_rows=500)
         assert [len(b) for b in batches] == [500] * 4 + [345]
@@ -176,7 +177,11 @@ def test_mixed_and_damaged_file_keeps_columnar_batches_and_line_numbers():
     assert len(data) > 5 * PARSE_RUN_BYTES
     stream, batches = batches_of(data, chunk_rows=999)
     assert [(q.line, q.reason.split(" ")[0]) for q in stream.quarantined] == [
-        (12, "undecodable"), (4_002, "expected"), (7_779, "expected"), (12_001, "undecodable")]  # +1 header
+        (12, "undecodable"),
+        (4_002, "expected"),
+        (7_779, "expected"),
+        (12_001, "undecodable"),
+    ]  # +1 header
     assert all(b.values is not None and len(b) <= 999 for b in batches)
     rows = [r for b in batches for r in b.dicts()]
     kept = [i for i in range(12_000) if i not in damaged]
@@ -191,7 +196,7 @@ def test_gc_is_paused_only_while_a_batch_is_built():
     def blocks():
         for i in range(0, len(data), 4096):
             inside.append(gc.isenabled())
-            yield data[i:i + 4096]
+            yield data[i : i + 4096]
 
     assert gc.isenabled()
     seen = [gc.isenabled() for _ in bound_stream(lambda s: parse_flat_file(blocks(), s, 100)).batches()]
@@ -205,7 +210,7 @@ def test_gc_is_paused_only_while_a_batch_is_built():
         gc.enable()
     comp = gzip.compress(data)
     with pytest.raises(DocumentTruncated):
-        list(bound_stream(lambda s: parse_flat_file(gunzip([comp[:len(comp) // 2]]), s, 100)).batches())
+        list(bound_stream(lambda s: parse_flat_file(gunzip([comp[: len(comp) // 2]]), s, 100)).batches())
     assert gc.isenabled()
     abandoned = bound_stream(lambda s: parse_flat_file(iter([data]), s, 100)).batches()
     next(abandoned)
@@ -222,17 +227,32 @@ def test_json_document_batches_keep_their_dicts():
 
 
 def test_json_document_rows():
-    doc = {"salesAndTrafficByDate": [{"date": "2026-11-03", "salesByDate": {"unitsOrdered": 3,
-                                      "orderedProductSales": {"amount": 9.5, "currencyCode": "USD"}}}],
-           "salesAndTrafficByAsin": [{"childAsin": "B0X", "trafficByAsin": {"sessions": 4, "x": None,
-                                      "flag": True}}]}
+    doc = {
+        "salesAndTrafficByDate": [
+            {
+                "date": "2026-11-03",
+                "salesByDate": {"unitsOrdered": 3, "orderedProductSales": {"amount": 9.5, "currencyCode": "USD"}},
+            }
+        ],
+        "salesAndTrafficByAsin": [{"childAsin": "B0X", "trafficByAsin": {"sessions": 4, "x": None, "flag": True}}],
+    }
     stream = bound_stream(lambda s: parse_json_document([json.dumps(doc).encode()], s, 10))
     rows = [r for c in stream.chunks() for r in c]
     assert rows == [
-        {"record_type": "by_date", "date": "2026-11-03", "salesByDate_unitsOrdered": "3",
-         "salesByDate_orderedProductSales_amount": "9.5", "salesByDate_orderedProductSales_currencyCode": "USD"},
-        {"record_type": "by_asin", "childAsin": "B0X", "trafficByAsin_sessions": "4", "trafficByAsin_x": "",
-         "trafficByAsin_flag": "true"},
+        {
+            "record_type": "by_date",
+            "date": "2026-11-03",
+            "salesByDate_unitsOrdered": "3",
+            "salesByDate_orderedProductSales_amount": "9.5",
+            "salesByDate_orderedProductSales_currencyCode": "USD",
+        },
+        {
+            "record_type": "by_asin",
+            "childAsin": "B0X",
+            "trafficByAsin_sessions": "4",
+            "trafficByAsin_x": "",
+            "trafficByAsin_flag": "true",
+        },
     ]
     assert stream.columns[0] == "record_type" and "trafficByAsin_sessions" in stream.columns
 
@@ -244,8 +264,11 @@ def test_invalid_json_document_is_an_error():
 
 
 def parse_declared(data: bytes, charset: str | None):
-    stream = bound_stream(lambda s: parse_flat_file(iter([data[i:i + 5] for i in range(0, len(data), 5)]), s, 1000,
-                                                    charset=lambda: charset))
+    stream = bound_stream(
+        lambda s: parse_flat_file(
+            iter([data[i : i + 5] for i in range(0, len(data), 5)]), s, 1000, charset=lambda: charset
+        )
+    )
     return stream, [r for c in stream.chunks() for r in c]
 
 
@@ -265,10 +288,19 @@ def test_a_line_the_declared_charset_cannot_map_is_quarantined():
     assert [q.line for q in stream.quarantined] == [3] and "cp1252" in stream.quarantined[0].reason
 
 
-@pytest.mark.parametrize(("declared", "codec"), [
-    ("Cp1252", "cp1252"), ("UTF-8", "utf-8"), ("utf8", "utf-8"), ("ISO8859_1", "iso8859-1"), ("MS932", "cp932"),
-    ("windows-1252", "cp1252"), (None, None), ("x-no-such-charset", None),
-])
+@pytest.mark.parametrize(
+    ("declared", "codec"),
+    [
+        ("Cp1252", "cp1252"),
+        ("UTF-8", "utf-8"),
+        ("utf8", "utf-8"),
+        ("ISO8859_1", "iso8859-1"),
+        ("MS932", "cp932"),
+        ("windows-1252", "cp1252"),
+        (None, None),
+        ("x-no-such-charset", None),
+    ],
+)
 def test_java_charset_names_map_to_python_codecs(declared, codec):
     assert python_codec(declared) == codec
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from paperplan_sync.sources.amazon_sp.ratelimit import TokenBucket, bucket_for, reset_buckets
 from paperplan_sync.retry import backoff
+from paperplan_sync.sources.amazon_sp.ratelimit import TokenBucket, bucket_for, reset_buckets
 from paperplan_sync.sources.amazon_sp.settings import USAGE_PLANS
 
 

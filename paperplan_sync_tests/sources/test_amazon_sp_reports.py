@@ -21,6 +21,7 @@ DAY = date(2026, 11, 3)
 
 # --- windows -----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("offset", "start", "end"),
     [
@@ -72,6 +73,7 @@ def test_report_options_and_marketplaces_are_sent(spapi):
 
 # --- reuse of in-flight reports ------------------------------------------------------------------------
 
+
 def test_identical_in_flight_report_is_reused(spapi, spapi_resource):
     spapi.inject(report_type=ORDERS, slow_queue_s=1.0)
     req = ReportRequest(ORDERS, DAY)
@@ -103,6 +105,7 @@ def test_failed_create_rechecks_for_in_flight_before_posting_again(spapi, spapi_
 
 
 # --- terminal states ----------------------------------------------------------------------------------
+
 
 def test_done(spapi, spapi_resource):
     report = spapi_resource.wait_for_report(spapi_resource.request_report(ReportRequest(ORDERS, DAY)))
@@ -158,6 +161,7 @@ def test_polling_backs_off(spapi):
 
 
 # --- throttling and retries -----------------------------------------------------------------------------
+
 
 def test_429_waits_as_long_as_the_rate_limit_header_says(spapi, spapi_resource):
     report_id = spapi_resource.request_report(ReportRequest(ORDERS, DAY))
@@ -217,6 +221,7 @@ def test_client_paces_itself_with_the_usage_plan(spapi):
 
 # --- sandbox static vectors --------------------------------------------------------------------------
 
+
 def test_sandbox_vectors(spapi):
     res = spapi.resource(endpoint=spapi.url + "/sandbox")
     assert res.create_report(sandbox.CREATE_OK_BODY) == "ID323"
@@ -232,8 +237,13 @@ def test_sandbox_vectors(spapi):
     assert res.get_report("ID323")["processingStatus"] == "IN_PROGRESS"
     doc = res.get_report_document("0356cf79-b8b0-4226-b4b9-0ee058ea5760")
     assert doc["url"].endswith("Report_47700__GET_MERCHANT_LISTINGS_ALL_DATA_.txt")
-    reports = list(res.iter_reports(["FEE_DISCOUNTS_REPORT", "GET_AFN_INVENTORY_DATA"],
-                                    processing_statuses=["IN_QUEUE", "IN_PROGRESS"], max_pages=1))
+    reports = list(
+        res.iter_reports(
+            ["FEE_DISCOUNTS_REPORT", "GET_AFN_INVENTORY_DATA"],
+            processing_statuses=["IN_QUEUE", "IN_PROGRESS"],
+            max_pages=1,
+        )
+    )
     assert reports[0]["reportId"] == "ReportId1"
 
 
@@ -260,6 +270,7 @@ def test_one_in_flight_lookup_serves_every_request_of_a_run(spapi, spapi_resourc
 
 # --- Sales and Traffic: one createReport per 15 minutes ---------------------------------------------------
 
+
 def test_a_sales_and_traffic_429_waits_amazons_15_minutes_not_a_quick_retry():
     """At Amazon's real rate (scale 1): after the type's 429 the client's policy waits 1 / x-amzn-RateLimit-Limit
     = 900 s -- its cap does not cut that short (a 2-minute retry would be refused 7 more times)."""
@@ -267,22 +278,32 @@ def test_a_sales_and_traffic_429_waits_amazons_15_minutes_not_a_quick_retry():
 
     from paperplan_local.runner import ServerThread
     from paperplan_local.spapi import build_app
-    from paperplan_sync.sources.amazon_sp.settings import RATE_LIMIT_HEADER, USAGE_PLANS
     from paperplan_sync.retry import GaveUp, rate_limit_wait
+    from paperplan_sync.sources.amazon_sp.settings import RATE_LIMIT_HEADER, USAGE_PLANS
     from paperplan_sync_tests.fixtures.spapi import make_spapi_resource
 
-    body = {"reportType": "GET_SALES_AND_TRAFFIC_REPORT", "marketplaceIds": ["ATVPDKIKX0DER"],
-            "dataStartTime": "2026-11-03T00:00:00-07:00", "dataEndTime": "2026-11-03T23:59:59-07:00"}
+    body = {
+        "reportType": "GET_SALES_AND_TRAFFIC_REPORT",
+        "marketplaceIds": ["ATVPDKIKX0DER"],
+        "dataStartTime": "2026-11-03T00:00:00-07:00",
+        "dataEndTime": "2026-11-03T23:59:59-07:00",
+    }
     with ServerThread(build_app(rate_limit_scale=1.0, enable_fault_injection=True)) as srv:
         res = make_spapi_resource(srv.url, rate_limit_scale=1.0)
         assert res.create_report(body)  # takes the 15-minute slot
         slept: list[float] = []
-        policy = replace(res.policy, wait=rate_limit_wait(RATE_LIMIT_HEADER, USAGE_PLANS["createReport"].rate),
-                         sleep=slept.append, throttle_attempts=2)
+        policy = replace(
+            res.policy,
+            wait=rate_limit_wait(RATE_LIMIT_HEADER, USAGE_PLANS["createReport"].rate),
+            sleep=slept.append,
+            throttle_attempts=2,
+        )
         headers = {"x-amz-access-token": res.api.tokens.token()}
         with pytest.raises(GaveUp):  # another process that does not know the slot is taken
-            policy.send(lambda: httpx.post(srv.url + "/reports/2021-06-30/reports", json=body, headers=headers),
-                        what="createReport")
+            policy.send(
+                lambda: httpx.post(srv.url + "/reports/2021-06-30/reports", json=body, headers=headers),
+                what="createReport",
+            )
         assert slept == [pytest.approx(900, rel=1e-3)]
         stats = httpx.get(srv.url + "/_test/stats").json()
         assert stats["create_calls"] == {"GET_SALES_AND_TRAFFIC_REPORT": 1}
@@ -290,8 +311,10 @@ def test_a_sales_and_traffic_429_waits_amazons_15_minutes_not_a_quick_retry():
 
 
 def test_sales_and_traffic_requests_are_paced_by_the_client(spapi, spapi_resource):
-    days = [ReportRequest("GET_SALES_AND_TRAFFIC_REPORT", DAY - timedelta(days=n), options={"dateGranularity": "DAY"})
-            for n in range(3)]
+    days = [
+        ReportRequest("GET_SALES_AND_TRAFFIC_REPORT", DAY - timedelta(days=n), options={"dateGranularity": "DAY"})
+        for n in range(3)
+    ]
     started = time.monotonic()
     ids = list(spapi_resource.request_reports(days))
     assert len(set(ids)) == 3 and all(isinstance(i, str) for i in ids)

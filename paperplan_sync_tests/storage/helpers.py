@@ -16,11 +16,12 @@ def make_rows(n: int, tag: str = "a") -> list[dict[str, str]]:
 
 def chunks(rows: list[dict[str, Any]], size: int = 25) -> Iterator[list[dict[str, Any]]]:
     for i in range(0, len(rows), size):
-        yield rows[i:i + size]
+        yield rows[i : i + size]
 
 
-def load_day(db, rows: list[dict[str, Any]], *, report: str = "sales_report", day: str | None = DAY,
-             **start: Any) -> dict[str, Any]:
+def load_day(
+    db, rows: list[dict[str, Any]], *, report: str = "sales_report", day: str | None = DAY, **start: Any
+) -> dict[str, Any]:
     """start + write + commit; returns the metadata document."""
     load = loads.start_load(db, report_name=report, report_date=day, api_report_id="API-1", run_id="run-1", **start)
     loads.write_rows(load, chunks(rows))

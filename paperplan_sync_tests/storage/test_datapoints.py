@@ -15,8 +15,12 @@ from paperplan_sync.storage.datapoints import (
 
 
 def points(value: float, load_id: str = "L1", days=("2026-11-24", "2026-11-25")) -> list[dict]:
-    return [{"report": "sales_report", "date": d, "key": asin, "metric": m, "value": value, "load_id": load_id}
-            for d in days for asin in ("B001", "B002") for m in ("units", "sales")]
+    return [
+        {"report": "sales_report", "date": d, "key": asin, "metric": m, "value": value, "load_id": load_id}
+        for d in days
+        for asin in ("B001", "B002")
+        for m in ("units", "sales")
+    ]
 
 
 def test_repull_updates_instead_of_duplicating(mongo):

@@ -13,7 +13,9 @@ REPORT = "sales_report"
 
 
 def points(skus: dict[str, float]) -> list[dict]:
-    return [{"report": REPORT, "date": DAY, "key": sku, "metric": "units_ordered", "value": v} for sku, v in skus.items()]
+    return [
+        {"report": REPORT, "date": DAY, "key": sku, "metric": "units_ordered", "value": v} for sku, v in skus.items()
+    ]
 
 
 def load(db, rows, *, mode=None, day=DAY, **commit):
@@ -50,7 +52,9 @@ def test_a_load_replaces_the_datapoints_of_its_day_with_its_rows(mongo, mode):
     # Every order of SKU-2 was cancelled since: the re-pull has no datapoint for it, so its old value goes.
     load(db, make_rows(5), mode=mode, datapoints=points({"SKU-1": 4}))
     assert [(p["date"], p["key"], p["value"]) for p in get_datapoints(db, REPORT)] == [
-        ("2026-11-24", "SKU-2", 1.0), (DAY, "SKU-1", 4.0)]
+        ("2026-11-24", "SKU-2", 1.0),
+        (DAY, "SKU-1", 4.0),
+    ]
 
 
 def test_a_failed_load_leaves_rows_and_datapoints_as_they_were(mongo):

@@ -13,7 +13,9 @@ ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
 
 
 def record(airtable_resource, name: str, day: str) -> dict:
-    [found] = airtable_resource.table(TABLE_REPORTS).all(formula=f"AND({{Report Type}}='{name}', {{Date}}=DATETIME_PARSE('{day}'))")
+    [found] = airtable_resource.table(TABLE_REPORTS).all(
+        formula=f"AND({{Report Type}}='{name}', {{Date}}=DATETIME_PARSE('{day}'))"
+    )
     return found["fields"]
 
 
@@ -90,4 +92,6 @@ def test_an_empty_range_report_keeps_every_day_it_covers(product, spapi, mongo, 
 
     for day, rows in before.items():
         assert rows and current_rows(mongo.db(), "sales_report", day) == rows
-        assert record(airtable_resource, "sales_report", day)["Note"] == f"re-pull returned no data; kept {len(rows)} rows"
+        assert (
+            record(airtable_resource, "sales_report", day)["Note"] == f"re-pull returned no data; kept {len(rows)} rows"
+        )

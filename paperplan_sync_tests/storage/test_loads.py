@@ -128,11 +128,38 @@ def test_metadata_document(mongo):
     bad = [QuarantinedRow(line=i + 2, reason="too few fields", raw=f"raw {i}") for i in range(150)]
     meta = loads.commit_load(load, rows=60, quarantined=bad, columns=["sku", "qty", "tag"], status_detail="DONE")
     assert str(meta["_id"]) == load.load_id
-    assert {k: meta[k] for k in ("report_name", "collection", "report_date", "snapshot", "api_report_id", "run_id",
-                                 "status", "mode", "rows", "quarantined_rows", "columns", "detail", "error")} == {
-        "report_name": REPORT, "collection": REPORT, "report_date": DAY, "snapshot": False,
-        "api_report_id": "API-9", "run_id": "run-9", "status": "succeeded", "mode": "transaction", "rows": 60,
-        "quarantined_rows": 150, "columns": ["sku", "qty", "tag"], "detail": "DONE", "error": None}
+    assert {
+        k: meta[k]
+        for k in (
+            "report_name",
+            "collection",
+            "report_date",
+            "snapshot",
+            "api_report_id",
+            "run_id",
+            "status",
+            "mode",
+            "rows",
+            "quarantined_rows",
+            "columns",
+            "detail",
+            "error",
+        )
+    } == {
+        "report_name": REPORT,
+        "collection": REPORT,
+        "report_date": DAY,
+        "snapshot": False,
+        "api_report_id": "API-9",
+        "run_id": "run-9",
+        "status": "succeeded",
+        "mode": "transaction",
+        "rows": 60,
+        "quarantined_rows": 150,
+        "columns": ["sku", "qty", "tag"],
+        "detail": "DONE",
+        "error": None,
+    }
     assert before <= meta["started_at"] <= meta["finished_at"] <= datetime.now(UTC)
     assert meta["started_at"].tzinfo is not None
     assert len(meta["quarantine_sample"]) == loads.QUARANTINE_SAMPLE
@@ -258,8 +285,9 @@ def test_abandoned_loads_are_discarded(mongo):
     load_day(db, make_rows(8, "good"))
     dead = loads.start_load(db, report_name=REPORT, report_date=DAY, mode="staged")
     loads.write_rows(dead, [make_rows(30, "dead")])  # pending rows of a process that "died" here
-    db[loads.LOADS].update_one({"_id": loads.ObjectId(dead.load_id)},
-                               {"$set": {"started_at": datetime.now(UTC) - timedelta(days=1)}})
+    db[loads.LOADS].update_one(
+        {"_id": loads.ObjectId(dead.load_id)}, {"$set": {"started_at": datetime.now(UTC) - timedelta(days=1)}}
+    )
     load_day(db, make_rows(9, "new"))
     assert loads.get_load(db, dead.load_id)["status"] == "failed"
     assert "abandoned" in loads.get_load(db, dead.load_id)["error"]

@@ -97,8 +97,12 @@ WORKER = textwrap.dedent("""
 
 
 def _enqueue_in_another_process(mongo, tag: str, n: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", WORKER, mongo.uri, mongo.database, tag, str(n)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER, mongo.uri, mongo.database, tag, str(n)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_one_round_trip_needs_no_counter_document(mongo):
@@ -129,8 +133,17 @@ def test_a_tie_with_another_process_takes_the_next_nanosecond(mongo, monkeypatch
 
 def test_counter_era_entries_stay_first(mongo):
     db = mongo.db()
-    db[outbox.OUTBOX].insert_one({"seq": 41, "kind": "a", "key": None, "payload": {"old": True}, "status": "pending",
-                                  "attempts": 0, "next_attempt_at": utcnow()})
+    db[outbox.OUTBOX].insert_one(
+        {
+            "seq": 41,
+            "kind": "a",
+            "key": None,
+            "payload": {"old": True},
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": utcnow(),
+        }
+    )
     outbox.enqueue(db, "a", {"old": False})
     assert [e["payload"]["old"] for e in outbox.pending(db)] == [True, False]
 

@@ -8,8 +8,8 @@ import dagster as dg
 import pytest
 
 from paperplan_local.mongo import MongoStandIn
-from paperplan_sync.storage import loads
 from paperplan_sync.resources import mongo_resource
+from paperplan_sync.storage import loads
 from paperplan_sync.storage.mongo import MongoResource, get_client
 from paperplan_sync_tests.storage.helpers import DAY, load_day, make_rows
 
@@ -25,6 +25,7 @@ def test_indexes_created_at_first_use_idempotently(mongo):
     assert "name_status_id" in db[loads.LOADS].index_information()
     assert db["datapoints"].index_information()["report_date_key_metric"]["unique"] is True
     from paperplan_sync.storage.mongo import ensure_indexes
+
     ensure_indexes(db)  # again: no error, nothing duplicated
     assert len(db[loads.LOADS].index_information()) == 4
     load_day(db, make_rows(2))

@@ -79,8 +79,13 @@ def test_legacy_rows_are_converted_at_first_use(mongo, monkeypatch):
     coll = db[REPORT]
     coll.create_index([("_report_date", 1), ("_load_id", 1)], name=LEGACY_INDEX)
     old_load = str(ObjectId())
-    coll.insert_many([{"sku": f"S{i}", "tag": "old", "_report_date": d, "_load_id": old_load}
-                      for d in (DAY, OTHER_DAY) for i in range(5)])
+    coll.insert_many(
+        [
+            {"sku": f"S{i}", "tag": "old", "_report_date": d, "_load_id": old_load}
+            for d in (DAY, OTHER_DAY)
+            for i in range(5)
+        ]
+    )
     load_day(db, make_rows(4, "new"))  # start_load converts the collection first, then replaces DAY
     assert list(coll.index_information()) == ["_id_"]
     assert coll.count_documents({"_id": {"$type": "objectId"}}) == 0

@@ -15,7 +15,6 @@ The document is parsed incrementally while it downloads (see parsing.py), never 
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ import dagster as dg
 import httpx
 from pydantic import Field, PrivateAttr
 
+from paperplan_sync.retry import GaveUp, RetryPolicy
 from paperplan_sync.sources.amazon_ads.errors import (
     AdsApiError,
     AdsAuthError,
@@ -53,7 +53,6 @@ from paperplan_sync.sources.amazon_ads.settings import (
 )
 from paperplan_sync.sources.base import ReadyReport, ReportFailed, ReportRequest, ReportSource, RowStream, poll_report
 from paperplan_sync.sources.lwa import LwaCredentials
-from paperplan_sync.retry import GaveUp, RetryPolicy
 
 _INIT_LOCK = threading.Lock()  # lazy creation of the per-resource HTTP client / token provider
 _S3_FIELD_RE = re.compile(r"<(Code|Message)>([^<]{0,200})</\1>")
@@ -71,12 +70,12 @@ class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
 
     source_name: ClassVar[str] = "amazon_ads"
 
-    client_id: str = Field(repr=False, description=f"LWA client id ($ADS_LWA_CLIENT_ID)")
-    client_secret: str = Field(repr=False, description=f"LWA client secret ($ADS_LWA_CLIENT_SECRET)")
-    refresh_token: str = Field(repr=False, description=f"LWA refresh token of the advertiser ($ADS_REFRESH_TOKEN)")
-    profile_id: str = Field(description=f"Ads profile id sent as the API scope ($ADS_PROFILE_ID)")
-    endpoint: str = Field(default=DEFAULT_ENDPOINT, description=f"Ads API base URL ($ADS_ENDPOINT)")
-    lwa_endpoint: str = Field(default=DEFAULT_LWA_ENDPOINT, description=f"LWA token URL ($ADS_LWA_ENDPOINT)")
+    client_id: str = Field(repr=False, description="LWA client id ($ADS_LWA_CLIENT_ID)")
+    client_secret: str = Field(repr=False, description="LWA client secret ($ADS_LWA_CLIENT_SECRET)")
+    refresh_token: str = Field(repr=False, description="LWA refresh token of the advertiser ($ADS_REFRESH_TOKEN)")
+    profile_id: str = Field(description="Ads profile id sent as the API scope ($ADS_PROFILE_ID)")
+    endpoint: str = Field(default=DEFAULT_ENDPOINT, description="Ads API base URL ($ADS_ENDPOINT)")
+    lwa_endpoint: str = Field(default=DEFAULT_LWA_ENDPOINT, description="LWA token URL ($ADS_LWA_ENDPOINT)")
     # Reports usually take minutes; Amazon documents up to 3 hours at busy times.
     poll_timeout_s: float = Field(default=3 * 3600.0, description="Give up waiting for a report after this long")
     poll_initial_s: float = Field(default=15.0, description="First wait between status polls (doubles)")
@@ -149,7 +148,10 @@ class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
         body = build_create_body(request, start, end)  # raises ValueError beyond 31 days
         what = f"create Ads report {request.report_type_id} {start}..{end}"
         resp = self._api(
-            "POST", REPORTS_PATH, what=what, content=json.dumps(body).encode(),
+            "POST",
+            REPORTS_PATH,
+            what=what,
+            content=json.dumps(body).encode(),
             headers={"Content-Type": CREATE_CONTENT_TYPE},
         )
         if resp.status_code in (200, 201, 202):
@@ -182,8 +184,15 @@ class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
                 raise ReportFailed(f"Ads report {api_report_id} FAILED: {reason}", api_report_id=api_report_id)
             return None, status
 
-        return poll_report(check, api_report_id, timeout_s=self.poll_timeout_s, initial_s=self.poll_initial_s,
-                           max_s=self.poll_max_s, growth=2, label="Ads report")
+        return poll_report(
+            check,
+            api_report_id,
+            timeout_s=self.poll_timeout_s,
+            initial_s=self.poll_initial_s,
+            max_s=self.poll_max_s,
+            growth=2,
+            label="Ads report",
+        )
 
     def report_rows(self, report: ReadyReport, request: ReportRequest) -> RowStream:
         """Stream-download the document (no auth headers), gunzip and parse its JSON array incrementally.
@@ -255,7 +264,9 @@ class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
 
     # --- HTTP: auth + retries -------------------------------------------------------------------
 
-    def _api(self, method: str, path: str, *, what: str, headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
+    def _api(
+        self, method: str, path: str, *, what: str, headers: dict[str, str] | None = None, **kw: Any
+    ) -> httpx.Response:
         """An authenticated Ads call. A 401 refreshes the token once (it may be revoked or expired early)."""
         tokens = self._tokens()
         for _ in range(2):
@@ -280,11 +291,19 @@ class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
         Retrying a create is safe: a duplicate that Amazon already accepted comes back as 425 and is reused.
         """
         http = self._client()
-        policy = RetryPolicy(attempts=max(0, self.max_retries) + 1, backoff_s=self.retry_base_s,
-                             backoff_max_s=self.retry_max_s, max_wait_s=self.retry_max_s, log=_log())
+        policy = RetryPolicy(
+            attempts=max(0, self.max_retries) + 1,
+            backoff_s=self.retry_base_s,
+            backoff_max_s=self.retry_max_s,
+            max_wait_s=self.retry_max_s,
+            log=_log(),
+        )
         try:
-            return policy.send(lambda: http.send(http.build_request(method, url, **kw), stream=stream), what=what,
-                               discard=lambda r: r.close())
+            return policy.send(
+                lambda: http.send(http.build_request(method, url, **kw), stream=stream),
+                what=what,
+                discard=lambda r: r.close(),
+            )
         except GaveUp as exc:  # never chain the httpx error: its text can carry a presigned URL
             if exc.response is not None:
                 exc.response.close()

@@ -176,8 +176,9 @@ def row_chunks(
         yield chunk
 
 
-def parse_ads_document(blocks: Iterable[bytes], stream: RowStream, chunk_rows: int, *,
-                       charset: Callable[[], str | None] | None = None) -> Iterator[list[Row]]:
+def parse_ads_document(
+    blocks: Iterable[bytes], stream: RowStream, chunk_rows: int, *, charset: Callable[[], str | None] | None = None
+) -> Iterator[list[Row]]:
     """A GZIP_JSON document (bytes, compressed or not) -> chunks of row dicts; non-objects are quarantined
     into ``stream``, and columns seen beyond ``stream.columns`` are appended to it. (Always UTF-8: JSON.)"""
     known = set(stream.columns)
@@ -188,5 +189,6 @@ def parse_ads_document(blocks: Iterable[bytes], stream: RowStream, chunk_rows: i
             stream.columns.append(name)
 
     elements = iter_json_array(utf8_text(gunzip_if_needed(blocks)))
-    yield from row_chunks(elements, chunk_rows=max(1, chunk_rows), quarantine=stream.quarantined.append,
-                          seen_column=seen_column)
+    yield from row_chunks(
+        elements, chunk_rows=max(1, chunk_rows), quarantine=stream.quarantined.append, seen_column=seen_column
+    )

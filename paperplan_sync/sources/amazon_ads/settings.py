@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from paperplan_sync.sources.lwa import DEFAULT_LWA_ENDPOINT  # re-exported: one LWA URL for both sources
-
 # --- Endpoints ------------------------------------------------------------------------------------
 # North America. EU is https://advertising-api-eu.amazon.com, FE https://advertising-api-fe.amazon.com.
 DEFAULT_ENDPOINT = "https://advertising-api.amazon.com"
@@ -64,8 +62,20 @@ SP_CAMPAIGNS = ReportPreset(
     ad_product=AD_PRODUCT_SP,
     group_by=("campaign",),
     columns=(
-        "date", "campaignId", "campaignName", "campaignStatus", "campaignBudgetAmount", "campaignBudgetCurrencyCode",
-        "impressions", "clicks", "cost", "purchases7d", "sales7d", "unitsSoldClicks7d", "purchases14d", "sales14d",
+        "date",
+        "campaignId",
+        "campaignName",
+        "campaignStatus",
+        "campaignBudgetAmount",
+        "campaignBudgetCurrencyCode",
+        "impressions",
+        "clicks",
+        "cost",
+        "purchases7d",
+        "sales7d",
+        "unitsSoldClicks7d",
+        "purchases14d",
+        "sales14d",
     ),
 )
 PRESETS: dict[str, ReportPreset] = {p.report_type_id: p for p in (SP_CAMPAIGNS,)}

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import httpx
 
-from paperplan_sync.sources.lwa import LwaCredentials, LwaRefusal, LwaTokenProvider, clear_token_cache
-
 from paperplan_sync.retry import GaveUp, RetryPolicy
+from paperplan_sync.sources.lwa import LwaCredentials, LwaRefusal, LwaTokenProvider, clear_token_cache
 
 from .errors import LWAAuthError
 from .settings import TOKEN_REFRESH_MARGIN_S
@@ -32,11 +31,14 @@ class LWATokenProvider(LwaTokenProvider):
     def _post(self, url: str, form: dict[str, str]) -> httpx.Response:
         """The final answer of LWA; 429 / 5xx / network errors are retried a bounded number of times."""
         try:
-            return self._policy.send(lambda: self._http.post(url, data=form, headers={"Accept": "application/json"}),
-                                     what="LWA token exchange")
+            return self._policy.send(
+                lambda: self._http.post(url, data=form, headers={"Accept": "application/json"}),
+                what="LWA token exchange",
+            )
         except GaveUp as exc:  # its message names no URL and no form field
-            raise LWAAuthError(f"LWA token exchange failed after {exc.attempts} attempts: {exc.problem}",
-                               operation=OPERATION) from None
+            raise LWAAuthError(
+                f"LWA token exchange failed after {exc.attempts} attempts: {exc.problem}", operation=OPERATION
+            ) from None
 
 
 def _refused(refusal: LwaRefusal) -> LWAAuthError:

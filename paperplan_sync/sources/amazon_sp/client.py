@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import datetime, time as dtime
+from datetime import datetime
+from datetime import time as dtime
 from typing import Any, ClassVar
 
 import dagster as dg
 import httpx
 from pydantic import Field, PrivateAttr
 
-from paperplan_sync.shared_state import SharedState, shared_state
 from paperplan_sync.readahead import read_ahead
+from paperplan_sync.retry import RETRY_STATUSES, GaveUp, RetryPolicy
+from paperplan_sync.shared_state import SharedState, shared_state
 from paperplan_sync.sources.base import (
     ReadyReport,
     ReportFailed,
@@ -27,7 +29,6 @@ from paperplan_sync.sources.base import (
     poll_report,
 )
 from paperplan_sync.sources.lwa import LwaCredentials
-from paperplan_sync.retry import RETRY_STATUSES, GaveUp, RetryPolicy
 
 from . import settings as s
 from .auth import LWATokenProvider
@@ -65,13 +66,13 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
 
     source_name: ClassVar[str] = "amazon_sp"
 
-    lwa_client_id: str = Field(repr=False, description=f"LWA client id (SPAPI_LWA_CLIENT_ID).")
-    lwa_client_secret: str = Field(repr=False, description=f"LWA client secret (SPAPI_LWA_CLIENT_SECRET).")
-    refresh_token: str = Field(repr=False, description=f"LWA refresh token (SPAPI_REFRESH_TOKEN).")
-    endpoint: str = Field(default=s.DEFAULT_ENDPOINT, description=f"SP-API regional endpoint (SPAPI_ENDPOINT).")
-    lwa_endpoint: str = Field(default=s.DEFAULT_LWA_ENDPOINT, description=f"LWA token URL (SPAPI_LWA_ENDPOINT).")
+    lwa_client_id: str = Field(repr=False, description="LWA client id (SPAPI_LWA_CLIENT_ID).")
+    lwa_client_secret: str = Field(repr=False, description="LWA client secret (SPAPI_LWA_CLIENT_SECRET).")
+    refresh_token: str = Field(repr=False, description="LWA refresh token (SPAPI_REFRESH_TOKEN).")
+    endpoint: str = Field(default=s.DEFAULT_ENDPOINT, description="SP-API regional endpoint (SPAPI_ENDPOINT).")
+    lwa_endpoint: str = Field(default=s.DEFAULT_LWA_ENDPOINT, description="LWA token URL (SPAPI_LWA_ENDPOINT).")
     marketplace_ids: str = Field(
-        default=s.DEFAULT_MARKETPLACE_IDS, description=f"Comma-separated marketplace ids (SPAPI_MARKETPLACE_IDS)."
+        default=s.DEFAULT_MARKETPLACE_IDS, description="Comma-separated marketplace ids (SPAPI_MARKETPLACE_IDS)."
     )
     poll_timeout_s: float = Field(default=3600.0, description="Give up waiting for a report after this long.")
     poll_initial_s: float = Field(default=5.0, description="First getReport poll interval.")
@@ -119,9 +120,14 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
 
     @property
     def policy(self) -> RetryPolicy:
-        return RetryPolicy(attempts=self.max_retries + 1, throttle_attempts=self.max_throttle_retries + 1,
-                           backoff_s=self.retry_backoff_s, backoff_max_s=self.retry_backoff_max_s,
-                           max_wait_s=s.THROTTLE_WAIT_MAX_S, log=self._log)
+        return RetryPolicy(
+            attempts=self.max_retries + 1,
+            throttle_attempts=self.max_throttle_retries + 1,
+            backoff_s=self.retry_backoff_s,
+            backoff_max_s=self.retry_backoff_max_s,
+            max_wait_s=s.THROTTLE_WAIT_MAX_S,
+            log=self._log,
+        )
 
     @property
     def api(self) -> SPAPITransport:
@@ -134,8 +140,13 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
                 self.lwa_endpoint, self.lwa_client_id, self.lwa_client_secret, self.refresh_token
             )
             tokens = LWATokenProvider(self._client_locked(), credentials, policy=self.policy)
-            self._transport = SPAPITransport(self._client_locked(), tokens, endpoint=self.endpoint,
-                                             rate_limit_scale=self.rate_limit_scale, policy=self.policy)
+            self._transport = SPAPITransport(
+                self._client_locked(),
+                tokens,
+                endpoint=self.endpoint,
+                rate_limit_scale=self.rate_limit_scale,
+                policy=self.policy,
+            )
         return self._transport
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
@@ -158,8 +169,15 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
         """createReport; not retried on 5xx/network errors by itself (see ``request_report``)."""
         report_type = str(body.get("reportType", ""))
         turn = report_type_turn(self._state(), self.endpoint, report_type, self.rate_limit_scale)
-        resp = self.api.call(s.OP_CREATE_REPORT, "POST", s.PATH_REPORTS, json=body, retry_transient=False,
-                             turns=[turn] if turn else (), turns_label=report_type)
+        resp = self.api.call(
+            s.OP_CREATE_REPORT,
+            "POST",
+            s.PATH_REPORTS,
+            json=body,
+            retry_transient=False,
+            turns=[turn] if turn else (),
+            turns_label=report_type,
+        )
         return str(resp["reportId"])
 
     def get_report(self, report_id: str) -> dict[str, Any]:
@@ -172,7 +190,10 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
         return self.api.call(s.OP_GET_REPORT_DOCUMENT, "GET", s.PATH_DOCUMENT.format(document_id=document_id))
 
     def iter_reports(
-        self, report_types: list[str], *, processing_statuses: list[str] | None = None,
+        self,
+        report_types: list[str],
+        *,
+        processing_statuses: list[str] | None = None,
         max_pages: int = s.REUSE_LOOKUP_MAX_PAGES,
     ) -> Iterator[dict[str, Any]]:
         """getReports, following nextToken (which must be sent alone) for at most ``max_pages`` pages."""
@@ -200,8 +221,11 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
 
     def in_flight_reports(self, report_type_id: str) -> list[dict[str, Any]]:
         """IN_QUEUE / IN_PROGRESS reports of a type (one getReports lookup, a few pages at most)."""
-        return [rep for rep in self.iter_reports([report_type_id], processing_statuses=list(s.IN_FLIGHT_STATUSES))
-                if rep.get("processingStatus") in s.IN_FLIGHT_STATUSES]
+        return [
+            rep
+            for rep in self.iter_reports([report_type_id], processing_statuses=list(s.IN_FLIGHT_STATUSES))
+            if rep.get("processingStatus") in s.IN_FLIGHT_STATUSES
+        ]
 
     def _matching(self, reports: list[dict[str, Any]], request: ReportRequest) -> str | None:
         """The id of a report of the same window and marketplaces. getReports does not return reportOptions,
@@ -247,10 +271,19 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
 
     def _create_checked(self, request: ReportRequest) -> str:
         body = self._create_body(request)
-        report_id = self.policy.call(lambda: self.create_report(body), what="SP-API createReport",
-                                     transient=_transient, before_retry=lambda: self.find_in_flight(request))
-        self._log.info("requested %s report %s %s..%s", request.report_type_id, report_id,
-                       body.get("dataStartTime", "(snapshot)"), body.get("dataEndTime", ""))
+        report_id = self.policy.call(
+            lambda: self.create_report(body),
+            what="SP-API createReport",
+            transient=_transient,
+            before_retry=lambda: self.find_in_flight(request),
+        )
+        self._log.info(
+            "requested %s report %s %s..%s",
+            request.report_type_id,
+            report_id,
+            body.get("dataStartTime", "(snapshot)"),
+            body.get("dataEndTime", ""),
+        )
         return report_id
 
     def wait_for_report(self, api_report_id: str) -> ReadyReport:
@@ -266,8 +299,14 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
                 raise ReportFailed(self._fatal_message(api_report_id, rep), api_report_id=api_report_id)
             return None, status
 
-        return poll_report(check, api_report_id, timeout_s=self.poll_timeout_s, initial_s=self.poll_initial_s,
-                           max_s=self.poll_max_s, growth=1.5)
+        return poll_report(
+            check,
+            api_report_id,
+            timeout_s=self.poll_timeout_s,
+            initial_s=self.poll_initial_s,
+            max_s=self.poll_max_s,
+            growth=1.5,
+        )
 
     def _fatal_message(self, report_id: str, rep: dict[str, Any]) -> str:
         msg = f"report {report_id} ({rep.get('reportType', '?')}) finished FATAL"
@@ -292,8 +331,11 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
         what = f"download of report document {document_id}"
         for refreshed in (False, True):
             try:
-                resp = self.policy.send(lambda: http.send(http.build_request("GET", doc["url"]), stream=True),
-                                        what=what, discard=lambda r: r.close())
+                resp = self.policy.send(
+                    lambda: http.send(http.build_request("GET", doc["url"]), stream=True),
+                    what=what,
+                    discard=lambda r: r.close(),
+                )
             except GaveUp as exc:
                 if exc.response is not None:
                     exc.response.close()

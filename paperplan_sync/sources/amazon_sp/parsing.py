@@ -91,8 +91,14 @@ def gunzip(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 
 # Java charset names Amazon may send that Python's codec registry does not know by that spelling.
-_JAVA_CHARSETS = {"ms932": "cp932", "windows-31j": "cp932", "x-sjis": "shift_jis", "x-euc-jp": "euc_jp",
-                  "utf8": "utf-8", "iso8859_1": "latin-1"}
+_JAVA_CHARSETS = {
+    "ms932": "cp932",
+    "windows-31j": "cp932",
+    "x-sjis": "shift_jis",
+    "x-euc-jp": "euc_jp",
+    "utf8": "utf-8",
+    "iso8859_1": "latin-1",
+}
 
 
 def python_codec(charset: str | None) -> str | None:
@@ -183,9 +189,13 @@ class _FlatFileState:
         for i, raw in enumerate(body.split(b"\n"), start=self.line_no + 1):
             line = decode_line(raw, self.codec)
             if line is None:
-                self.quarantine(i, f"undecodable bytes (not {self.codec})" if self.codec else
-                                "undecodable bytes (neither UTF-8 nor windows-1252)",
-                                raw.decode("utf-8", errors="backslashreplace"))
+                self.quarantine(
+                    i,
+                    f"undecodable bytes (not {self.codec})"
+                    if self.codec
+                    else "undecodable bytes (neither UTF-8 nor windows-1252)",
+                    raw.decode("utf-8", errors="backslashreplace"),
+                )
             elif line.endswith("\r"):
                 line = line[:-1]
             lines.append(line)
@@ -309,15 +319,17 @@ def _no_charset() -> None:
     return None
 
 
-def parse_flat_file(blocks: Iterable[bytes], stream: RowStream, chunk_rows: int, *,
-                    charset: Callable[[], str | None] = _no_charset) -> Iterator[RowBatch]:
+def parse_flat_file(
+    blocks: Iterable[bytes], stream: RowStream, chunk_rows: int, *, charset: Callable[[], str | None] = _no_charset
+) -> Iterator[RowBatch]:
     """Tab-separated flat file -> columnar batches of at most ``chunk_rows`` rows. Sets ``stream.columns``.
     ``charset()`` is the declared charset, asked once the first bytes are in."""
     return _gc_paused_steps(_parse_flat_file(blocks, stream, chunk_rows, charset))
 
 
-def _parse_flat_file(blocks: Iterable[bytes], stream: RowStream, chunk_rows: int,
-                     charset: Callable[[], str | None]) -> Iterator[RowBatch]:
+def _parse_flat_file(
+    blocks: Iterable[bytes], stream: RowStream, chunk_rows: int, charset: Callable[[], str | None]
+) -> Iterator[RowBatch]:
     st = _FlatFileState(stream, charset)
     pending = b""
     out: list[list[str]] = []
@@ -342,8 +354,11 @@ def _parse_flat_file(blocks: Iterable[bytes], stream: RowStream, chunk_rows: int
             pending = data[pos:]
     except DocumentTruncated:
         if pending:
-            st.quarantine(st.line_no + 1, "truncated document: incomplete last line",
-                          pending.decode("utf-8", errors="backslashreplace"))
+            st.quarantine(
+                st.line_no + 1,
+                "truncated document: incomplete last line",
+                pending.decode("utf-8", errors="backslashreplace"),
+            )
         raise
     if pending:  # last line without a trailing newline
         if not st.cols:
@@ -351,10 +366,11 @@ def _parse_flat_file(blocks: Iterable[bytes], stream: RowStream, chunk_rows: int
         else:
             out += st.values_of(st.decode(pending))
     for i in range(0, len(out), chunk_rows):
-        yield RowBatch(st.cols, out[i:i + chunk_rows])
+        yield RowBatch(st.cols, out[i : i + chunk_rows])
 
 
 # --- JSON (GET_SALES_AND_TRAFFIC_REPORT) -----------------------------------------------------------------
+
 
 def _flatten(prefix: str, value: Any, into: dict[str, str]) -> None:
     if isinstance(value, dict):
@@ -381,8 +397,9 @@ def sales_and_traffic_rows(doc: dict[str, Any]) -> list[Row]:
     return rows
 
 
-def parse_json_document(blocks: Iterable[bytes], stream: RowStream, chunk_rows: int, *,
-                        charset: Callable[[], str | None] = _no_charset) -> Iterator[RowBatch]:
+def parse_json_document(
+    blocks: Iterable[bytes], stream: RowStream, chunk_rows: int, *, charset: Callable[[], str | None] = _no_charset
+) -> Iterator[RowBatch]:
     """The sales & traffic document is loaded whole: it is one JSON object (no line structure to stream on)
     and small -- one entry per day plus one per ASIN, kilobytes to a few MB even for large catalogues."""
     raw = b"".join(blocks)
@@ -400,7 +417,7 @@ def parse_json_document(blocks: Iterable[bytes], stream: RowStream, chunk_rows: 
         cols.update(dict.fromkeys(r))
     stream.columns = list(cols)
     for i in range(0, len(rows), chunk_rows):  # rows of varying shape: these batches keep their dicts
-        yield RowBatch.from_dicts(rows[i:i + chunk_rows])
+        yield RowBatch.from_dicts(rows[i : i + chunk_rows])
 
 
 def bound_stream(make_chunks: Callable[[RowStream], Iterator[RowBatch | list[Row]]]) -> RowStream:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from paperplan_sync.sources.lwa import DEFAULT_LWA_ENDPOINT  # re-exported: one LWA URL for both sources
-
 # --- Endpoints ----------------------------------------------------------------------------------------
 DEFAULT_ENDPOINT = "https://sellingpartnerapi-na.amazon.com"
 DEFAULT_MARKETPLACE_IDS = "ATVPDKIKX0DER"  # amazon.com (US)

@@ -53,8 +53,15 @@ def _throttled(answer: httpx.Response, operation: TokenBucket, turns: Sequence[R
 
 
 class SPAPITransport:
-    def __init__(self, http: httpx.Client, tokens: LWATokenProvider, *, endpoint: str, rate_limit_scale: float,
-                 policy: RetryPolicy):
+    def __init__(
+        self,
+        http: httpx.Client,
+        tokens: LWATokenProvider,
+        *,
+        endpoint: str,
+        rate_limit_scale: float,
+        policy: RetryPolicy,
+    ):
         self._http, self._tokens = http, tokens
         self.endpoint = endpoint.rstrip("/")
         self._scale = rate_limit_scale
@@ -85,16 +92,25 @@ class SPAPITransport:
         bucket = bucket_for(self.endpoint, operation, self._scale)
         url = self.endpoint + path
         fallback = USAGE_PLANS[operation].rate * self._scale
-        policy = replace(self.policy, wait=rate_limit_wait(RATE_LIMIT_HEADER, fallback),
-                         throttle_attempts=self.policy.throttle_attempts or self.policy.attempts,
-                         attempts=self.policy.attempts if retry_transient else 1)
+        policy = replace(
+            self.policy,
+            wait=rate_limit_wait(RATE_LIMIT_HEADER, fallback),
+            throttle_attempts=self.policy.throttle_attempts or self.policy.attempts,
+            attempts=self.policy.attempts if retry_transient else 1,
+        )
         sent: list[str] = []
 
         def attempt() -> httpx.Response:
             for turn in turns:  # waited out here, so the server is never asked early
-                turn.take(lambda wait: self.policy.log.info(
-                    "SP-API %s %s: Amazon allows one every %.0fs; waiting %.0fs for its turn",
-                    operation, turns_label, turn.every_s, wait))
+                turn.take(
+                    lambda wait: self.policy.log.info(
+                        "SP-API %s %s: Amazon allows one every %.0fs; waiting %.0fs for its turn",
+                        operation,
+                        turns_label,
+                        turn.every_s,
+                        wait,
+                    )
+                )
             bucket.acquire()  # every try takes its slot of the usage plan
             sent.append(self._tokens.token())
             headers = {ACCESS_TOKEN_HEADER: sent[-1], "Accept": "application/json"}
@@ -102,14 +118,16 @@ class SPAPITransport:
 
         for refreshed in (False, True):
             try:
-                resp = policy.send(attempt, what=f"SP-API {operation}",
-                                   on_throttle=lambda answer: _throttled(answer, bucket, turns))
+                resp = policy.send(
+                    attempt, what=f"SP-API {operation}", on_throttle=lambda answer: _throttled(answer, bucket, turns)
+                )
             except GaveUp as exc:
                 note = "still throttled" if exc.response is not None and exc.response.status_code == 429 else "gave up"
                 if exc.response is not None:
                     raise self._error(operation, exc.response, f"{note} after {exc.attempts} attempt(s)") from None
-                raise SPAPIError(f"{operation} failed: {exc.problem}, gave up after {exc.attempts} attempt(s)",
-                                 operation=operation) from None
+                raise SPAPIError(
+                    f"{operation} failed: {exc.problem}, gave up after {exc.attempts} attempt(s)", operation=operation
+                ) from None
             if resp.status_code < 300:
                 for turn in turns:
                     turn.answered()
@@ -127,5 +145,10 @@ class SPAPITransport:
         msg = f"{operation} failed: HTTP {resp.status_code} {describe_errors(errors)}"
         if note:
             msg += f" [{note}]"
-        return SPAPIError(msg, operation=operation, status=resp.status_code, errors=errors,
-                          request_id=resp.headers.get(REQUEST_ID_HEADER))
+        return SPAPIError(
+            msg,
+            operation=operation,
+            status=resp.status_code,
+            errors=errors,
+            request_id=resp.headers.get(REQUEST_ID_HEADER),
+        )
