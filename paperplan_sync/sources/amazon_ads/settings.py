@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from paperplan_sync.sources.lwa import DEFAULT_LWA_ENDPOINT as DEFAULT_LWA_ENDPOINT  # one LWA URL for both sources
+
 # --- Endpoints ------------------------------------------------------------------------------------
 # North America. EU is https://advertising-api-eu.amazon.com, FE https://advertising-api-fe.amazon.com.
 DEFAULT_ENDPOINT = "https://advertising-api.amazon.com"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from paperplan_sync.sources.lwa import DEFAULT_LWA_ENDPOINT as DEFAULT_LWA_ENDPOINT  # one LWA URL for both sources
+
 # --- Endpoints ----------------------------------------------------------------------------------------
 DEFAULT_ENDPOINT = "https://sellingpartnerapi-na.amazon.com"
 DEFAULT_MARKETPLACE_IDS = "ATVPDKIKX0DER"  # amazon.com (US)
