@@ -175,7 +175,10 @@ def product(checkout: Path, env: dict[str, str], home: Path):
 
 
 def runs_finished(webserver: str) -> bool:
-    query = "{ runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]}) { ... on Runs { results { runId } } } }"
+    query = (
+        "{ runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]})"
+        " { ... on Runs { results { runId } } } }"
+    )
     try:
         return not httpx.post(f"{webserver}/graphql", json={"query": query}, timeout=30).json()["data"]["runsOrError"][
             "results"
@@ -278,7 +281,7 @@ def main() -> None:
                 lambda m=marker, b=before: len(at.logs(m)) > b, 120, 3
             )  # in effect: its calls are not the fire's
             at.clear_stats()
-            wait_until(lambda: at.logs(f"Automation '{name}' due"), 150, 3)
+            wait_until(lambda n=name: at.logs(f"Automation '{n}' due"), 150, 3)
             time.sleep(10)
             wait_until(lambda: runs_finished(webserver), 600, 3)
             time.sleep(75)  # the outbox sensor sends what the runs queued (every 60 s)
@@ -295,9 +298,8 @@ def main() -> None:
             f"  {'fires at their real schedules, a month':<44} {fires_month:>17,.0f}   "
             f"(Daily 1/day, Inventory 12/day, Weekly 1/7 per day)"
         )
-        print(
-            f"  {'typical day, projected a month':<44} {idle_month + fires_month:>17,.0f}   (goal <= {GOALS['typical day']:,})"
-        )
+        typical = idle_month + fires_month
+        print(f"  {'typical day, projected a month':<44} {typical:>17,.0f}   (goal <= {GOALS['typical day']:,})")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 The path is the one a report run's writes take: each record queued durably in the MongoDB outbox (one
 at a time, as runs and sensors write them), sent meanwhile by the writer's background sender in batches of
-10 under the shared limiter (kept in MongoDB, as in production), the rest by the final AirtableWriter.flush(). The local Airtable enforces
-Airtable's 5 requests/s per base with its 30 s penalty, so one 429 would cost 30 s and show in the figure.
+10 under the shared limiter (kept in MongoDB, as in production), the rest by the final AirtableWriter.flush().
+The local Airtable enforces Airtable's 5 requests/s per base with its 30 s penalty, so one 429 would cost 30 s
+and show in the figure.
 
     .venv/bin/python benchmarks/airtable_writes.py [--records 500]
 """

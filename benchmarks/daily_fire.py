@@ -215,13 +215,9 @@ def print_fire(title: str, figures: dict[str, Figures], spaced_scale: float) -> 
             )
         print(f"  {name:<20} {f.days:>4} {f.requests:>8} {f.calls:>9} {f.throttled:>9} {f.wall_s:>8.1f}{note}")
     free = sum((f for f in figures.values() if not f.every_s), Figures())
-    print(
-        f"  {'fire, unbound types':<20} {'':>4} {free.requests:>8} {free.calls:>9} {free.throttled:>9} {free.wall_s:>8.1f}"
-    )
     total = sum(figures.values(), Figures())
-    print(
-        f"  {'whole daily fire':<20} {'':>4} {total.requests:>8} {total.calls:>9} {total.throttled:>9} {total.wall_s:>8.1f}"
-    )
+    for label, f in (("fire, unbound types", free), ("whole daily fire", total)):
+        print(f"  {label:<20} {'':>4} {f.requests:>8} {f.calls:>9} {f.throttled:>9} {f.wall_s:>8.1f}")
     return free
 
 

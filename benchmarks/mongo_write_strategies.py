@@ -61,7 +61,7 @@ def keyed_delete_insert(db, rows) -> None:
     coll, load_id = db["keyed_plain"], str(ObjectId())
     coll.delete_many(day_filter(DAY))
     prefix = id_prefix(DAY, load_id)
-    for first, batch in zip(range(0, len(rows), BATCH), batched(rows, BATCH)):
+    for first, batch in zip(range(0, len(rows), BATCH), batched(rows, BATCH), strict=True):
         coll.insert_many(
             [
                 {**r, "_id": row_id(prefix, first + i), "_report_date": DAY, "_load_id": load_id}

@@ -79,12 +79,13 @@ def dagster_home(default: str = ".dagster_home") -> Path:
 
 def run_up(
     state: Path,
-    ports: Ports = Ports(),
+    ports: Ports | None = None,
     with_dagster: bool = False,
     echo=print,
     airtable_monthly_quota: int | None = None,
 ) -> int:
     state.mkdir(parents=True, exist_ok=True)
+    ports = ports or Ports()
     env = local_environment(ports)
     supervisor = Supervisor()
 

@@ -94,7 +94,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 class _WebhookApi:
-    """Routed before the record routes: ``/v0/bases/{id}/webhooks/{hook}`` would also match ``/v0/{base}/{table}/{record}``."""
+    """Routed before the record routes: ``/v0/bases/{id}/webhooks/{hook}`` would also match
+    ``/v0/{base}/{table}/{record}``."""
 
     def __init__(self, webhooks: Webhooks, base_id: str):
         self.webhooks, self.base_id = webhooks, base_id

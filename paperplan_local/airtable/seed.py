@@ -33,7 +33,7 @@ def seed_sync_base(store: Store, schema: dict[str, Any] | None = None) -> None:
     for spec in tables:
         table = store.table(spec["name"])
         updates = []
-        for record_id, row in zip(created[spec["name"]], spec.get("demo_records", [])):
+        for record_id, row in zip(created[spec["name"]], spec.get("demo_records", []), strict=True):
             links = {k: v for k, v in row.items() if table.field(k).type == "multipleRecordLinks"}
             if links:
                 updates.append(

@@ -109,7 +109,11 @@ class BaseUI:
         action = f"/tables/{table.id}/records/{record.id}" if record else f"/tables/{table.id}/records"
         values = render(table, record)["fields"] if record else {}
         cells = "".join(f"<td>{self._input(f, values.get(f.name), form)}</td>" for f in fields)
-        buttons = f'<form id="{form}" method="post" action="{action}"></form><button form="{form}" type="submit">{"Save" if record else "Add row"}</button>'
+        label = "Save" if record else "Add row"
+        buttons = (
+            f'<form id="{form}" method="post" action="{action}"></form>'
+            f'<button form="{form}" type="submit">{label}</button>'
+        )
         if record:
             buttons += (
                 f'<form method="post" action="{action}/delete" style="display:inline">'
@@ -154,8 +158,10 @@ class BaseUI:
             for t in self.store.tables()
         )
         html = (
-            f"<!doctype html><html><head><meta charset=utf-8><title>{escape(title)} - {escape(self.base_name)} (local Airtable)</title>"
-            f'<style>{STYLE}</style></head><body><header><a href="/">{escape(self.base_name)}</a> local Airtable</header>'
+            "<!doctype html><html><head><meta charset=utf-8>"
+            f"<title>{escape(title)} - {escape(self.base_name)} (local Airtable)</title>"
+            f"<style>{STYLE}</style></head>"
+            f'<body><header><a href="/">{escape(self.base_name)}</a> local Airtable</header>'
             f"<nav>{tabs}</nav>{body}</body></html>"
         )
         return HTMLResponse(html, status_code=status)

@@ -327,7 +327,7 @@ def synthetic_orders(seed: int, start: datetime, n_rows: int) -> Iterator[list[s
     products = catalog(seed)
     base = datetime.combine(start.astimezone(UTC).date(), time(0), tzinfo=UTC)
     templates = []
-    for k in range(997):  # a prime, so rows do not repeat with any period a test would notice
+    for _ in range(997):  # a prime, so rows do not repeat with any period a test would notice
         purchased = base + timedelta(seconds=rng.randrange(86400))
         item = OrderItem(
             "",

@@ -36,7 +36,7 @@ def test_a_burst_goes_at_once_and_the_next_waits_for_the_window(state):
     assert times[4] < 0.1  # the first five back to back
     assert times[5] >= 0.24 and times[10] >= 0.49  # then five more per window
     # Never more than `burst` sends in any window.
-    assert all(later - earlier >= 0.24 for earlier, later in zip(times, times[5:]))
+    assert all(later - earlier >= 0.24 for earlier, later in zip(times, times[5:], strict=False))
 
 
 def test_instances_on_the_same_state_share_the_budget(state):

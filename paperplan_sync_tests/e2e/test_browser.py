@@ -116,7 +116,10 @@ class Browser:
             page = Page(url, proc.stdout, screenshot)
             if proc.returncode == 0 and screenshot.exists() and page.counts:
                 return page
-            problem = f"rc={proc.returncode}, no partition status counts in the DOM: {proc.stderr[-1500:]}\n{proc.stdout[:1500]}"
+            problem = (
+                f"rc={proc.returncode}, no partition status counts in the DOM: "
+                f"{proc.stderr[-1500:]}\n{proc.stdout[:1500]}"
+            )
         raise AssertionError(f"chromium did not render {url}: {problem}")
 
 
@@ -150,7 +153,9 @@ def test_a_failed_day_shows_in_the_ui_and_backfilling_it_clears_it(chromium, tmp
                 backfill_id = launch_backfill(stack.webserver_url, path, days)
                 # The backfill daemon ticks every 30 s: one tick submits the run, a later one marks it done.
                 progress = wait_until(
-                    lambda: (p := backfill_progress(stack.webserver_url, backfill_id)).done and p,
+                    lambda backfill_id=backfill_id: (
+                        (p := backfill_progress(stack.webserver_url, backfill_id)).done and p
+                    ),
                     120,
                     1.0,
                     "the backfill",

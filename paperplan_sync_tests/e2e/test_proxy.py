@@ -1,5 +1,6 @@
 """The login in front of the UI: Debian's nginx with deploy/proxy/paperplan-sync.conf in front of a real
-`dagster dev` webserver and a real `paperplan-sync api` (both started by local.stack), spoken to over TLS as a browser / Airtable would.
+`dagster dev` webserver and a real `paperplan-sync api` (both started by local.stack), spoken to over TLS as a
+browser / Airtable would.
 
 Needs Debian's `nginx` (`make test` installs it when missing). The shipped site file is used as is; only
 its machine-specific values (ports, certificate and password-file paths) are swapped for the test's.

@@ -98,7 +98,8 @@ def test_watchdog_alerts_once_when_the_machine_is_gone_and_again_when_it_is_back
         assert rc == 0 and "Airtable calls: 0" in out, out
         assert airtable_server.stats()["requests"] == calls
 
-        # The machine dies: webserver, daemon, code server and api service killed; time passes, the heartbeat goes stale.
+        # The machine dies: webserver, daemon, code server and api service killed; time passes, the heartbeat
+        # goes stale.
         kill_machine(dev)
         for url in (dev.webserver_url + "/server_info", dev.api_url + "/api"):
             with pytest.raises(httpx.ConnectError):

@@ -195,7 +195,7 @@ def test_data_is_deterministic_per_seed_and_restates_for_28_days(ads):
         ADS_TEST_SEED + 1, start=DAY, end=DAY, time_unit="DAILY", columns=columns, today=ADS_TEST_TODAY
     )
     shares = [data.maturity(age) for age in range(0, 29)]
-    assert all(a < b for a, b in zip(shares, shares[1:]))  # grows every day for 28 days...
+    assert all(a < b for a, b in zip(shares, shares[1:], strict=False))  # grows every day for 28 days...
     assert shares[-1] == data.maturity(90) == 1.0  # ...then is final
 
     # Over HTTP: moving the server clock forward restates the same day's sales upwards.

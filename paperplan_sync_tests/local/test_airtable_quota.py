@@ -6,6 +6,7 @@ import time
 
 import httpx
 import pytest
+import requests
 from pyairtable import Table
 
 from paperplan_local.up import _stand_in_argv
@@ -31,7 +32,8 @@ def test_past_the_monthly_quota_calls_slow_to_two_a_second(start_airtable_server
             {
                 "error": BILLING,
                 "message": (
-                    "API billing plan limit exceeded. You've reached the maximum number of requests allowed for this month."
+                    "API billing plan limit exceeded. "
+                    "You've reached the maximum number of requests allowed for this month."
                 ),
             }
         ]
@@ -83,7 +85,7 @@ def test_stats_count_requests_by_endpoint(airtable: LocalAirtable):
     hook = base.add_webhook(None, {"options": {"filters": {"dataTypes": ["tableData"]}}})
     list(base.webhook(hook.id).payloads())
     airtable.inject(status=429, count=1)
-    with pytest.raises(Exception):
+    with pytest.raises(requests.HTTPError, match="429"):
         airtable.table("Logs", retry_strategy=None).all()
 
     stats = airtable.stats()

@@ -1,4 +1,4 @@
-"""The local Slack is as strict as Slack: unknown channels, membership, Block Kit shape; and `doctor`'s channel check."""
+"""The local Slack is as strict as Slack: unknown channels, membership, Block Kit shape; `doctor`'s channel check."""
 
 from __future__ import annotations
 

@@ -183,12 +183,11 @@ def test_get_reports_filters_and_pages(api):
         seen += [r["reportId"] for r in page["reports"]]
         token = page.get("nextToken")
     assert seen == ids[::-1]
-    by_status = lambda s: [
-        r["reportId"]
-        for r in api.get(  # noqa: E731
-            f"{API}/reports", params={"reportTypes": ORDERS, "processingStatuses": s, "pageSize": 100}
-        ).json()["reports"]
-    ]
+
+    def by_status(statuses: str) -> list[str]:
+        params = {"reportTypes": ORDERS, "processingStatuses": statuses, "pageSize": 100}
+        return [r["reportId"] for r in api.get(f"{API}/reports", params=params).json()["reports"]]
+
     assert by_status("IN_QUEUE,IN_PROGRESS") == ids[::-1] and by_status("DONE") == []
     assert api.get(f"{API}/reports", params={"reportTypes": LISTINGS}).json()["reports"] == []
     assert api.get(f"{API}/reports").status_code == 400

@@ -108,7 +108,8 @@ def test_a_fatal_range_fails_every_day_it_covers_with_one_alert(product, spapi, 
     spapi.inject(fatal=True, report_type=ORDERS_BY_DATE)
     asset = product.asset("sales_report")
     defs = dg.Definitions(assets=[asset], resources=product.resources)
-    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(  # the run names its asset, as scheduled runs do
+    # The run names its asset, as scheduled runs do.
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         instance=product.instance,
         tags={RANGE_START: FIRST, RANGE_END: LAST},
         asset_selection=[asset.key],

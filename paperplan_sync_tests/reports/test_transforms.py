@@ -19,7 +19,7 @@ VALUES = [
 
 
 def shapes():
-    dicts = [dict(zip(COLUMNS, v)) for v in VALUES]
+    dicts = [dict(zip(COLUMNS, v, strict=True)) for v in VALUES]
     return {
         "columnar": RowBatch(COLUMNS, [list(v) for v in VALUES]),
         "batch of dicts": RowBatch.from_dicts([dict(d) for d in dicts]),

@@ -74,11 +74,11 @@ def test_a_run_targets_today_minus_offset_and_repulls_the_repeat_window_in_one_r
         loaded={"sales_report", "fba_inventory"},
     )
 
-    sales = [l for l in plan.launches if l.report == "sales_report"]
+    sales = [launch for launch in plan.launches if launch.report == "sales_report"]
     assert len(sales) == 1
     # Local date at 13:00 UTC is 2026-11-26 (GMT-7); Offset 1 -> 11-25; 21 days of re-pulls before it.
     assert sales[0].days[-1] == "2026-11-25" and sales[0].days[0] == "2026-11-04" and len(sales[0].days) == 22
-    [snapshot] = [l for l in plan.launches if l.report == "fba_inventory"]
+    [snapshot] = [launch for launch in plan.launches if launch.report == "fba_inventory"]
     assert snapshot.days == ()
 
 
@@ -91,9 +91,9 @@ def test_failed_reports_unchecked_in_airtable_rerun_at_the_next_scheduled_time()
         retry_days={"sales_report": [date(2026, 10, 1), date(2026, 11, 20)]},
     )
 
-    sales = [l for l in plan.launches if l.report == "sales_report"]
+    sales = [launch for launch in plan.launches if launch.report == "sales_report"]
     # 11-20 is inside the re-pull window already; 10-01 gets its own run.
-    assert [l.days for l in sales if "re-run" in l.reason] == [("2026-10-01",)]
+    assert [launch.days for launch in sales if "re-run" in launch.reason] == [("2026-10-01",)]
 
 
 def test_no_partition_is_launched_twice_for_the_same_tick():
@@ -106,7 +106,7 @@ def test_no_partition_is_launched_twice_for_the_same_tick():
     )
 
     assert len(plan.launches) == 2
-    assert len({l.run_key for l in plan.launches}) == 2
+    assert len({launch.run_key for launch in plan.launches}) == 2
 
 
 def test_inactive_or_not_yet_loaded_types_are_logged_not_run():

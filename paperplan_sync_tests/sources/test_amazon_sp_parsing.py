@@ -136,7 +136,7 @@ def expected_dicts(text: str) -> list[dict[str, str]]:
     """The row dicts the dict-building parser produced, for a clean, single-encoding document."""
     header, *lines = text.replace("\r\n", "\n").rstrip("\n").split("\n")
     cols = [c.strip() for c in header.split("\t")]
-    return [dict(zip(cols, line.split("\t"))) for line in lines]
+    return [dict(zip(cols, line.split("\t"), strict=True)) for line in lines]
 
 
 def test_clean_flat_file_is_parsed_into_columnar_batches():
