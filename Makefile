@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install dev test test-deps up clean
+.PHONY: install dev test test-deps lint format up clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,18 @@ test-deps:
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing
 	@./.ci/test-postgres
 
+## House style (ruff, configured in pyproject.toml): CI fails on a violation
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+## Apply the house style
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
 ## The whole test suite (on a fresh machine it first installs what the end-to-end tests need: test-deps)
-test: install test-deps
+test: install lint test-deps
 	$(BIN)/python -m pytest
 
 clean:
