@@ -19,9 +19,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
+from paperplan_sync import settings
+
 SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_CHANNEL = "#airtable"
-DEFAULT_WEBSERVER_URL = "http://127.0.0.1:3000"
 DEFAULT_TIMEOUT_S = 15
 
 # Bounded so a sensor tick can't hang: Slack's Retry-After is usually a few seconds, the tick timeout 60 s.
@@ -79,7 +80,7 @@ class SlackResource(dg.ConfigurableResource):
     base_url: str = Field(default=SLACK_API_URL, description="Slack Web API base URL (SLACK_BASE_URL).")
     channel: str = Field(default=DEFAULT_CHANNEL, description="Default channel for alerts (SLACK_CHANNEL).")
     webserver_url: str = Field(
-        default=DEFAULT_WEBSERVER_URL,
+        default=settings.DEFAULT_WEBSERVER_URL,
         description="Dagster webserver address the product calls (DAGSTER_WEBSERVER_URL).",
     )
     ui_url: str = Field(

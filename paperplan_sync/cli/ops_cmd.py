@@ -6,12 +6,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-WEBSERVER_HELP = "Dagster webserver (default: $DAGSTER_WEBSERVER_URL or http://127.0.0.1:3000)"
+from paperplan_sync import settings
+
+WEBSERVER_HELP = f"Dagster webserver (default: $DAGSTER_WEBSERVER_URL or {settings.DEFAULT_WEBSERVER_URL})"
 
 
 def _webserver(url: str | None) -> str:
-    from paperplan_sync import settings
-
     return url or settings.webserver_url()
 
 
@@ -60,7 +60,6 @@ def watchdog(
     from datetime import timedelta
     from urllib.parse import urlsplit
 
-    from paperplan_sync import settings
     from paperplan_sync.alerting.watchdog import run_watchdog
     from paperplan_sync.resources import airtable_resource, resolved, slack_resource
 
