@@ -125,7 +125,8 @@ def _description(report_type: ReportType) -> str:
         "Snapshot of current state"
         if report_type.real_time
         else (
-            f"Daily report; a run pulls today minus {report_type.offset_days} day(s) (UTC{report_type.timezone_offset:+d})"
+            f"Daily report; a run pulls today minus {report_type.offset_days} day(s) "
+            f"(UTC{report_type.timezone_offset:+d})"
             + (f" and re-pulls the {report_type.repeat_days} days before it" if report_type.repeat_days else "")
         )
     )
