@@ -158,7 +158,8 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
     def request_all() -> None:
         outcomes = source.request_reports([chunk.request for chunk in chunks])
         try:
-            for future, outcome in zip(requested, outcomes):
+            # Not strict: the source's generator is left where the loop stops; the finally cancels unanswered futures.
+            for future, outcome in zip(requested, outcomes, strict=False):
                 if stop.is_set():
                     break
                 if isinstance(outcome, BaseException):
@@ -176,7 +177,7 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
     with AirtableWriter(db, context.resources.airtable, background=True) as writer:
         requester.start()
         try:
-            for chunk, request in zip(chunks, requested):
+            for chunk, request in zip(chunks, requested, strict=True):
                 try:
                     # A single-day chunk streams straight into storage; a range is split into its days.
                     outcomes = list(

@@ -297,9 +297,9 @@ def _stamped(
     ids = [row_id(prefix, n) for n in range(first, first + len(chunk))]
     if isinstance(chunk, RowBatch) and chunk.values is not None:
         cols = chunk.columns
-        return [dict(zip(cols, v), _id=i, **stamps) for i, v in zip(ids, chunk.values)]
+        return [dict(zip(cols, v, strict=True), _id=i, **stamps) for i, v in zip(ids, chunk.values, strict=True)]
     rows = chunk.dicts() if isinstance(chunk, RowBatch) else chunk
-    return [{**row, "_id": i, **stamps} for i, row in zip(ids, rows)]
+    return [{**row, "_id": i, **stamps} for i, row in zip(ids, rows, strict=True)]
 
 
 def _transaction(load: ReportLoad) -> ClientSession:
