@@ -1,16 +1,11 @@
 """A request limiter shared by every process of the product: at most ``burst`` sends in any window of
 ``burst / requests_per_second`` seconds, and a count of the calendar month's calls.
 
-Airtable allows 5 requests/s per base and answers more with 429 plus a 30 s penalty for the whole base.
-Within that limit a short burst is free: a configuration read sends its few pages back to back instead of
-one every 0.2 s. The long-run pace is still ``requests_per_second``; a client that never sends more than
-``burst`` requests in ``burst / rate`` seconds conforms to a token bucket of that size and rate, which is
-how such limits are enforced. The code server, the daemon and each run are separate processes (maybe on
-separate machines), so the last ``burst`` send times live in a shared document (``shared_state``).
+The last ``burst`` send times and the month's count live in one shared document (``shared_state``), so the
+code server, the daemon and every run, maybe on separate machines, keep to one limit together. Once Airtable
+said the monthly quota is used up, the limiter paces at ``slowed_rate`` for the rest of the month.
 
-Airtable also caps calls per workspace per month and, past the cap, slows the workspace to 2 requests/s
-until the month ends. The same document counts the month's calls (one update per send, no extra round
-trip) and, once Airtable said the quota is used up, paces at ``slowed_rate`` for the rest of the month.
+Design notes: docs/design/airtable-quota.md.
 """
 
 from __future__ import annotations

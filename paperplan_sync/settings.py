@@ -1,6 +1,6 @@
 """Every environment variable the product reads, by name, with its default. The only module that reads
-``os.environ`` (it imports nothing of the product): resources.py builds the deployment's resources from these names, the sensors read their
-intervals here. Tuning overrides exist so end-to-end tests run in seconds."""
+``os.environ`` (it imports nothing of the product): resources.py builds the deployment's resources from these
+names, the sensors read their intervals here. Tuning overrides exist so end-to-end tests run in seconds."""
 
 from __future__ import annotations
 

@@ -104,7 +104,10 @@ def build_alert_sensors(config: SyncConfig) -> list[dg.SensorDefinition]:
 
     @dg.run_failure_sensor(
         name="report_failure_alerts",
-        description="A failed report run: Fail in Airtable Reports, a Logs record, and one Slack message per report when Notify On Fail.",
+        description=(
+            "A failed report run: Fail in Airtable Reports, a Logs record, and one Slack message per report "
+            "when Notify On Fail."
+        ),
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def report_failure_alerts(

@@ -4,7 +4,8 @@ or 503 with the reason) and the Overview heartbeat in Airtable. Posts "Sync appl
 outage and "Sync application back online" after.
 
 Airtable calls are rationed (the workspace's monthly quota): the heartbeat is read only when /api is not
-healthy, while recovering, and as a cross-check every ``heartbeat_check_every`` (default 24 h: 30 calls a month) otherwise.
+healthy, while recovering, and as a cross-check every ``heartbeat_check_every`` otherwise (default 24 h:
+30 calls a month).
 """
 
 from __future__ import annotations

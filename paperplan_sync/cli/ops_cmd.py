@@ -97,7 +97,7 @@ def backfill(
     webserver: str | None = typer.Option(None, help=WEBSERVER_HELP),
     follow: bool = typer.Option(True, help="Follow the backfill with a progress bar until it is done"),
 ) -> None:
-    """Relaunch failed and/or never-run report partitions through Dagster (as the UI's "Materialize failed/missing" do)."""
+    """Relaunch failed and/or never-run report partitions through Dagster (as the UI's "Materialize failed/missing" do)."""  # noqa: E501 -- one line: the CLI's command list shows it as written
     import time
     from datetime import date
 
@@ -122,7 +122,8 @@ def backfill(
     for path, days in targets.items():
         launched[path] = launch_backfill(url, path, days)
         console.print(
-            f"{'/'.join(path)}: backfill {launched[path]} of {len(days)} day(s) ({days[0]} … {days[-1]})  {url}/runs/b/{launched[path]}"
+            f"{'/'.join(path)}: backfill {launched[path]} of {len(days)} day(s) ({days[0]} … {days[-1]})  "
+            f"{url}/runs/b/{launched[path]}"
         )
     if not follow:
         raise typer.Exit(0)

@@ -1,14 +1,12 @@
 """The configuration: read from Airtable once per change, then shared by every process as a snapshot.
 
-``load_config`` reads Report Types and Automations from Airtable (one call per 100 rows of each) and
-stores the raw rows as the shared snapshot (MongoDB when configured, else the state directory) and as a
-machine-local copy. ``current_config`` is what every process uses when it builds the definitions (code
-server, daemon, each run): the shared snapshot, so a process start costs no Airtable call and all of them
-see the same configuration; Airtable is read only when there is no snapshot yet. The scheduler decides
-when Airtable changed (webhooks, see control_plane/changes.py) and calls ``load_config`` then.
-
-An Airtable outage, 5xx or 429 must never break the code location: the last good read is used and the
+``load_config`` reads Report Types and Automations from Airtable and stores them as the shared snapshot;
+``current_config`` is what every process builds its definitions from (no Airtable call unless there is no
+snapshot yet). The scheduler calls ``load_config`` when Airtable changed (control_plane/changes.py). An
+Airtable outage, 5xx or 429 never breaks the code location: the last good read is used and the
 configuration says so (``origin == "cache"``, ``unavailable_reason``).
+
+Design notes: docs/design/airtable-quota.md.
 """
 
 from __future__ import annotations

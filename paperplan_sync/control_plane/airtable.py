@@ -1,11 +1,10 @@
 """The Airtable client every part of the product uses: pyairtable, paced and retried for Airtable's limits.
 
-All requests of all the product's processes go through one shared limiter per base (see ratelimit.py),
-kept in MongoDB when the deployment gives its URI (every machine), else in a local file (one machine).
-A 429 pauses every process for Airtable's penalty window instead of hammering; a 429 that says the
-workspace's monthly quota is used up also slows the limiter to Airtable's reduced rate for the month.
-Transient 5xx and network errors are retried a bounded number of times with backoff (the shared retry
-policy, retry.py).
+All requests of all the product's processes go through one shared limiter per base (ratelimit.py). A 429
+pauses every process for Airtable's penalty window; one that says the monthly quota is used up also slows
+the limiter for the month. Transient 5xx and network errors are retried (retry.py).
+
+Design notes: docs/design/airtable-quota.md.
 """
 
 from __future__ import annotations

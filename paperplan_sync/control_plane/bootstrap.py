@@ -56,7 +56,8 @@ def bootstrap_base(airtable: AirtableResource, *, demo: bool = False) -> list[Ch
                     Change(
                         name,
                         "type (manual)",
-                        f"{field['name']} is {have[field['name']].type}, expected {field['type']}: change it in Airtable",
+                        f"{field['name']} is {have[field['name']].type}, expected {field['type']}: "
+                        "change it in Airtable",
                     )
                 )
             elif choices := _missing_choices(field, have[field["name"]]):

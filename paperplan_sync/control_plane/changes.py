@@ -1,16 +1,12 @@
 """When did somebody change the SYNC base? Airtable webhooks instead of re-reading tables every minute.
 
-One webhook watches the whole base for changes made by people (the Airtable UI, forms, automations),
-not by the API, so the product's own writes (Reports, Logs, Overview) never wake it up. Airtable pings
-the product's `api` service (``/airtable/webhook``), which checks the ping's MAC and notes it in the shared
-state; the scheduler's next tick lists the new payloads (one call) and learns which tables changed.
+One webhook watches the whole base for changes made by people, not by the API (so the product's own writes
+never wake it up). Its pings reach the `api` service (``/airtable/webhook``), which notes them in the shared
+state; the scheduler's next tick lists the new payloads (one call) and learns which tables changed. Modes:
+``webhook`` (pings, plus a safety read every 30 minutes) or ``poll`` (no public URL: a read every 2
+minutes). A webhook lives 7 days; it is refreshed a day early.
 
-Modes:
-- ``webhook``: pings, plus a safety read of the payloads every 30 minutes (a lost ping is picked up);
-- ``poll``: no public URL for pings, so the payloads are listed every 2 minutes (about 21,600 calls a month).
-Edits made through the API (scripts with a token, not people) are ignored on purpose, like the product's
-own writes; they take effect when the webhook is created anew (first start, expiry) or at a restart
-without a snapshot. A webhook lives 7 days unless refreshed; it is refreshed a day early.
+Design notes: docs/design/airtable-quota.md.
 """
 
 from __future__ import annotations

@@ -1,25 +1,16 @@
 """Every write to the SYNC base goes through a durable outbox in MongoDB, then to Airtable in order.
 
-So an Airtable outage never fails a data load and never loses a write: entries wait in the outbox
-and a later flush (the next load, or the outbox sensor) sends them. Consecutive entries for the same
-table are sent together, 10 records a request, under the shared 5 requests/s limit.
-
-An outage only pauses the queue, which keeps its order. A write Airtable *refuses* (e.g. a renamed
-field) is kept, backs off and is retried, without holding up the writes behind it; a refused batch is
-re-sent one write at a time, so only the refused write backs off. After ``outbox.MAX_REFUSALS`` refusals
-it is set aside as a dead letter (the outbox sensor announces it once in Slack and Logs; `doctor` lists it).
-
-A caller that writes for a while (a report run) can send while it writes: with ``background=True`` a
-daemon thread sends full batches as they fill, so the run's end waits for the rest only::
+An Airtable outage never fails a data load and never loses a write: it pauses the queue, and a later flush
+(the next load, or the outbox sensor) sends the entries, 10 records a request under the shared limiter. A
+write Airtable *refuses* backs off without holding up the writes behind it and, after
+``outbox.MAX_REFUSALS`` refusals, is set aside as a dead letter. Delivery is at least once (a crash between
+sending and marking done sends again). ``background=True`` sends full batches while a run writes::
 
     with AirtableWriter(db, airtable, background=True) as writer:
         writer.report(...)            # durable in MongoDB when it returns; sent soon after
         flushed = writer.flush()      # stops the sender, then sends what is left
 
-Who sends what: in one writer only one flush runs at a time (``flush()`` stops the sender first).
-Entries are marked done after Airtable accepted them, so a crash in between sends them again later;
-two processes flushing at once can both send an entry they both read (upserts are idempotent, a Logs
-record would be created twice). The sender does not widen that: each round reads what is pending then.
+Design notes: docs/design/airtable-writes.md.
 """
 
 from __future__ import annotations

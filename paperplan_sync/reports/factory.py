@@ -125,7 +125,8 @@ def _description(report_type: ReportType) -> str:
         "Snapshot of current state"
         if report_type.real_time
         else (
-            f"Daily report; a run pulls today minus {report_type.offset_days} day(s) (UTC{report_type.timezone_offset:+d})"
+            f"Daily report; a run pulls today minus {report_type.offset_days} day(s) "
+            f"(UTC{report_type.timezone_offset:+d})"
             + (f" and re-pulls the {report_type.repeat_days} days before it" if report_type.repeat_days else "")
         )
     )
@@ -157,7 +158,8 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
     def request_all() -> None:
         outcomes = source.request_reports([chunk.request for chunk in chunks])
         try:
-            for future, outcome in zip(requested, outcomes):
+            # Not strict: the source's generator is left where the loop stops; the finally cancels unanswered futures.
+            for future, outcome in zip(requested, outcomes, strict=False):
                 if stop.is_set():
                     break
                 if isinstance(outcome, BaseException):
@@ -175,7 +177,7 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
     with AirtableWriter(db, context.resources.airtable, background=True) as writer:
         requester.start()
         try:
-            for chunk, request in zip(chunks, requested):
+            for chunk, request in zip(chunks, requested, strict=True):
                 try:
                     # A single-day chunk streams straight into storage; a range is split into its days.
                     outcomes = list(

@@ -122,7 +122,7 @@ def split_by_day(
     for batch in stream.batches():
         rows = batch.values if batch.values is not None else batch.dicts()
         groups: dict[date, list] = {}
-        for row, value in zip(rows, batch.column(kind.date_column)):
+        for row, value in zip(rows, batch.column(kind.date_column), strict=True):
             line += 1
             text = str(value or "")
             day = dates[text] if text in dates else kind.row_day(text, tz)

@@ -47,9 +47,9 @@ class DatapointAccumulator:
         m = self.mapping
         keep_column, keep = m.keep or (m.key_field, _always)
         keys, kept, *values = columns(rows, [m.key_field, keep_column, *m.metrics.values()])
-        wanted = [bool(key) and keep(value) for key, value in zip(keys, kept)]
-        for metric, column in zip(m.metrics, values):
-            for key, want, value in zip(keys, wanted, column):
+        wanted = [bool(key) and keep(value) for key, value in zip(keys, kept, strict=True)]
+        for metric, column in zip(m.metrics, values, strict=True):
+            for key, want, value in zip(keys, wanted, column, strict=True):
                 number = to_number(value) if want else None
                 if number is not None:
                     self.totals[(str(key), metric)] += number
@@ -73,7 +73,7 @@ class DuplicateKeyCounter:
     def add(self, rows: RowBatch | Iterable[Row]) -> None:
         if not self.key_fields:
             return
-        for key in zip(*columns(rows, self.key_fields)):
+        for key in zip(*columns(rows, self.key_fields), strict=True):
             if key in self.seen:
                 self.duplicates += 1
                 if len(self.examples) < self.max_examples:

@@ -147,7 +147,8 @@ def build_scheduler_sensor(loaded_config: SyncConfig, jobs: dict[str, AssetJob])
             if first_tick:
                 writer.log(
                     records.log_record(
-                        f"Scheduler started: {len(config.automations)} automation(s), {len(config.active_report_types)} active report type(s)",
+                        f"Scheduler started: {len(config.automations)} automation(s), "
+                        f"{len(config.active_report_types)} active report type(s)",
                         event="config",
                     )
                 )

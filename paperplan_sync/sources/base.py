@@ -124,7 +124,7 @@ class RowBatch:
         """The rows as dicts (built once, then cached)."""
         if self._dicts is None:
             cols = self.columns
-            self._dicts = [dict(zip(cols, v)) for v in self.values]
+            self._dicts = [dict(zip(cols, v, strict=True)) for v in self.values]
         return self._dicts
 
     def column(self, name: str) -> list[Any]:

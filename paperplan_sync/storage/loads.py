@@ -4,72 +4,13 @@
     write_rows(load, stream.batches())         # on an exception: the load is failed, old rows untouched
     commit_load(load, rows=..., quarantined=stream.quarantined, columns=stream.columns)
 
-Design: stream the rows INTO one multi-document transaction ("transaction" mode, the default)
--------------------------------------------------------------------------------------------------
-``write_rows`` opens a transaction that claims the day (upserts its ``report_current`` pointer) and deletes
-the day's old rows, then receives every batch with the final stamps; ``commit_load`` adds the quarantine
-and the metadata and commits. Readers see the old rows until the commit and the new ones after it, never
-a mix; an exception, ``fail_load`` or a crash aborts the transaction and leaves the old rows in place.
-Every row is written exactly once.
+Readers see the old rows until the commit and the new ones after it, never a mix; an exception, ``fail_load``
+or a crash leaves the old rows in place. A load streams its rows into one transaction ("transaction" mode);
+a report type too big for one is loaded "staged" (rows inserted under a pending stamp, then published by a
+short transaction), and so is every load on a server without transactions, where publishing is a best
+effort (a warning is logged). A snapshot (``report_date=None``) is stored under its day and ``"latest"``.
 
-Rows are keyed by day (``rows``): ``_id`` is ``"<day>/<load id>/<row number>"``, so the ``_id`` index
-that every collection has serves day reads and the day delete, and no secondary index is maintained
-(on SecantusDB one halved the insert rate; on MongoDB it is a second B-tree written per row too). The
-documents are built once, straight from a columnar ``RowBatch``'s values plus the stamps, on a worker
-thread that reads (downloads, parses) a few batches ahead: the client's work overlaps with the server's
-delete and inserts, and the path is bound by the server.
-
-Measured with ``benchmarks/mongo_write_strategies.py`` (50,000 rows x 20 string fields, SecantusDB, three
-runs on a shared 2-core machine; rows/s and ratio to a plain ``insert_many`` into an unindexed collection;
-every figure in the server's steady state, its oplog already past its cap -- see that benchmark):
-    plain insert_many, no secondary index             12,150-12,500  1.00
-    plain insert_many, (_report_date,_load_id) index   6,280- 6,510  0.51-0.52
-    day-keyed _id, delete+insert (NOT atomic): first  11,620-12,220  0.93-1.01
-                                            re-load    5,360- 5,630  0.43-0.46  <- cheapest possible re-load
-    transaction, day-keyed _id: first load            11,430-12,870  0.91-1.04  <- chosen
-                                re-load                6,160- 6,350  0.51       (one run under load: 0.32)
-    transaction, ObjectId _id + index (before): first  5,630- 5,890  0.45-0.48
-                                re-load                3,040- 3,520  0.25-0.29
-    staged + update_many flip: first / re-load         3,450- 3,690 / 2,820-2,870  0.28-0.29 / 0.23
-    snapshot, transaction (day + latest): first        4,900- 6,070  0.40-0.49
-    renameCollection swap (collection per day)  ~0.05-0.08x (SecantusDB copies on rename; drop is per row)
-A first load costs what a plain insert does. A re-load must also delete as many documents as it inserts,
-and on SecantusDB a delete costs about as much as an insert (decode + match + two removes, plus an oplog
-entry that the server trims again later): a re-load is bounded near 0.5x of a plain insert whatever the
-strategy, and the transaction is as fast as the non-atomic delete+insert. The whole ingest path
-(``benchmarks/ingest.py``: request, poll, download, parse and re-load of 50,000 order rows) measured 0.55x
-of a plain insert in the same steady state (0.41-0.46x of a baseline measured while the oplog is still
-below its cap, as that benchmark used to); the previous layout measured 0.32x and 0.25-0.27x those ways.
-
-Limits of one transaction, and what covers them:
-- MongoDB aborts a transaction older than ``transactionLifetimeLimitSeconds`` (60 s by default; download
-  time counts) and one whose dirty data outgrows the WiredTiger cache share (TransactionTooLargeForCache;
-  ~75 MB on a 2 GB Atlas M10, rows + _id index + oplog being ~2-3x the rows' BSON size). A transaction-mode
-  load fails itself past ``TXN_MAX_BYTES`` (estimated from the rows' BSON size). A report type whose last
-  load exceeded ``LARGE_LOAD_BYTES`` or failed on one of these limits is loaded in "staged" mode: no
-  download time inside the transaction, and a smaller one (the flip rewrites one field). So a first
-  oversized load fails once with a clear error and the next attempt (Dagster retry or next run) is staged.
-- Beyond what one transaction can hold at all, loads fail loudly: on a replica set nothing is ever
-  published non-atomically. (Such a report type would need a different layout, e.g. one collection per
-  day swapped with ``renameCollection``.)
-- A transaction cannot be replayed from a consumed stream, so a transient error mid-stream fails the
-  load (the previous rows stay; Dagster's retry re-runs it). Opening the transaction, before any row is
-  written (the reading thread may have buffered a few batches), IS retried: that is where a concurrent
-  load of the same day shows up (both claim the same ``report_current`` document, the second waits for
-  the first to finish and then replaces its rows).
-
-"staged" mode (huge loads, and servers without transactions)
-------------------------------------------------------------
-Rows are inserted outside a transaction under their final ``_id`` but with ``_report_date:
-"pending:<load>:<target>"`` (invisible to day readers, who match the stamp too), then published by a
-short server-side transaction: claim, delete the day's old rows, ``update_many`` the pending stamp of the
-load's ``_id`` range to the day. Slower (each row is written twice) but the transaction
-holds no download time. On a standalone server (no transactions) the same steps run without one: a
-documented best effort where a reader can briefly see the day empty or partly published; a warning is
-logged once per process. Failed or abandoned loads' pending rows are deleted.
-
-Snapshots (``report_date=None``): every row is written twice in the same transaction, once under the
-snapshot day (history, one per day: re-running a day replaces it) and once under ``"latest"``.
+Design notes and measurements: docs/design/write-path.md.
 """
 
 from __future__ import annotations
@@ -356,9 +297,9 @@ def _stamped(
     ids = [row_id(prefix, n) for n in range(first, first + len(chunk))]
     if isinstance(chunk, RowBatch) and chunk.values is not None:
         cols = chunk.columns
-        return [dict(zip(cols, v), _id=i, **stamps) for i, v in zip(ids, chunk.values)]
+        return [dict(zip(cols, v, strict=True), _id=i, **stamps) for i, v in zip(ids, chunk.values, strict=True)]
     rows = chunk.dicts() if isinstance(chunk, RowBatch) else chunk
-    return [{**row, "_id": i, **stamps} for i, row in zip(ids, rows)]
+    return [{**row, "_id": i, **stamps} for i, row in zip(ids, rows, strict=True)]
 
 
 def _transaction(load: ReportLoad) -> ClientSession:

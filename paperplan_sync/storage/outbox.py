@@ -1,25 +1,13 @@
 """A durable outbox for Airtable writes: enqueue in MongoDB, flush when Airtable answers.
 
-Semantics (the flusher, control_plane/writer.py, relies on these):
-- Durable: ``enqueue`` returns once MongoDB acknowledged the insert (one round trip; a keyed entry adds
-  an update that costs a write only when it has something to supersede).
-- Order: ``pending()`` returns due entries in enqueue order: ``seq`` is the enqueue time in nanoseconds,
-  strictly increasing within a process, unique across processes (the unique index turns a tie into a
-  retry), so no counter document is needed. Entries of one process keep their order; across processes
-  (one machine, one clock) a write enqueued after another one returned sorts after it, unless the clock
-  was stepped back in between (then the two are sent in the other order, as concurrent writes may be).
-  Counter-era entries (small ``seq``) sort before all of these. An entry backing off after a failure
-  does not hold back later entries.
-- Coalescing: ``enqueue(..., key=k)`` supersedes OLDER pending entries with the same (kind, key): only the
-  newest survives and it takes its place at the END of the queue (it was enqueued last). The payload of a
-  keyed entry must therefore be complete on its own (e.g. an upsert of all fields of one Reports row).
-  Entries are never edited in place, so a flusher that already read an older entry and sends it races
-  with nothing: it marks that entry done, the newer one is still pending and is sent next.
-- ``mark_done`` moves pending entries to done (kept for ``DONE_TTL``, then removed by a TTL index);
-  ``mark_failed_attempt`` counts the attempt, records the error and pushes ``next_attempt_at`` back
-  exponentially (30 s, 1 min, 2 min ... capped at 1 h). An entry is never dropped for failing: the writer
-  sets one that Airtable refused ``MAX_REFUSALS`` times aside (``set_aside``: status "dead"), where
-  ``dead_letters`` lists it until someone deals with it; it no longer holds a place in the queue.
+What the flusher (control_plane/writer.py) relies on: ``enqueue`` returns once MongoDB acknowledged the
+entry; ``pending()`` returns due entries in enqueue order (``seq``, the enqueue time in nanoseconds);
+``enqueue(..., key=k)`` supersedes older pending entries of the same (kind, key), so a keyed payload must be
+complete on its own; entries are never edited in place. A failed attempt backs its entry off (30 s doubling
+up to 1 h) without holding back later entries. Nothing is dropped for failing: the writer sets an entry
+Airtable keeps refusing aside (``set_aside``), where ``dead_letters`` lists it.
+
+Design notes: docs/design/airtable-writes.md.
 """
 
 from __future__ import annotations

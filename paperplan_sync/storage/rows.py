@@ -1,26 +1,11 @@
 """Report rows: one collection per report type, one document per row, keyed by day.
 
-Every row's ``_id`` is ``"<target>/<load id>/<row number>"`` (``target`` is the day ``YYYY-MM-DD`` or
-``"latest"``; the row number is zero-padded, so ``_id`` order is the report's line order), and every row
-also carries ``_report_date`` and ``_load_id`` for people reading the collection. The always-present
-``_id`` index therefore keeps a day's rows together: a day read or a day delete is one range scan of
-that index, and no secondary index has to be maintained on every insert (on SecantusDB that index cost
-as much as the insert itself). The SecantusDB stand-in serves only ``_id`` equality from its ``_id`` index
-and scans the collection for a range: fine for local data, and no concern for a real MongoDB.
+A row's ``_id`` is ``"<target>/<load id>/<row number>"`` (target: the day ``YYYY-MM-DD`` or ``"latest"``), so
+a day read or delete is one range scan of the ``_id`` index. Readers use ``find(day_filter(target))``, which
+leaves out the rows of a staged load not yet published, or ``current_rows`` for one point-in-time read.
+Collections of the older ``ObjectId`` layout are converted at first use (``ensure_row_layout``).
 
-The rows readers see for a target are those in the target's ``_id`` range whose ``_report_date`` equals
-it: ``find(day_filter("2026-11-25"))``. Rows of a load that is still being written in "staged" mode (see
-``loads``) share their day's range but carry ``_report_date: "pending:<load id>:<target>"``, so that
-filter leaves them out. (A plain ``find({"_report_date": day})`` returns the same rows, but with no index
-on that field it scans the whole collection on a real MongoDB.)
-
-A plain multi-batch ``find`` on a real MongoDB reads each batch at its own point in time, so a reader
-that spans a commit could in principle see batches from both sides of it. ``current_rows`` reads inside
-a snapshot session (one point in time) to rule that out; plain readers that need the guarantee for big
-days should do the same.
-
-Collections written before this layout (``ObjectId`` ids, a ``report_date_load_id`` index) are converted
-once, at first use by a process (``ensure_row_layout``).
+Design notes: docs/design/write-path.md.
 """
 
 from __future__ import annotations

@@ -1,15 +1,12 @@
 """``AmazonAdsReportsResource``: the Amazon Ads reporting v3 client (request -> poll -> download -> rows).
 
-The resource owns auth (an LWA token shared process-wide until shortly before expiry, see sources.lwa;
-refreshed once on a 401), retries (the shared policy of paperplan_sync.retry: 429 honouring Retry-After, 5xx and
-network errors with capped backoff, a bounded number of times) and timeouts (per HTTP call and for the
-whole wait). Everything else in the product only sees ``ReportSource``.
+The resource owns auth (a shared LWA token, sources.lwa), retries (paperplan_sync.retry) and timeouts, so
+everything else only sees ``ReportSource``. Days are the advertiser profile's own days (``ReportRequest.tz``
+is not sent); a request without ``day`` raises ValueError (Ads has no snapshot reports), and
+``request_report_range`` takes at most 31 days. ``ReportRequest.options``: see report_config. The document
+is parsed while it downloads, never loaded whole.
 
-Days are the advertiser profile's days: Ads reports are cut in the profile's own timezone, so
-``ReportRequest.tz`` is not sent (and need not match). Ads has no real-time/snapshot reports: a request
-without ``day`` raises ValueError. For multi-day pulls use ``request_report_range`` (at most 31 days).
-``ReportRequest.options`` may override columns / groupBy / timeUnit / adProduct / filters: see report_config.
-The document is parsed incrementally while it downloads (see parsing.py), never loaded whole.
+Design notes: docs/design/amazon-ads.md.
 """
 
 from __future__ import annotations

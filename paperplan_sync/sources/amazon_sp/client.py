@@ -332,7 +332,7 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
         for refreshed in (False, True):
             try:
                 resp = self.policy.send(
-                    lambda: http.send(http.build_request("GET", doc["url"]), stream=True),
+                    lambda doc=doc: http.send(http.build_request("GET", doc["url"]), stream=True),
                     what=what,
                     discard=lambda r: r.close(),
                 )

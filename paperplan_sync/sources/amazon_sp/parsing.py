@@ -1,35 +1,13 @@
 """Streaming decode + parsing of report documents: bytes in, bounded columnar batches of rows out.
 
-Flat files (every report type but the JSON ones) are tab-separated, one record per line, header first, and
-*unquoted*: a literal ``"`` is data (item descriptions contain them). Lines are therefore split on tabs with
-``str.split`` -- what ``csv.reader(..., quoting=csv.QUOTE_NONE)`` would do, measured ~2x faster here -- in
-runs of ~32 KiB of whole lines, each run in one C-level ``map`` pass (no bytecode per row).
+Flat files (tab-separated, header first, unquoted: a ``"`` is data) yield ``RowBatch`` objects of at most
+``chunk_rows`` rows whose ``values`` are field lists aligned with one ``columns`` list shared by the stream;
+values stay unstripped strings. JSON documents (sales and traffic) yield dict-based batches. A line is
+decoded with the declared charset, else as UTF-8, else as windows-1252; a line that cannot be decoded or has
+the wrong number of fields is quarantined, never dropped. A truncated or corrupt gzip stream raises
+``ReportDocumentError`` / ``DocumentTruncated``: rows already yielded are then void. Memory stays flat.
 
-Columnar output: a flat file yields ``RowBatch`` objects of at most ``chunk_rows`` rows whose ``values`` are
-the field lists ``str.split`` returned, aligned with one ``columns`` list shared by every batch of the
-stream. No dict is built here: the storage layer builds each MongoDB document straight from ``values``, and
-``RowBatch.dicts()`` / ``RowStream.chunks()`` build the dict view only for callers that ask for it
-(building dicts was ~30 % of the parse time, measured). While a batch is built, the cyclic garbage collector
-is paused (``_gc_paused_steps`` says why). Values stay strings, unstripped (typing and cleaning happen
-later); only column names are stripped. JSON documents (sales and traffic) have rows of varying shape and
-stay dict-based (``RowBatch.from_dicts``).
-
-Encoding: the download's ``Content-Type`` names the charset (``text/plain; charset=Cp1252`` -- Java names,
-mapped by ``python_codec``); a declared single charset other than UTF-8 decodes every line strictly (a line it
-cannot map is quarantined). Without a usable declaration, or when it says UTF-8, the fallback rule is
-**per line**: a line that is valid UTF-8 is UTF-8, otherwise it is windows-1252; a line even cp1252 cannot
-map (bytes 0x81 0x8D 0x8F 0x90 0x9D) is quarantined with its line number. UTF-8 first is safe because real
-cp1252 text is almost never valid UTF-8, while cp1252 would "decode" UTF-8 bytes as mojibake. The rule is
-applied per run with two exact fast paths (the whole run is valid UTF-8; or no line of it holds a valid
-non-ASCII UTF-8 sequence, so it is all cp1252), and line by line only for mixed or damaged runs.
-
-Damage: a line with the wrong number of fields is quarantined (never dropped silently); blank lines are not
-rows. A gzip stream that ends early or is corrupt raises ``ReportDocumentError`` / ``DocumentTruncated``
-(after quarantining the partial last line): rows already yielded must then be treated as void by the
-caller -- a partial report never looks complete.
-
-Memory stays flat: at most a few network reads, a few decompressed blocks (capped per step, so a gzip bomb
-cannot blow up) and about one output batch are alive at a time, whatever the document size.
+Design notes and measurements: docs/design/parsing.md.
 """
 
 from __future__ import annotations
