@@ -8,6 +8,9 @@ reconstruction metadata, so a run never sees a different asset graph from the on
 import warnings
 
 import dagster as dg
+
+# Dagster 1.13 has no public way to read reconstruction metadata back (with_reconstruction_metadata writes it):
+# the product's one private import, covered by config/test_snapshot.py against the pinned version.
 from dagster._core.definitions.definitions_load_context import DefinitionsLoadContext, DefinitionsLoadType
 
 from paperplan_sync.assembly import build_definitions
