@@ -110,3 +110,9 @@ def test_only_settings_reads_the_environment():
         if any(word in path.read_text() for word in ("os.environ", "os.getenv", "getenv("))
     )
     assert readers == ["paperplan_sync/settings.py"]
+
+
+def test_private_dagster_imports_stay_in_one_place():
+    """Dagster's private modules change without notice: only definitions.py reads one (reconstruction metadata)."""
+    users = sorted(str(path.relative_to(ROOT)) for path in PACKAGE.rglob("*.py") if "dagster._" in path.read_text())
+    assert users == ["paperplan_sync/definitions.py"]
