@@ -12,8 +12,8 @@ from paperplan_sync.retry import RetryPolicy
 from paperplan_sync.sources import lwa
 from paperplan_sync.sources.amazon_ads.errors import AdsAuthError
 from paperplan_sync.sources.amazon_ads.lwa import LwaTokenProvider as AdsTokenProvider
-from paperplan_sync.sources.amazon_sp.auth import LWATokenProvider as SPTokenProvider
 from paperplan_sync.sources.amazon_sp.errors import LWAAuthError
+from paperplan_sync.sources.amazon_sp.lwa import LwaTokenProvider as SPTokenProvider
 from paperplan_sync.sources.lwa import LwaCredentials, LwaRefusal, LwaTokenProvider, refresh_after
 
 MARGIN_S = 60.0

@@ -1,8 +1,8 @@
 """Amazon Selling Partner API -- Reports 2021-06-30 source (``AmazonSPReportsResource``)."""
 
-from .auth import clear_token_cache
 from .client import AmazonSPReportsResource, day_window
 from .errors import LWAAuthError, ReportDocumentError, SPAPIError
+from .lwa import clear_token_cache
 from .parsing import DocumentTruncated
 from .ratelimit import reset_buckets
 

@@ -31,8 +31,8 @@ from paperplan_sync.sources.base import (
 from paperplan_sync.sources.lwa import LwaCredentials
 
 from . import settings as s
-from .auth import LWATokenProvider
 from .errors import ReportDocumentError, SPAPIError
+from .lwa import LwaTokenProvider
 from .parsing import bound_stream, gunzip, parse_flat_file, parse_json_document
 from .ratelimit import report_type_turn
 from .transport import SPAPITransport
@@ -139,7 +139,7 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
             credentials = LwaCredentials(
                 self.lwa_endpoint, self.lwa_client_id, self.lwa_client_secret, self.refresh_token
             )
-            tokens = LWATokenProvider(self._client_locked(), credentials, policy=self.policy)
+            tokens = LwaTokenProvider(self._client_locked(), credentials, policy=self.policy)
             self._transport = SPAPITransport(
                 self._client_locked(),
                 tokens,

@@ -12,8 +12,8 @@ import httpx
 
 from paperplan_sync.retry import GaveUp, RetryPolicy, rate_limit_wait
 
-from .auth import LWATokenProvider
 from .errors import SPAPIError, describe_errors
+from .lwa import LwaTokenProvider
 from .ratelimit import ReportTypeTurn, TokenBucket, bucket_for
 from .settings import ACCESS_TOKEN_HEADER, RATE_LIMIT_HEADER, REQUEST_ID_HEADER, USAGE_PLANS
 
@@ -56,7 +56,7 @@ class SPAPITransport:
     def __init__(
         self,
         http: httpx.Client,
-        tokens: LWATokenProvider,
+        tokens: LwaTokenProvider,
         *,
         endpoint: str,
         rate_limit_scale: float,
@@ -68,7 +68,7 @@ class SPAPITransport:
         self.policy = policy
 
     @property
-    def tokens(self) -> LWATokenProvider:
+    def tokens(self) -> LwaTokenProvider:
         return self._tokens
 
     def call(

@@ -10,17 +10,18 @@ from __future__ import annotations
 import httpx
 
 from paperplan_sync.retry import GaveUp, RetryPolicy
-from paperplan_sync.sources.lwa import LwaCredentials, LwaRefusal, LwaTokenProvider, clear_token_cache
+from paperplan_sync.sources import lwa
+from paperplan_sync.sources.lwa import LwaCredentials, LwaRefusal, clear_token_cache
 
 from .errors import LWAAuthError
 from .settings import TOKEN_REFRESH_MARGIN_S
 
-__all__ = ["OPERATION", "LWATokenProvider", "clear_token_cache"]
+__all__ = ["OPERATION", "LwaTokenProvider", "clear_token_cache"]
 
 OPERATION = "lwaTokenExchange"
 
 
-class LWATokenProvider(LwaTokenProvider):
+class LwaTokenProvider(lwa.LwaTokenProvider):
     """The shared LWA token provider, posting through the shared retry policy."""
 
     def __init__(self, http: httpx.Client, credentials: LwaCredentials, *, policy: RetryPolicy | None = None):
