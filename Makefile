@@ -53,8 +53,11 @@ format: install
 	$(BIN)/ruff check --fix .
 
 ## The whole test suite (on a fresh machine it first installs what the end-to-end tests need: test-deps)
+# Two steps: the tests without a daemon in two processes (pytest-xdist; each process has its own stand-ins on
+# free ports and its own tmp dirs), then the end-to-end ones one at a time (fixed ports, real daemons, timings).
 test: install lint test-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not e2e" -n 2
+	$(BIN)/python -m pytest -m e2e
 
 clean:
 	rm -rf $(VENV) .dagster_home .local_state .pytest_cache

@@ -20,7 +20,7 @@ import requests
 from paperplan_local.stack import dagster_dev, finished_run_status, launch_partition_run, stand_ins
 from paperplan_sync.control_plane.airtable import AirtableResource
 from paperplan_sync.ops.backfill import backfill_progress, launch_backfill, partitions
-from paperplan_sync_tests.fixtures.dagster_dev import FAST_SENSORS, wait_until
+from paperplan_sync_tests.fixtures.dagster_dev import FAST_SENSORS, sensor_ticked_since, wait_until
 from paperplan_sync_tests.fixtures.postgres import DEPLOY_YAML, query
 
 pytestmark = pytest.mark.e2e
@@ -33,6 +33,17 @@ ASSET = ("amazon_sp", "sales_report")
 RUN_DAY = "2026-11-10"
 BACKFILL_DAYS = ["2026-11-11", "2026-11-12", "2026-11-13", "2026-11-14", "2026-11-15"]
 SPAPI = {"today": lambda: date(2026, 11, 20), "processing_delay_s": 0.5}
+FAILURE_SENSOR = "report_failure_alerts"
+
+
+def retry_daemon_saw_failure(database, run_id: str) -> bool:
+    """Dagster's run retry daemon (the event log consumer) has read past the run's failure event: had it decided
+    to retry the run, the retry run would exist by now."""
+    failure = query(
+        database, "SELECT id FROM event_logs WHERE run_id = %s AND dagster_event_type = 'PIPELINE_FAILURE'", (run_id,)
+    )
+    cursor = query(database, "SELECT value FROM kvs WHERE key = 'EVENT_LOG_CONSUMER_CURSOR-PIPELINE_FAILURE'")
+    return bool(failure and cursor) and int(cursor[0][0]) >= failure[0][0]
 
 
 def test_deploy_dagster_yaml_is_a_valid_instance_config():
@@ -127,12 +138,9 @@ def test_on_the_production_instance_a_fatal_report_alerts_once_and_a_transient_f
             run_id = launch_partition_run(stack, ASSET, RUN_DAY)
             assert wait_until(lambda: finished_run_status(stack, run_id), 120, 1.0, f"run {run_id}") == "FAILURE"
             wait_until(lambda: alerts(RUN_DAY), 120, 2, "the failure alert")
-            # Long enough for the retry daemon to have re-run it, and the failure sensor to have seen that run.
-            time.sleep(45)
+            # The run retry daemon has handled the failure: it submits a retry before it moves its cursor on.
+            wait_until(lambda: retry_daemon_saw_failure(fresh_database, run_id), 60, 1, "the run retry daemon")
             assert len(runs_of(RUN_DAY)) == 1, runs_of(RUN_DAY)
-            assert len(alerts(RUN_DAY)) == 1
-            logged = [r["fields"]["Summary"] for r in airtable.table("Logs").all()]
-            assert len([s for s in logged if s.startswith(f"Report sales_report failed ({RUN_DAY})")]) == 1
 
             # (b) A transient failure (one 503 on createReport) that the step retry fixes: no alert, no Fail.
             requests.delete(f"{spapi}/_test/faults", timeout=10).raise_for_status()
@@ -142,8 +150,15 @@ def test_on_the_production_instance_a_fatal_report_alerts_once_and_a_transient_f
             day = BACKFILL_DAYS[0]
             run_id = launch_partition_run(stack, ASSET, day)
             assert wait_until(lambda: finished_run_status(stack, run_id), 180, 1.0, f"run {run_id}") == "SUCCESS"
-            time.sleep(35)  # a failure sensor tick after the run
+            # A failure sensor tick after this run (and so after (a)'s alert): any further alert would have come.
+            succeeded_at = time.time()
+            wait_until(lambda: sensor_ticked_since(stack, FAILURE_SENSOR, succeeded_at), 90, 2, "a failure sensor tick")
             assert alerts(day) == [] and len(runs_of(day)) == 1
+            # (a) still: one run, one alert, one "failed" Logs record.
+            assert len(runs_of(RUN_DAY)) == 1, runs_of(RUN_DAY)
+            assert len(alerts(RUN_DAY)) == 1
+            logged = [r["fields"]["Summary"] for r in airtable.table("Logs").all()]
+            assert len([s for s in logged if s.startswith(f"Report sales_report failed ({RUN_DAY})")]) == 1
             record = airtable.table("Reports").first(
                 formula=f"AND({{Report Type}}='sales_report', {{Date}}=DATETIME_PARSE('{day}'))"
             )
