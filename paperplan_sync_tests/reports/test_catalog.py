@@ -13,8 +13,17 @@ from pathlib import Path
 import pytest
 
 from paperplan_sync.config.models import ReportType
-from paperplan_sync.reports.catalog import CATALOG, ORDERS_BY_DATE, ReportKind, parse_document
+from paperplan_sync.reports.catalog import (
+    AMAZON_SP,
+    CATALOG,
+    ORDERS_BY_DATE,
+    SALES_AND_TRAFFIC_JSON,
+    ReportKind,
+    parse_document,
+)
 from paperplan_sync.reports.load import plan_chunks, split_by_day, store_day
+from paperplan_sync.sources.amazon_ads import settings as ads
+from paperplan_sync.sources.amazon_sp import settings as sp
 from paperplan_sync.sources.base import RowStream
 from paperplan_sync.storage.rows import LATEST, current_rows
 from paperplan_sync.timezones import utc_offset_tz
@@ -122,3 +131,14 @@ def test_a_range_longer_than_the_api_allows_is_chunked():
     assert [len(c.days) for c in plan_chunks(traffic, days[:4])] == [1, 1, 1, 1]
     summary = ads.model_copy(update={"report_options": {"timeUnit": "SUMMARY"}})  # no date column to split on
     assert len(plan_chunks(summary, days[:3])) == 3
+
+
+@pytest.mark.parametrize("kind", list(CATALOG.values()), ids=list(CATALOG))
+def test_the_catalog_and_its_source_agree(kind):
+    """The source reads an id's API quirks from its own settings (sources import nothing of reports): the
+    catalog's entry must say the same, or a parse or a create limit would differ between the two."""
+    if kind.source == AMAZON_SP:
+        assert (kind.document_format == SALES_AND_TRAFFIC_JSON) == (kind.report_type_id in sp.JSON_REPORT_TYPES)
+        assert kind.create_every_s == sp.CREATE_EVERY_S.get(kind.report_type_id)
+    else:
+        assert kind.ads_preset is ads.PRESETS.get(kind.report_type_id)
