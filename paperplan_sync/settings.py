@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# --- Connections (resources.py wires these; secrets go through dagster.EnvVar, never read here) ----------
+# --- Connections (resources.py wires these; a secret goes through dagster.EnvVar: here only "is it set?") --
 AIRTABLE_API_KEY = "AIRTABLE_API_KEY"
 AIRTABLE_BASE_ID = "AIRTABLE_BASE_ID"
 AIRTABLE_ENDPOINT_URL = "AIRTABLE_ENDPOINT_URL"
