@@ -36,8 +36,11 @@ from pyairtable.formulas import FIND, Field
 
 from paperplan_local.runner import free_port
 from paperplan_local.stack import stand_ins
+from paperplan_sync.config.parse import parse_tables
+from paperplan_sync.config.timing import fire_times
 
 MONTH_H = 30 * 24
+SETTLE_MIN = 3  # a fire's runs finish and the outbox sends their writes within this
 GOALS = {"idle": 3000, "typical day": 5000, "edit latency s": 60}
 CAUSES = [  # (cause, endpoint prefixes as /_test/stats names them, periodic and shortened by --compress)
     ("heartbeat (Overview)", ("PATCH Overview", "POST Overview"), True),
@@ -121,6 +124,15 @@ class LocalAirtable:
     def logs(self, containing: str = "") -> list[str]:
         formula = str(FIND(containing, Field("Summary"))) if containing else None
         return [r["fields"].get("Summary", "") for r in self.records("Logs", formula)]
+
+
+def seconds_until_quiet(at: LocalAirtable, minutes: float) -> float:
+    """How long to wait so that no automation fires in the next ``minutes`` (the idle window), its runs and
+    their writes included: 0 when none is due; else until the last fire due in that span has settled."""
+    _, automations, _ = parse_tables(at.records("Report Types"), at.records("Automations"))
+    now = datetime.now(UTC)
+    fires = [t for a in automations for t in fire_times(a, now, now + timedelta(minutes=minutes + SETTLE_MIN))]
+    return (max(fires) - now).total_seconds() + SETTLE_MIN * 60 if fires else 0.0
 
 
 def wait_until(predicate, timeout: float, interval: float = 1.0):
@@ -239,6 +251,10 @@ def main() -> None:
         print(f"PaperPlan Sync, Airtable calls (product: {args.product}); local Airtable at 5 req/s, 30 s penalty")
         print_causes(f"1. start-up (once per start; up in {time.monotonic() - started:.0f} s)", startup)
 
+        # Idle means no automation due (e.g. "Inventory every 2 hours" at an even hour): its fire is not idle's.
+        if wait := seconds_until_quiet(at, args.idle_minutes):
+            print(f"  (an automation is due; the idle window starts in {wait / 60:.0f} min)")
+            time.sleep(wait)
         at.clear_stats()
         window_h = args.idle_minutes / 60
         time.sleep(args.idle_minutes * 60)
