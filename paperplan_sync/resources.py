@@ -101,7 +101,8 @@ def production_resources() -> dict[str, dg.ConfigurableResource]:
 
 def resolved(resource: R) -> R | None:
     """The resource with its EnvVars read now, for code that runs outside Dagster (the CLI, the code location's
-    configuration read); None when a variable it needs is not set (`paperplan-sync doctor` names it)."""
+    configuration read); None when a variable it needs is not set (`paperplan-sync doctor` names it). Dagster
+    refuses this for a resource with teardown (the Amazon clients): `doctor` resolves those as context managers."""
     with suppress(dg.DagsterInvalidConfigError):
         return resource.process_config_and_initialize()
     return None

@@ -62,28 +62,28 @@ def is_set(name: str) -> bool:
     return bool(os.environ.get(name))
 
 
-def seconds(name: str, default: int) -> int:
+def _int(name: str, default: int) -> int:
     return int(value(name) or default)
 
 
 # --- Sensor intervals ------------------------------------------------------------------------------------
 # The scheduler ticks every 20 s: a tick reads only the shared state (no Airtable call) unless a ping
 # arrived or a read is due, so an edit is in effect well within 60 s of its ping.
-SCHEDULER_TICK_S = seconds("PAPERPLAN_SCHEDULER_TICK_S", 20)
-HEARTBEAT_S = seconds("PAPERPLAN_HEARTBEAT_S", 30 * 60)
-OUTBOX_FLUSH_S = seconds("PAPERPLAN_OUTBOX_FLUSH_S", 60)
-FRESHNESS_CHECK_S = seconds("PAPERPLAN_FRESHNESS_CHECK_S", 10 * 60)
+SCHEDULER_TICK_S = _int("PAPERPLAN_SCHEDULER_TICK_S", 20)
+HEARTBEAT_S = _int("PAPERPLAN_HEARTBEAT_S", 30 * 60)
+OUTBOX_FLUSH_S = _int("PAPERPLAN_OUTBOX_FLUSH_S", 60)
+FRESHNESS_CHECK_S = _int("PAPERPLAN_FRESHNESS_CHECK_S", 10 * 60)
 # A report counts as late this long after its automation was due (runs take minutes; Amazon queues vary).
 FRESHNESS_GRACE_H = float(value("PAPERPLAN_FRESHNESS_GRACE_H") or 2)
-LOGS_RETENTION_DAYS = seconds("PAPERPLAN_LOGS_RETENTION_DAYS", 30)
-RETENTION_CHECK_S = seconds("PAPERPLAN_RETENTION_CHECK_S", 6 * 3600)
+LOGS_RETENTION_DAYS = _int("PAPERPLAN_LOGS_RETENTION_DAYS", 30)
+RETENTION_CHECK_S = _int("PAPERPLAN_RETENTION_CHECK_S", 6 * 3600)
 # Missed fires (daemon down) are caught up this many days back; older ones are logged, not run.
-CATCH_UP_DAYS = seconds("PAPERPLAN_CATCH_UP_DAYS", 7)
+CATCH_UP_DAYS = _int("PAPERPLAN_CATCH_UP_DAYS", 7)
 # Refusals before an Airtable write is set aside in the outbox (a dead letter, shown by `doctor`).
-OUTBOX_MAX_REFUSALS = seconds("PAPERPLAN_OUTBOX_MAX_REFUSALS", 5)
+OUTBOX_MAX_REFUSALS = _int("PAPERPLAN_OUTBOX_MAX_REFUSALS", 5)
 # Change detection (control_plane/changes.py): the safety read of webhook payloads, and the poll-mode period.
-SAFETY_POLL_S = seconds("PAPERPLAN_SAFETY_POLL_S", 30 * 60)
-CHANGE_POLL_S = seconds("PAPERPLAN_CHANGE_POLL_S", 2 * 60)
+SAFETY_POLL_S = _int("PAPERPLAN_SAFETY_POLL_S", 30 * 60)
+CHANGE_POLL_S = _int("PAPERPLAN_CHANGE_POLL_S", 2 * 60)
 CODE_LOCATION_NAME = "paperplan_sync"
 
 
