@@ -2,7 +2,7 @@
 did for the ops team) or 503 with the reason; ``POST /airtable/webhook`` takes Airtable's pings.
 
 A ping carries only the base and webhook ids. Its ``X-Airtable-Content-MAC`` is checked against the
-webhook's secret before anything else: a bad one gets 401 and nothing is read or noted. A good one is
+secret of the webhook it names before anything else: a bad one gets 401 and nothing is read or noted. A good one is
 noted in the shared state; the scheduler's next tick lists the payloads. The standard library's server
 is enough for a few requests a minute and keeps web frameworks out of a production install.
 """
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from paperplan_sync.control_plane.changes import WEBHOOK_PATH, ChangeWatcher, verify_ping
+from paperplan_sync.control_plane.changes import WEBHOOK_PATH, ChangeWatcher, pinged_webhook, verify_ping
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +66,11 @@ def build_server(host: str, port: int, *, watcher: ChangeWatcher, health: Cached
             if length > MAX_PING_BYTES:
                 return self._answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Too large")
             body = self.rfile.read(length)
-            secret = watcher.state().get("mac_secret", "")
-            if not verify_ping(body, self.headers.get("X-Airtable-Content-MAC"), secret):
+            webhook_id = pinged_webhook(body)  # each webhook signs with its own secret
+            if not verify_ping(body, self.headers.get("X-Airtable-Content-MAC"), watcher.secret_of(webhook_id)):
                 log.warning("Rejected a webhook ping with a bad or missing MAC from %s", self.client_address[0])
                 return self._answer(HTTPStatus.UNAUTHORIZED, "Bad MAC")
-            watcher.note_ping()
+            watcher.note_ping(webhook_id)
             self._answer(HTTPStatus.OK, "")
 
         def _answer(self, status: HTTPStatus, text: str) -> None:

@@ -21,11 +21,9 @@ from paperplan_sync.config import cache
 from paperplan_sync.config.models import SyncConfig, ValidationProblem
 from paperplan_sync.config.parse import parse_tables
 from paperplan_sync.control_plane.airtable import AirtableResource, AirtableUnavailable
-from paperplan_sync.control_plane.schema import TABLE_AUTOMATIONS, TABLE_REPORT_TYPES
+from paperplan_sync.control_plane.schema import CONFIG_TABLES, TABLE_AUTOMATIONS, TABLE_REPORT_TYPES
 
 log = logging.getLogger(__name__)
-
-CONFIG_TABLES = (TABLE_REPORT_TYPES, TABLE_AUTOMATIONS)
 
 
 def config_reader(airtable: AirtableResource) -> AirtableResource:

@@ -12,6 +12,8 @@ TABLE_LOGS = "Logs"
 TABLE_REPORT_TYPES = "Report Types"
 TABLE_AUTOMATIONS = "Automations"
 TABLE_REPORTS = "Reports"
+# The tables people edit to configure the product: read on every change, watched from every source.
+CONFIG_TABLES = (TABLE_REPORT_TYPES, TABLE_AUTOMATIONS)
 
 
 @cache

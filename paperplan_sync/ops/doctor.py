@@ -170,7 +170,7 @@ def airtable_usage(airtable) -> list[Finding]:
     mode = _safe(
         "Airtable change detection",
         "set PAPERPLAN_CHANGE_DETECTION to webhook or poll",
-        lambda: mode_line(change_settings()),
+        lambda: mode_line(change_settings(), airtable.monthly_quota),
     )
     try:
         ok, text = month_line(airtable)

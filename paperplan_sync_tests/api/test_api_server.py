@@ -8,6 +8,7 @@ import hmac
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -31,7 +32,7 @@ def signed(body: bytes, secret: str = SECRET) -> str:
 def watcher() -> ChangeWatcher:
     airtable = AirtableResource(api_key="unused", base_id="appPaperPlanLocal", endpoint_url="http://127.0.0.1:9")
     watcher = ChangeWatcher(airtable, ChangeSettings(mode="webhook", public_url="http://127.0.0.1"))
-    watcher._store(id="achTest", mac_secret=SECRET, read_at=1.0)
+    watcher._store(hooks={"Automations": {"id": "achTest", "mac_secret": SECRET}}, read={"achTest": 1.0})
     return watcher
 
 
@@ -58,7 +59,7 @@ def test_a_signed_ping_is_noted_for_the_scheduler(api, watcher):
     )
 
     assert answer.status_code == 200
-    assert watcher.state()["pinged_at"] > watcher.state()["read_at"]
+    assert watcher.due(datetime.now(UTC)) == "ping"
 
 
 @pytest.mark.parametrize(
@@ -70,7 +71,18 @@ def test_a_ping_with_a_bad_or_missing_mac_gets_401_and_nothing_is_noted(api, wat
     answer = requests.post(f"{api}/airtable/webhook", data=PING, headers=headers, timeout=5)
 
     assert answer.status_code == 401
-    assert "pinged_at" not in watcher.state()
+    assert "pinged" not in watcher.state()
+
+
+def test_a_ping_for_a_webhook_that_is_not_ours_gets_401(api, watcher):
+    other = PING.replace(b"achTest", b"achSomebodyElse")
+
+    answer = requests.post(
+        f"{api}/airtable/webhook", data=other, headers={"X-Airtable-Content-MAC": signed(other)}, timeout=5
+    )
+
+    assert answer.status_code == 401
+    assert "pinged" not in watcher.state()
 
 
 def test_api_says_503_and_why_when_dagster_does_not_answer(api):

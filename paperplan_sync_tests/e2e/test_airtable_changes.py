@@ -24,7 +24,7 @@ def logs(airtable_server) -> list[str]:
 def webhook_state(dagster_dev, airtable_server) -> dict:
     env = dagster_dev.env
     state = MongoState(get_client(env["MONGODB_URI"])[env["MONGODB_DATABASE"]][STATE_COLLECTION])
-    return state.read(f"airtable-webhook-{airtable_server.base_id}")
+    return state.read(f"airtable-webhooks-{airtable_server.base_id}")
 
 
 def automation_id(airtable_server, name: str) -> str:
@@ -39,7 +39,7 @@ def started(airtable_server, dagster_dev):
         2,
         "the scheduler's first tick",
     )
-    wait_until(lambda: webhook_state(dagster_dev, airtable_server).get("id"), 60, 1, "the webhook")
+    wait_until(lambda: len(webhook_state(dagster_dev, airtable_server).get("hooks", {})) == 3, 60, 1, "the webhooks")
     return dagster_dev
 
 
@@ -57,12 +57,12 @@ def test_an_edit_takes_effect_within_60_s_through_a_ping(airtable_server, starte
         "the change in Logs",
     )
     assert time.monotonic() - edited < 25  # the ping, not the 30 s safety poll
-    assert webhook_state(started, airtable_server)["pinged_at"] > datetime.now(UTC).timestamp() - 60
+    assert max(webhook_state(started, airtable_server)["pinged"].values()) > datetime.now(UTC).timestamp() - 60
 
 
 def test_with_the_pings_lost_the_safety_poll_picks_the_edit_up(airtable_server, started):
     airtable_server.set_pings(False)
-    pinged_before = webhook_state(started, airtable_server).get("pinged_at", 0)
+    pinged_before = webhook_state(started, airtable_server).get("pinged", {})
     try:
         airtable_server.client_edit(
             "Automations",
@@ -78,7 +78,7 @@ def test_with_the_pings_lost_the_safety_poll_picks_the_edit_up(airtable_server, 
         )
     finally:
         airtable_server.set_pings(True)
-    assert webhook_state(started, airtable_server).get("pinged_at", 0) == pinged_before
+    assert webhook_state(started, airtable_server).get("pinged", {}) == pinged_before
 
 
 def test_idle_ticks_read_no_configuration(airtable_server, started):
