@@ -2,13 +2,15 @@
 
 A sensor rather than Dagster schedules, so an edit in Airtable (time, Disable, report list, a new
 automation) takes effect at the next tick without reloading anything, and lands in Logs. A tick reads
-Airtable only when people changed something (a webhook ping or payload, see control_plane/changes.py):
-otherwise it schedules from the configuration's shared snapshot, at no API cost.
+Airtable only when the configuration changed (a webhook ping or payload, see control_plane/changes.py):
+otherwise it schedules from the configuration's shared snapshot, at no API cost. What a tick launches is
+decided by the pure ``plan.plan_tick``; this module reads, writes and posts around it.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -17,17 +19,25 @@ from pyairtable.formulas import AND, BLANK, EQ, NOT, OR, Field
 
 from paperplan_sync import settings
 from paperplan_sync.alerting.slack import SlackResource
-from paperplan_sync.config.loader import CONFIG_TABLES, current_config, load_config
+from paperplan_sync.config.loader import current_config, load_config
 from paperplan_sync.config.models import SyncConfig
-from paperplan_sync.config.timing import latest_fire_time
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.airtable import AirtableResource, AirtableUnavailable
 from paperplan_sync.control_plane.changes import Changes, ChangeWatcher, change_settings
-from paperplan_sync.control_plane.schema import TABLE_REPORTS
+from paperplan_sync.control_plane.schema import CONFIG_TABLES, TABLE_REPORTS
 from paperplan_sync.control_plane.writer import AirtableWriter
 from paperplan_sync.reports.factory import AssetJob
 from paperplan_sync.reports.partitions import parse_day, partitions_for, repeat_window_closed
-from paperplan_sync.scheduling.plan import CATCH_UP, Launch, automation_summary, config_changes, plan_tick
+from paperplan_sync.scheduling.plan import (
+    CATCH_UP,
+    Launch,
+    TickPlan,
+    anything_due,
+    automation_summary,
+    changed_schedules,
+    config_changes,
+    plan_tick,
+)
 from paperplan_sync.storage.mongo import MongoResource
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -115,14 +125,59 @@ def read_configuration(
     return config, changes
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """What the running code location was built from: its report types, their jobs and signature."""
+
+    config: SyncConfig
+    jobs: dict[str, AssetJob]
+
+    @property
+    def report_types(self) -> dict:
+        return {rt.name: rt for rt in self.config.active_report_types}
+
+    @property
+    def signature(self) -> str:
+        return asset_signature(self.config)
+
+
+@dataclass
+class Tick:
+    """One evaluation: its clock, the cursor's state (changed in place) and the I/O it may do."""
+
+    context: dg.SensorEvaluationContext
+    airtable: AirtableResource
+    slack: SlackResource
+    writer: AirtableWriter
+    state: dict
+    now: datetime
+
+    @property
+    def first(self) -> bool:
+        return "after" not in self.state
+
+    @property
+    def after(self) -> datetime:
+        return datetime.fromisoformat(self.state["after"]) if self.state.get("after") else self.now
+
+    def log(self, summary: str, *, event: str, level: str = "INFO", details: str | None = None) -> None:
+        extra = {"details": details} if details else {}
+        self.writer.log(records.log_record(summary, level=level, event=event, **extra))
+
+    def notify(self, text: str) -> None:
+        try:
+            self.slack.post(text)
+        except Exception as exc:  # Slack down must not stop scheduling; the Logs record is written anyway
+            self.context.log.warning(f"Slack post failed: {exc}")
+
+
 def build_scheduler_sensor(loaded_config: SyncConfig, jobs: dict[str, AssetJob]) -> dg.SensorDefinition:
-    loaded = {rt.name: rt for rt in loaded_config.active_report_types}
-    loaded_signature = asset_signature(loaded_config)
+    loaded = Loaded(loaded_config, jobs)
 
     @dg.sensor(
         name="airtable_automations",
-        description="Launches due reports from the Automations in Airtable; reads Airtable only when people changed it "
-        "(webhook ping or payload), logs every change.",
+        description="Launches due reports from the Automations in Airtable; reads Airtable only when its "
+        "configuration changed (webhook ping or payload), logs every change.",
         minimum_interval_seconds=settings.SCHEDULER_TICK_S,
         default_status=dg.DefaultSensorStatus.RUNNING,
         jobs=list({job.name: job for job in jobs.values()}.values()) or None,
@@ -130,139 +185,168 @@ def build_scheduler_sensor(loaded_config: SyncConfig, jobs: dict[str, AssetJob])
     def airtable_automations(
         context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource, slack: SlackResource
     ):
-        now = datetime.now(UTC)
         state = json.loads(context.cursor) if context.cursor else {}
-        writer = AirtableWriter(mongo.db(), airtable)
-        first_tick = not state
-        after = datetime.fromisoformat(state["after"]) if state.get("after") else now
-        config, changes = read_configuration(airtable, ChangeWatcher(airtable, change_settings()), now, context)
-        if changes is not None:
-            context.log.info(f"Airtable read ({changes.reason}): changed {sorted(changes.tables) or 'nothing'}")
-            if TABLE_REPORTS in changes.tables:
-                state["reports_changed"] = True
-
-        # 1. What changed in Airtable, into Logs (sent at once: an edit is in effect when its record lands).
-        summaries = {a.record_id: automation_summary(a) for a in config.automations}
-        if config.origin != "none":
-            if first_tick:
-                writer.log(
-                    records.log_record(
-                        f"Scheduler started: {len(config.automations)} automation(s), "
-                        f"{len(config.active_report_types)} active report type(s)",
-                        event="config",
-                    )
-                )
-            for line in config_changes(state.get("automations", {}), summaries) if not first_tick else []:
-                writer.log(records.log_record(line, event="config change"))
-                context.log.info(line)
-            new_problems = sorted({str(p) for p in config.problems} - set(state.get("problems", [])))
-            for problem in new_problems:
-                writer.log(
-                    records.log_record(
-                        f"Configuration problem: {problem}"[:250],
-                        level="WARNING",
-                        event="config problem",
-                        details=problem,
-                    )
-                )
-            if new_problems:
-                _notify(
-                    slack,
-                    context,
-                    "Configuration problem in Airtable (these rows are skipped until fixed):\n"
-                    + "\n".join(f"• {p}" for p in new_problems),
-                )
-            signature = asset_signature(config)
-            if signature != loaded_signature and signature != state.get("reload_requested_for"):
-                problem = request_reload(slack.webserver_url)
-                writer.log(
-                    records.log_record(
-                        f"Report Types changed: reloading the code location ({problem or 'requested'})",
-                        event="config change",
-                    )
-                )
-                if problem is None:  # a failed request is asked again at the next tick
-                    state["reload_requested_for"] = signature
-        _alert_quota_once(airtable, slack, writer, context)
-        urgent = writer.enqueued > 0
-
-        # 2. What is due, into run requests.
-        due_names = {n for a in config.automations if not a.disabled for n in a.report_types if n in loaded}
-        retries: dict[str, list[date]] = {}
-        if any(latest_fire_time(a, after, now) for a in config.automations):
-            # Reports only change under us when people uncheck Fail (the webhook tells), or when a re-pull
-            # window closes (a matter of days): query on a change or once a day, not at every fire.
-            if state.get("reports_changed", True) or state.get("retries_checked_on") != now.date().isoformat():
-                try:
-                    retries = retry_days(airtable, config, due_names, now)
-                    state.update(reports_changed=False, retries_checked_on=now.date().isoformat())
-                except AirtableUnavailable:
-                    retries = {}
-        last = {n: _last_partition(rt, now) for n, rt in loaded.items() if rt.partitioned}
-        plan = plan_tick(config, after=after, now=now, loaded=set(loaded), retry_days=retries, last_partition=last)
-        for level, event, summary in plan.log_lines:
-            writer.log(records.log_record(summary, level=level, event=event))
-        for automation, fired in plan.due:
-            writer.log(
-                records.log_record(
-                    f"Automation '{automation.name}' due at {fired.isoformat(timespec='minutes')}",
-                    event="automation fired",
-                )
-            )
-        for missed in plan.missed:  # older than the catch-up bound: Fail checked, so it shows in Failed Reports
-            writer.report(
-                records.report_missed(report_name=missed.report, report_date=missed.day, due_at=missed.fired_at)
-            )
-        if plan.missed:
-            writer.log(
-                records.log_record(
-                    f"{len(plan.missed)} missed day(s) not caught up (older than {CATCH_UP.days} days); "
-                    "marked Fail in Reports",
-                    level="WARNING",
-                    event="missed days",
-                    details=", ".join(f"{m.report} {m.day}" for m in plan.missed)[:5000],
-                )
-            )
-        if urgent or plan.missed:  # else the outbox sensor sends them within a minute, batched with the runs' records
-            writer.flush()
-
-        keep = config.origin == "none"
-        state.update(
-            after=now.isoformat(),
-            automations=state.get("automations", summaries) if keep else summaries,
-            problems=state.get("problems", []) if keep else sorted(str(p) for p in config.problems),
-        )
-        return dg.SensorResult(
-            run_requests=[
-                run_request(launch, jobs[launch.report].name, loaded[launch.report].source) for launch in plan.launches
-            ],
-            cursor=json.dumps(state),
-        )
+        tick = Tick(context, airtable, slack, AirtableWriter(mongo.db(), airtable), state, datetime.now(UTC))
+        return scheduler_tick(tick, loaded)
 
     return airtable_automations
 
 
-def _alert_quota_once(airtable: AirtableResource, slack: SlackResource, writer: AirtableWriter, context) -> None:
-    """One Slack message and one Logs record per month when Airtable's monthly quota is used up."""
-    limiter = airtable.limiter
-    if limiter.usage().quota_exceeded and limiter.first_this_month("quota_alerted"):
-        writer.log(
-            records.log_record(
-                "Airtable monthly API quota used up: running at 2 requests/s until the month ends",
-                level="WARNING",
-                event="airtable quota",
-            )
+def scheduler_tick(tick: Tick, loaded: Loaded) -> dg.SensorResult:
+    """Read what changed, log it, plan what is due, write the plan's records, request its runs."""
+    config, changes = read_configuration(
+        tick.airtable, ChangeWatcher(tick.airtable, change_settings()), tick.now, tick.context
+    )
+    if changes is not None:
+        tick.context.log.info(f"Airtable read ({changes.reason}): changed {sorted(changes.tables) or 'nothing'}")
+        if TABLE_REPORTS in changes.tables:
+            tick.state["reports_changed"] = True
+    summaries = {a.record_id: automation_summary(a) for a in config.automations}
+    if config.origin != "none":
+        log_configuration(tick, config, summaries)
+        reload_if_changed(tick, config, loaded)
+    alert_quota_once(tick)
+    urgent = tick.writer.enqueued > 0  # an edit is in effect when its Logs record lands: send it now
+
+    edited_at = {} if tick.first else schedule_edits(tick, config, changes, summaries)
+    plan = plan_tick(
+        config,
+        after=tick.after,
+        now=tick.now,
+        loaded=set(loaded.report_types),
+        retry_days=due_retries(tick, config, loaded, edited_at),
+        last_partition=last_partitions(loaded, tick.now),
+        edited_at=edited_at,
+    )
+    write_plan(tick, plan)
+    if urgent or plan.missed:  # else the outbox sensor sends them within a minute, batched with the runs' records
+        tick.writer.flush()
+    save_state(tick, config, summaries)
+    types = loaded.report_types
+    requests_ = [run_request(ln, loaded.jobs[ln.report].name, types[ln.report].source) for ln in plan.launches]
+    return dg.SensorResult(run_requests=requests_, cursor=json.dumps(tick.state))
+
+
+def log_configuration(tick: Tick, config: SyncConfig, summaries: dict[str, dict]) -> None:
+    """Logs: the start, each Automations change as a sentence, each new validation problem (also to Slack)."""
+    if tick.first:
+        tick.log(
+            f"Scheduler started: {len(config.automations)} automation(s), "
+            f"{len(config.active_report_types)} active report type(s)",
+            event="config",
         )
-        _notify(slack, context, QUOTA_ALERT)
+    else:
+        for line in config_changes(tick.state.get("automations", {}), summaries):
+            tick.log(line, event="config change")
+            tick.context.log.info(line)
+    new_problems = sorted({str(p) for p in config.problems} - set(tick.state.get("problems", [])))
+    for problem in new_problems:
+        tick.log(f"Configuration problem: {problem}"[:250], level="WARNING", event="config problem", details=problem)
+    if new_problems:
+        tick.notify(
+            "Configuration problem in Airtable (these rows are skipped until fixed):\n"
+            + "\n".join(f"• {p}" for p in new_problems)
+        )
 
 
-def _last_partition(rt, now: datetime) -> date | None:
-    keys = partitions_for(rt).get_partition_keys(current_time=now)
-    return parse_day(keys[-1]) if keys else None
+def reload_if_changed(tick: Tick, config: SyncConfig, loaded: Loaded) -> None:
+    """Report Types that shape assets changed: ask the webserver to reload, once per new signature."""
+    signature = asset_signature(config)
+    if signature in (loaded.signature, tick.state.get("reload_requested_for")):
+        return
+    problem = request_reload(tick.slack.webserver_url)
+    tick.log(f"Report Types changed: reloading the code location ({problem or 'requested'})", event="config change")
+    if problem is None:  # a failed request is asked again at the next tick
+        tick.state["reload_requested_for"] = signature
 
 
-def _notify(slack: SlackResource, context, text: str) -> None:
+def schedule_edits(
+    tick: Tick, config: SyncConfig, changes: Changes | None, summaries: dict[str, dict]
+) -> dict[str, datetime]:
+    """Automations whose schedule changed this tick, with when the edit was made (the payload's time, else
+    the previous check): the plan launches late what such an edit made due before this tick saw it. Edit
+    times read while the tables could not be (the cached configuration served) wait for the next read."""
+    edits = {**tick.state.get("pending_edits", {}), **(changes.edited_at if changes else {})}
+    if config.origin == "cache" and edits:
+        tick.state["pending_edits"] = edits
+    elif config.origin == "airtable":
+        tick.state.pop("pending_edits", None)
+    if changes is None:
+        return {}
+    fallback = changes.since if changes.since is not None else tick.after.timestamp()
+    changed = changed_schedules(tick.state.get("automations", {}), summaries)
+    return {rid: datetime.fromtimestamp(edits.get(rid, fallback), UTC) for rid in changed}
+
+
+def due_retries(
+    tick: Tick, config: SyncConfig, loaded: Loaded, edited_at: dict[str, datetime]
+) -> dict[str, list[date]]:
+    """Failed days people asked to repeat (Fail unchecked). Reports only change under us when people uncheck
+    Fail (the webhook tells) or a re-pull window closes (a matter of days): query on a change or once a day,
+    and only when something is due."""
+    if not anything_due(config, after=tick.after, now=tick.now, edited_at=edited_at):
+        return {}
+    today = tick.now.date().isoformat()
+    if not tick.state.get("reports_changed", True) and tick.state.get("retries_checked_on") == today:
+        return {}
+    names = {n for a in config.automations if not a.disabled for n in a.report_types if n in loaded.report_types}
     try:
-        slack.post(text)
-    except Exception as exc:  # Slack down must not stop scheduling; the Logs record is written anyway
-        context.log.warning(f"Slack post failed: {exc}")
+        retries = retry_days(tick.airtable, config, names, tick.now)
+    except AirtableUnavailable:
+        return {}
+    tick.state.update(reports_changed=False, retries_checked_on=today)
+    return retries
+
+
+def last_partitions(loaded: Loaded, now: datetime) -> dict[str, date | None]:
+    """The newest partition that exists per daily report type: a run never targets a later day."""
+    out = {}
+    for name, rt in loaded.report_types.items():
+        if rt.partitioned:
+            keys = partitions_for(rt).get_partition_keys(current_time=now)
+            out[name] = parse_day(keys[-1]) if keys else None
+    return out
+
+
+def write_plan(tick: Tick, plan: TickPlan) -> None:
+    """Logs for every due automation and skipped or late fire; missed days into Reports (Fail checked)."""
+    for level, event, summary in plan.log_lines:
+        tick.log(summary, level=level, event=event)
+    for automation, fired in plan.due:
+        tick.log(
+            f"Automation '{automation.name}' due at {fired.isoformat(timespec='minutes')}", event="automation fired"
+        )
+    for missed in plan.missed:  # older than the catch-up bound: Fail checked, so it shows in Failed Reports
+        tick.writer.report(
+            records.report_missed(report_name=missed.report, report_date=missed.day, due_at=missed.fired_at)
+        )
+    if plan.missed:
+        tick.log(
+            f"{len(plan.missed)} missed day(s) not caught up (older than {CATCH_UP.days} days); marked Fail in Reports",
+            level="WARNING",
+            event="missed days",
+            details=", ".join(f"{m.report} {m.day}" for m in plan.missed)[:5000],
+        )
+
+
+def save_state(tick: Tick, config: SyncConfig, summaries: dict[str, dict]) -> None:
+    """The cursor: this tick's time and what the configuration looked like (kept as it was when Airtable
+    could not be read at all, so a later read still reports the changes)."""
+    keep = config.origin == "none"
+    tick.state.update(
+        after=tick.now.isoformat(),
+        automations=tick.state.get("automations", summaries) if keep else summaries,
+        problems=tick.state.get("problems", []) if keep else sorted(str(p) for p in config.problems),
+    )
+
+
+def alert_quota_once(tick: Tick) -> None:
+    """One Slack message and one Logs record per month when Airtable's monthly quota is used up."""
+    limiter = tick.airtable.limiter
+    if limiter.usage().quota_exceeded and limiter.first_this_month("quota_alerted"):
+        tick.log(
+            "Airtable monthly API quota used up: running at 2 requests/s until the month ends",
+            level="WARNING",
+            event="airtable quota",
+        )
+        tick.notify(QUOTA_ALERT)

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from paperplan_sync.config.models import Automation, ReportType, SyncConfig
 from paperplan_sync.config.timing import fire_times
-from paperplan_sync.scheduling.plan import automation_summary, config_changes, plan_tick
+from paperplan_sync.scheduling.plan import automation_summary, changed_schedules, config_changes, plan_tick
 
 SALES = ReportType(
     record_id="rec1",
@@ -160,3 +160,65 @@ def test_config_changes_read_like_sentences():
         "Automation 'Night' added: daily at 01:00 GMT-7, runs sales_report, fba_inventory",
     ]
     assert config_changes(after, {}) == ["Automation 'Daily reports' removed", "Automation 'Night' removed"]
+
+
+def test_an_edit_seen_only_after_its_new_time_launches_that_fire_once_late():
+    # 06:00 GMT-7 is 13:00 UTC. Edited at 12:59:40 to run at 06:00; the product saw it at 13:00:30 (poll).
+    edited = {"auto1": utc(2026, 11, 26, 12, 59, 40)}
+    before = dict(after=utc(2026, 11, 26, 13, 0, 10), now=utc(2026, 11, 26, 13, 0, 30), loaded={"sales_report"})
+
+    plan = plan_tick(config(daily()), edited_at=edited, **before)
+
+    assert [(launch.report, launch.fired_at) for launch in plan.launches] == [("sales_report", utc(2026, 11, 26, 13))]
+    late = [line for line in plan.log_lines if line[1] == "late fire"]
+    assert len(late) == 1 and "launched late" in late[0][2] and "12:59:40" in late[0][2]
+    # The same fire through the regular window had the same run key: Dagster launches it once.
+    regular = plan_tick(
+        config(daily()), after=utc(2026, 11, 26, 12, 59, 50), now=utc(2026, 11, 26, 13, 0, 5), loaded={"sales_report"}
+    )
+    assert regular.launches[0].run_key == plan.launches[0].run_key
+
+
+def test_an_edit_to_a_time_already_past_launches_nothing():
+    # At 13:05 UTC somebody sets 06:00 (13:00 UTC): that moment was before the edit, not made due by it.
+    plan = plan_tick(
+        config(daily()),
+        after=utc(2026, 11, 26, 13, 5, 20),
+        now=utc(2026, 11, 26, 13, 5, 40),
+        loaded={"sales_report"},
+        edited_at={"auto1": utc(2026, 11, 26, 13, 5)},
+    )
+    assert plan.launches == [] and not plan.log_lines
+
+
+def test_a_late_fire_is_never_one_still_to_come_nor_older_than_the_catch_up_bound():
+    # The clock was set back from 14:00 to 12:00 UTC: 13:00 is still to come, not late.
+    clock_set_back = plan_tick(
+        config(daily()),
+        after=utc(2026, 11, 26, 14),
+        now=utc(2026, 11, 26, 12),
+        loaded={"sales_report"},
+        edited_at={"auto1": utc(2026, 11, 26, 11)},
+    )
+    assert clock_set_back.launches == []
+    # An edit the product learned of 25 days late: its fires of the last 7 days (the catch-up bound), one run.
+    old = plan_tick(
+        config(daily()),
+        after=utc(2026, 11, 26, 14),
+        now=utc(2026, 11, 26, 14, 0, 20),
+        loaded={"sales_report"},
+        edited_at={"auto1": utc(2026, 11, 1)},
+    )
+    late = [line[2] for line in old.log_lines if line[1] == "late fire"]
+    assert len(old.launches) == 1 and len(old.launches[0].days) == 7 + 21 and len(late) == 1
+    assert "(and 6 earlier)" in late[0]
+
+
+def test_changed_schedules_are_added_or_retimed_automations_not_renamed_ones():
+    before = {"a": automation_summary(daily()), "b": automation_summary(daily(record_id="b"))}
+    after = {
+        "a": automation_summary(daily(name="Renamed")),
+        "b": automation_summary(daily(record_id="b", at=time(7, 0))),
+        "c": automation_summary(daily(record_id="c")),
+    }
+    assert changed_schedules(before, after) == {"b", "c"}
