@@ -7,12 +7,17 @@ Phases, each measured from the stand-in's counters:
    only periodic calls; their intervals are shortened ``--compress`` times (PAPERPLAN_HEARTBEAT_S,
    PAPERPLAN_SAFETY_POLL_S) and their counts scaled back, so minutes stand for hours. Nothing else is
    shortened: a cause that is not periodic is counted as it happened;
-3. edits: an Automations edit and a Report Types edit made as a person makes them (the Airtable UI), and
-   the seconds until each is in effect (its Logs record written in Airtable);
+3. edits: an Automations edit made as a person makes it (the Airtable UI) and one through the Web API (a
+   script, Zapier), and a person's Report Types edit: the seconds until each is in effect (its Logs record
+   written in Airtable);
 4. fires: each demo automation fired once (set to run the next minute), its runs finished and their
    writes sent; a typical day is idle plus each automation's fires a day at its real schedule.
 
-    .venv/bin/python benchmarks/airtable_quota.py [--idle-minutes 10] [--compress 30]
+Both change-detection modes are measured, each from a fresh start: webhook mode (a public URL: Airtable
+pings the api service) and poll mode (no public URL: the webhooks are checked every 40 s). Fires cost the
+same in both and are measured once, in webhook mode.
+
+    .venv/bin/python benchmarks/airtable_quota.py [--idle-minutes 10] [--compress 30] [--modes webhook,poll]
     .venv/bin/python benchmarks/airtable_quota.py --product ../old-checkout   # a "before" figure
 
 ``--product`` runs `dagster dev` from another checkout's .venv (its own `api` service if it has one).
@@ -44,8 +49,9 @@ SETTLE_MIN = 3  # a fire's runs finish and the outbox sends their writes within 
 GOALS = {"idle": 3000, "typical day": 5000, "edit latency s": 60}
 CAUSES = [  # (cause, endpoint prefixes as /_test/stats names them, periodic and shortened by --compress)
     ("heartbeat (Overview)", ("PATCH Overview", "POST Overview"), True),
-    ("change detection (webhook payloads)", ("GET webhooks/payloads",), True),
-    ("webhook upkeep (create, refresh, delete)", ("POST webhooks", "DELETE webhooks", "GET webhooks"), False),
+    ("change payloads read (after an edit)", ("GET webhooks/payloads",), False),
+    ("change detection (check of the webhooks)", ("GET webhooks",), True),
+    ("webhook upkeep (create, refresh, delete)", ("POST webhooks", "DELETE webhooks"), False),
     (
         "config reads (Report Types, Automations)",
         ("GET Report Types", "GET Automations", "POST Report Types/listRecords", "POST Automations/listRecords"),
@@ -85,6 +91,12 @@ def periodic(cause: str) -> bool:
     return any(c == cause and p for c, _, p in CAUSES)
 
 
+def compressed(cause: str, mode: str) -> bool:
+    """Shortened by --compress: the heartbeat, and webhook mode's 30-minute safety check (poll mode's 40 s
+    check runs at its real interval)."""
+    return periodic(cause) and (mode == "webhook" or not cause.startswith("change detection"))
+
+
 class LocalAirtable:
     def __init__(self, url: str, key: str, base: str):
         self.client = httpx.Client(base_url=url, timeout=30, headers={"Authorization": f"Bearer {key}"})
@@ -113,6 +125,11 @@ class LocalAirtable:
 
     def record_id(self, table: str, name: str) -> str:
         return next(r["id"] for r in self.records(table) if r["fields"].get("Name") == name)
+
+    def api_edit(self, table: str, record_id: str, fields: dict) -> None:
+        """An edit through the Web API, as a script, Zapier or Make makes it (webhook source publicApi)."""
+        answer = self.client.patch(f"/v0/{self.base}/{table}/{record_id}", json={"fields": fields, "typecast": True})
+        answer.raise_for_status()
 
     def edit(self, table: str, record_id: str, fields: dict) -> None:
         answer = self.client.post(
@@ -214,108 +231,137 @@ def print_causes(title: str, counts: Counter, scale: dict[str, float] | None = N
     return total
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--idle-minutes", type=float, default=10)
-    parser.add_argument(
-        "--compress", type=float, default=30, help="shorten the heartbeat and safety-read intervals this many times"
+def measure_idle(at: LocalAirtable, args, mode: str) -> float:
+    # Idle means no automation due (e.g. "Inventory every 2 hours" at an even hour): its fire is not idle's.
+    if wait := seconds_until_quiet(at, args.idle_minutes):
+        print(f"  (an automation is due; the idle window starts in {wait / 60:.0f} min)")
+        time.sleep(wait)
+    at.clear_stats()
+    window_h, k = args.idle_minutes / 60, args.compress
+    time.sleep(args.idle_minutes * 60)
+    idle = by_cause(at.stats())
+    scale = {c: MONTH_H / window_h / (k if compressed(c, mode) else 1) for c in idle}
+    per_hour = sum(n * scale[c] / MONTH_H for c, n in idle.items())
+    shortened = "heartbeat and safety check" if mode == "webhook" else "heartbeat"
+    month = print_causes(
+        f"2. idle: {args.idle_minutes:g} min; {shortened} {k:g}x more often, scaled back (per hour: {per_hour:.1f})",
+        idle,
+        scale,
     )
-    parser.add_argument("--product", type=Path, default=Path(__file__).resolve().parents[1])
-    parser.add_argument("--skip-fires", action="store_true")
-    args = parser.parse_args()
+    print(f"  {'idle, projected a month':<44} {month:>17,.0f}   (goal <= {GOALS['idle']:,} in webhook mode)")
+    return month
+
+
+EDITS = (  # (how, table, name, fields, the Logs record that says it is in effect)
+    ("person", "Automations", "Weekly listings", {"Time": "05:17"}, "Automation 'Weekly listings' changed"),
+    ("Web API", "Automations", "Weekly listings", {"Time": "05:19"}, "Automation 'Weekly listings' changed"),
+    ("person", "Report Types", "sales_report", {"Description": "edited by the benchmark"}, "Report Types changed"),
+)
+
+
+def measure_edits(at: LocalAirtable) -> dict[str, float]:
+    latencies = {}
+    for how, table, name, fields, marker in EDITS:
+        record_id = at.record_id(table, name)
+        before = len(at.logs(marker))
+        t0 = time.monotonic()
+        (at.api_edit if how == "Web API" else at.edit)(table, record_id, fields)
+        done = wait_until(lambda m=marker, b=before: len(at.logs(m)) > b, 180, 1)
+        latencies[f"{table} edit by {how}"] = time.monotonic() - t0 if done else float("inf")
+        time.sleep(5)
+    print("\n3. edit -> in effect (its Logs record in Airtable)")
+    for what, seconds in latencies.items():
+        print(f"  {what:<44} {seconds:>10.1f} s   (goal <= {GOALS['edit latency s']} s)")
+    return latencies
+
+
+def measure_fires(at: LocalAirtable, webserver: str) -> float:
+    per_fire: dict[str, Counter] = {}
+    time.sleep(20)
+    for name in DEMO_FIRES_A_DAY:
+        record_id, marker = at.record_id("Automations", name), f"Automation '{name}' changed"
+        before = len(at.logs(marker))
+        at.edit("Automations", record_id, {"Run": "Daily", "Time": next_minute_local(lead_s=50)})
+        wait_until(lambda m=marker, b=before: len(at.logs(m)) > b, 120, 3)  # in effect: its calls are not the fire's
+        at.clear_stats()
+        wait_until(lambda n=name: at.logs(f"Automation '{n}' due"), 150, 3)
+        time.sleep(10)
+        wait_until(lambda: runs_finished(webserver), 600, 3)
+        time.sleep(75)  # the outbox sensor sends what the runs queued (every 60 s)
+        # The heartbeat and the safety check went on meanwhile (shortened): they are idle's, counted there.
+        per_fire[name] = Counter({c: n for c, n in by_cause(at.stats()).items() if not periodic(c)})
+    day: Counter = Counter()
+    print("\n4. one fire of each demo automation (its runs and their writes)")
+    for name, counts in per_fire.items():
+        print(f"  {name:<44} {sum(counts.values()):>6} calls  {dict(counts)}")
+        for cause, n in counts.items():
+            day[cause] += n * DEMO_FIRES_A_DAY[name]
+    fires_month = sum(day.values()) * 30
+    print(
+        f"  {'fires at their real schedules, a month':<44} {fires_month:>17,.0f}   "
+        f"(Daily 1/day, Inventory 12/day, Weekly 1/7 per day)"
+    )
+    return fires_month
+
+
+def run_mode(mode: str, args) -> dict:
+    """One mode, from a fresh local Airtable and product: start-up, idle, edits, and (webhook) fires."""
     k = args.compress
     api_port = free_port()
-    shortened = {
-        "PAPERPLAN_HEARTBEAT_S": str(round(1800 / k)),
-        "PAPERPLAN_SAFETY_POLL_S": str(round(1800 / k)),
-        "PAPERPLAN_API_PORT": str(api_port),
-        "PAPERPLAN_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
-    }
-
+    env_mode = {"PAPERPLAN_HEARTBEAT_S": str(round(1800 / k)), "PAPERPLAN_API_PORT": str(api_port)}
+    if mode == "webhook":
+        env_mode |= {
+            "PAPERPLAN_SAFETY_POLL_S": str(round(1800 / k)),
+            "PAPERPLAN_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
+        }
+    else:
+        env_mode |= {"PAPERPLAN_CHANGE_DETECTION": "poll"}
     with ExitStack() as stack:
         env = stack.enter_context(
             stand_ins(airtable_kwargs={"enable_fault_injection": True, "rate_limit_per_s": 5, "penalty_s": 30.0})
         )
-        env.update(shortened)
+        env.update(env_mode)
         from paperplan_local.airtable import DEFAULT_API_KEY, DEFAULT_BASE_ID
 
         at = LocalAirtable(env["AIRTABLE_ENDPOINT_URL"], DEFAULT_API_KEY, DEFAULT_BASE_ID)
         at.clear_stats()
-        home = Path(tempfile.mkdtemp(prefix="bench-quota-"))
+        home = Path(tempfile.mkdtemp(prefix=f"bench-quota-{mode}-"))
         started = time.monotonic()
         webserver = stack.enter_context(product(args.product.resolve(), env, home))
         if not wait_until(lambda: at.logs("Scheduler started"), 240, 3):
             raise SystemExit(f"the product did not start; see {home}")
         time.sleep(30)  # the first tick's writes and the first heartbeat settle
-        startup = by_cause(at.stats())
-        print(f"PaperPlan Sync, Airtable calls (product: {args.product}); local Airtable at 5 req/s, 30 s penalty")
-        print_causes(f"1. start-up (once per start; up in {time.monotonic() - started:.0f} s)", startup)
+        print(f"\n=== {mode} mode (product: {args.product}); local Airtable at 5 req/s, 30 s penalty")
+        print_causes(f"1. start-up (once per start; up in {time.monotonic() - started:.0f} s)", by_cause(at.stats()))
+        result = {"idle": measure_idle(at, args, mode), "edits": measure_edits(at)}
+        if mode == "webhook" and not args.skip_fires:
+            result["fires"] = measure_fires(at, webserver)
+        return result
 
-        # Idle means no automation due (e.g. "Inventory every 2 hours" at an even hour): its fire is not idle's.
-        if wait := seconds_until_quiet(at, args.idle_minutes):
-            print(f"  (an automation is due; the idle window starts in {wait / 60:.0f} min)")
-            time.sleep(wait)
-        at.clear_stats()
-        window_h = args.idle_minutes / 60
-        time.sleep(args.idle_minutes * 60)
-        idle = by_cause(at.stats())
-        idle_scale = {c: MONTH_H / window_h / (k if periodic(c) else 1) for c in idle}
-        idle_month = print_causes(
-            f"2. idle: {args.idle_minutes:g} min; heartbeat and safety read {k:g}x more often, "
-            f"scaled back (per hour: {sum(n / window_h / (k if periodic(c) else 1) for c, n in idle.items()):.1f})",
-            idle,
-            idle_scale,
-        )
-        print(f"  {'idle, projected a month':<44} {idle_month:>17,.0f}   (goal <= {GOALS['idle']:,})")
-        on_time = sum(MONTH_H * 3600 / 1800 for c in idle if periodic(c))  # every 30-min interval on the dot
-        print(f"  {'(had every interval fired on time)':<44} {on_time:>17,.0f}")
 
-        latencies = {}
-        for table, name, fields, marker in (
-            ("Automations", "Weekly listings", {"Time": "05:17"}, "Automation 'Weekly listings' changed"),
-            ("Report Types", "sales_report", {"Description": "edited by the benchmark"}, "Report Types changed"),
-        ):
-            record_id = at.record_id(table, name)
-            before = len(at.logs(marker))
-            t0 = time.monotonic()
-            at.edit(table, record_id, fields)
-            done = wait_until(lambda m=marker, b=before: len(at.logs(m)) > b, 180, 2)
-            latencies[f"{table} edit"] = time.monotonic() - t0 if done else float("inf")
-        print("\n3. edit -> in effect (its Logs record in Airtable)")
-        for what, seconds in latencies.items():
-            print(f"  {what:<44} {seconds:>10.1f} s   (goal <= {GOALS['edit latency s']} s)")
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--idle-minutes", type=float, default=10)
+    parser.add_argument(
+        "--compress", type=float, default=30, help="shorten the heartbeat and safety-check intervals this many times"
+    )
+    parser.add_argument("--product", type=Path, default=Path(__file__).resolve().parents[1])
+    parser.add_argument("--modes", default="webhook,poll", help="webhook, poll, or both (comma-separated)")
+    parser.add_argument("--skip-fires", action="store_true")
+    args = parser.parse_args()
+    results = {mode: run_mode(mode, args) for mode in args.modes.split(",")}
 
-        if args.skip_fires:
-            return
-        per_fire: dict[str, Counter] = {}
-        time.sleep(20)
-        for name in DEMO_FIRES_A_DAY:
-            record_id, marker = at.record_id("Automations", name), f"Automation '{name}' changed"
-            before = len(at.logs(marker))
-            at.edit("Automations", record_id, {"Run": "Daily", "Time": next_minute_local(lead_s=50)})
-            wait_until(
-                lambda m=marker, b=before: len(at.logs(m)) > b, 120, 3
-            )  # in effect: its calls are not the fire's
-            at.clear_stats()
-            wait_until(lambda n=name: at.logs(f"Automation '{n}' due"), 150, 3)
-            time.sleep(10)
-            wait_until(lambda: runs_finished(webserver), 600, 3)
-            time.sleep(75)  # the outbox sensor sends what the runs queued (every 60 s)
-            # The heartbeat and the safety read went on meanwhile (shortened): they are idle's, counted there.
-            per_fire[name] = Counter({c: n for c, n in by_cause(at.stats()).items() if not periodic(c)})
-        day: Counter = Counter()
-        print("\n4. one fire of each demo automation (its runs and their writes)")
-        for name, counts in per_fire.items():
-            print(f"  {name:<44} {sum(counts.values()):>6} calls  {dict(counts)}")
-            for cause, n in counts.items():
-                day[cause] += n * DEMO_FIRES_A_DAY[name]
-        fires_month = sum(day.values()) * 30
+    print("\n=== the two modes side by side (calls a month; edit -> in effect, seconds)")
+    fires = next((r["fires"] for r in results.values() if "fires" in r), None)
+    for mode, r in results.items():
+        edits = ", ".join(f"{what} {s:.0f} s" for what, s in r["edits"].items())
+        typical = f"typical day {r['idle'] + fires:,.0f}" if fires is not None else "typical day not measured"
+        print(f"  {mode:<8} idle {r['idle']:>8,.0f}   {typical}   {edits}")
+    if fires is not None:
         print(
-            f"  {'fires at their real schedules, a month':<44} {fires_month:>17,.0f}   "
-            f"(Daily 1/day, Inventory 12/day, Weekly 1/7 per day)"
+            f"  (typical day = idle + the demo fires, {fires:,.0f} a month, measured in webhook mode: the same in both)"
         )
-        typical = idle_month + fires_month
-        print(f"  {'typical day, projected a month':<44} {typical:>17,.0f}   (goal <= {GOALS['typical day']:,})")
+    print(f"  goals: webhook idle <= {GOALS['idle']:,}, typical day <= {GOALS['typical day']:,}; every edit <= 60 s")
 
 
 if __name__ == "__main__":
