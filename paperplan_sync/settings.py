@@ -82,9 +82,10 @@ CATCH_UP_DAYS = _int("PAPERPLAN_CATCH_UP_DAYS", 7)
 # Refusals before an Airtable write is set aside in the outbox (a dead letter, shown by `doctor`).
 OUTBOX_MAX_REFUSALS = _int("PAPERPLAN_OUTBOX_MAX_REFUSALS", 5)
 # Change detection (control_plane/changes.py): webhook mode's safety check of the webhooks, and poll mode's
-# check. 40 s plus a 20 s tick puts an edit in effect within a minute without pings (one call a check).
+# check. Checks run at ticks: 35 s means every other 20 s tick (40 s), so an edit is in effect within a minute
+# without pings (one call a check); 40 s would often wait for the third tick (60 s).
 SAFETY_POLL_S = _int("PAPERPLAN_SAFETY_POLL_S", 30 * 60)
-CHANGE_POLL_S = _int("PAPERPLAN_CHANGE_POLL_S", 40)
+CHANGE_POLL_S = _int("PAPERPLAN_CHANGE_POLL_S", 35)
 CODE_LOCATION_NAME = "paperplan_sync"
 
 

@@ -23,7 +23,7 @@ def mode_line(settings: ChangeSettings, quota: int = 0) -> str:
     else:
         webhook = replace(settings, mode="webhook", public_url=settings.public_url or "https://x")
         how = (
-            f"poll mode: the webhooks are checked every {_every(settings.poll_s)} (no public URL for pings; "
+            f"poll mode: the webhooks are checked every {_every(settings.check_every_s)} (no public URL for pings; "
             f"PAPERPLAN_PUBLIC_URL enables webhook mode, about {idle_calls(webhook):,} calls a month)"
         )
     text = f"{how}; about {idle:,} Airtable calls a month at idle, heartbeat included"

@@ -121,7 +121,7 @@ def test_with_the_pings_lost_the_safety_check_still_finds_the_edit(airtable, air
     assert airtable.stats()["by_endpoint"] == {"GET webhooks": 1, "GET webhooks/payloads": 1}  # only the moved one
 
 
-def test_poll_mode_checks_every_40_s_with_one_call_and_sees_api_edits(airtable, airtable_resource):
+def test_poll_mode_checks_every_35_s_with_one_call_and_sees_api_edits(airtable, airtable_resource):
     watcher = ChangeWatcher(airtable_resource, ChangeSettings(mode="poll"))
     now = datetime.now(UTC)
     watcher.poll(now)
