@@ -34,7 +34,7 @@ def unknown_field(name: str) -> ApiError:
 
 def invalid_value(field_name: str, value: Any) -> ApiError:
     return ApiError(
-        422, "INVALID_VALUE_FOR_COLUMN", f'Field "{field_name}" cannot accept the provided value: {value!r}'
+        422, "INVALID_VALUE_FOR_COLUMN", f'Field "{field_name}" cannot accept the provided value: {repr(value)[:200]}'
     )
 
 

@@ -15,6 +15,7 @@ from paperplan_local.airtable.errors import ApiError, invalid_value
 from paperplan_local.airtable.model import Field, new_id, utc_timestamp
 
 TEXT_TYPES = {"singleLineText", "multilineText", "richText", "email", "url", "phoneNumber"}
+MAX_TEXT_CHARS = 100_000  # Airtable's limit for a long text cell (and the others)
 NUMBER_TYPES = {"number", "currency", "percent", "rating", "duration"}
 OTHER_TYPES = {"checkbox", "singleSelect", "multipleSelects", "multipleRecordLinks", "date", "dateTime"}
 SUPPORTED_TYPES = TEXT_TYPES | NUMBER_TYPES | OTHER_TYPES
@@ -118,6 +119,13 @@ def cell_value(field: Field, value: Any, typecast: bool, ctx: WriteContext) -> A
     kind = field.type
     if kind in TEXT_TYPES:
         if isinstance(value, str):
+            if len(value) > MAX_TEXT_CHARS:
+                raise ApiError(
+                    422,
+                    "INVALID_VALUE_FOR_COLUMN",
+                    f'Field "{field.name}" cannot accept a value of {len(value):,} characters '
+                    f"(at most {MAX_TEXT_CHARS:,})",
+                )
             return value
         if typecast and isinstance(value, (int, float)):
             return _text(value)

@@ -11,6 +11,7 @@ Design notes: docs/design/airtable-quota.md.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 from paperplan_sync import settings
 from paperplan_sync.config import cache
 from paperplan_sync.config.models import SyncConfig, ValidationProblem
-from paperplan_sync.config.parse import parse_tables
+from paperplan_sync.config.parse import missing_fields, parse_tables
 from paperplan_sync.control_plane.airtable import AirtableResource, AirtableUnavailable
 from paperplan_sync.control_plane.schema import CONFIG_TABLES, TABLE_AUTOMATIONS, TABLE_REPORT_TYPES
 
@@ -119,9 +120,34 @@ def load_config(airtable: AirtableResource | None) -> SyncConfig:
         log.warning("Airtable unavailable (%s); using the configuration cached at %s", exc, fetched_at.isoformat())
         return build_config(tables, origin="cache", fetched_at=fetched_at, reason=str(exc))
 
+    tables, broken = _keep_last_good(tables, _snapshot(airtable))
     now = datetime.now(UTC)
     _save(airtable, tables, now)
-    return build_config(tables, origin="airtable", fetched_at=now)
+    config = build_config(tables, origin="airtable", fetched_at=now)
+    return dataclasses.replace(config, problems=(*broken, *config.problems)) if broken else config
+
+
+def _keep_last_good(tables: dict, cached: tuple[dict, datetime] | None) -> tuple[dict, list[ValidationProblem]]:
+    """A table that lost a required field (renamed or deleted in the base) would make every row bad and stop
+    everything: its last good copy is used instead, with one problem that says what happened."""
+    problems, kept = [], dict(tables)
+    for name, records in tables.items():
+        for field in missing_fields(name, records):
+            good = cached is not None and not missing_fields(name, cached[0].get(name, []))
+            if good:
+                kept[name] = cached[0][name]
+            how = f"the copy read at {cached[1]:%Y-%m-%d %H:%M} UTC is used" if good else "no good copy to use"
+            problems.append(
+                ValidationProblem(
+                    name,
+                    "-",
+                    None,
+                    field,
+                    f"no row has this field: it was renamed or deleted in the base; {how} until it is back "
+                    "(rename it back; paperplan-sync doctor lists what differs)",
+                )
+            )
+    return kept, problems
 
 
 def snapshot_config(airtable: AirtableResource) -> SyncConfig | None:

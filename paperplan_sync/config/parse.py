@@ -51,6 +51,11 @@ AUTOMATION_FIELDS = {
     "disabled": "Disable",
     "report_types": "Report Types",
 }
+# Fields every valid row has: when no row of a table has one, it was renamed or deleted in the base.
+REQUIRED_FIELDS = {TABLE_REPORT_TYPES: ("Name", "Status", "Report Type Id"), TABLE_AUTOMATIONS: ("Name", "Run", "Time")}
+# Amazon's report options are a few short key=value pairs; a page of text there is a paste gone wrong.
+MAX_OPTIONS_CHARS = 10_000
+SHOWN_CHARS = 80  # a bad value quoted in Logs and Slack is cut to this
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _INTERVAL = re.compile(r"^(\d{1,3}):([0-5]\d)$")
 
@@ -66,9 +71,24 @@ def _problems_from(exc: ValidationError, table: str, record: Record, names: dict
     for err in exc.errors():
         attr = str(err["loc"][0]) if err["loc"] else "?"
         value = err.get("input")
-        shown = f" (got {value!r})" if value is not None and not isinstance(value, dict) else ""
+        shown = f" (got {_shown(value)})" if value is not None and not isinstance(value, dict) else ""
         out.append(_problem(table, record, names.get(attr, attr), f"{err['msg']}{shown}"))
     return out
+
+
+def _shown(value: Any) -> str:
+    """A bad value as a problem quotes it: its repr, cut short (a 1 MB paste must not reach Slack)."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}... ({len(text):,} characters)"
+
+
+def missing_fields(table: str, records: list[Record]) -> list[str]:
+    """Required fields that no row of ``table`` has (Airtable leaves empty cells out, so one row with the
+    field is enough to show it exists)."""
+    if not records:
+        return []
+    present = {name for r in records for name in r.get("fields", {})}
+    return [f for f in REQUIRED_FIELDS.get(table, ()) if f not in present]
 
 
 def _problem(table: str, record: Record, field: str, message: str) -> ValidationProblem:
@@ -81,6 +101,10 @@ def _options(raw: str | None) -> dict[str, str]:
     if not raw or not raw.strip():
         return {}
     text = raw.strip()
+    if len(text) > MAX_OPTIONS_CHARS:
+        raise _RowError(
+            "Report Options", f"is {len(text):,} characters long, at most {MAX_OPTIONS_CHARS:,}: a few key=value lines"
+        )
     if text.startswith("{"):
         try:
             value = json.loads(text)
@@ -94,7 +118,7 @@ def _options(raw: str | None) -> dict[str, str]:
         if line.strip():
             key, sep, value = line.partition("=")
             if not sep or not key.strip():
-                raise _RowError("Report Options", f"line {n} is not key=value: {line.strip()!r}")
+                raise _RowError("Report Options", f"line {n} is not key=value: {_shown(line.strip())}")
             options[key.strip()] = value.strip()
     return options
 
@@ -105,7 +129,7 @@ def _number(fields: dict[str, Any], name: str) -> Any:
         try:
             return float(value) if "." in value else int(value)
         except ValueError as exc:
-            raise _RowError(name, f"must be a number, got {value!r}") from exc
+            raise _RowError(name, f"must be a number, got {_shown(value)}") from exc
     return value
 
 
@@ -113,7 +137,7 @@ def parse_report_type(record: Record) -> ReportType:
     f = record.get("fields", {})
     status = f.get("Status")
     if status not in ("Active", "Inactive"):
-        raise _RowError("Status", f"must be Active or Inactive, got {status!r}")
+        raise _RowError("Status", f"must be Active or Inactive, got {_shown(status)}")
     destinations = f.get("Destination") or ["MongoDB"]
     if isinstance(destinations, str):
         destinations = [destinations]
@@ -149,11 +173,13 @@ def _clock(value: Any, run: str) -> dict[str, Any]:
     if run == "Interval":
         match = _INTERVAL.match(text)
         if not match or (int(match[1]) == 0 and int(match[2]) < 5):
-            raise _RowError("Time", f"for Run = Interval, Time is the period as HH:MM, at least 00:05; got {text!r}")
+            raise _RowError(
+                "Time", f"for Run = Interval, Time is the period as HH:MM, at least 00:05; got {_shown(text)}"
+            )
         return {"every": timedelta(hours=int(match[1]), minutes=int(match[2]))}
     match = _HHMM.match(text)
     if not match:
-        raise _RowError("Time", f"must be a 24h time HH:MM such as 06:30, got {text!r}")
+        raise _RowError("Time", f"must be a 24h time HH:MM such as 06:30, got {_shown(text)}")
     return {"at": time(int(match[1]), int(match[2]))}
 
 
@@ -162,10 +188,10 @@ def parse_automation(record: Record, report_type_names: dict[str, str]) -> tuple
     f = record.get("fields", {})
     run = f.get("Run")
     if run not in ("Daily", "Weekly", "Interval"):
-        raise _RowError("Run", f"must be Daily, Weekly or Interval, got {run!r}")
+        raise _RowError("Run", f"must be Daily, Weekly or Interval, got {_shown(run)}")
     weekday = f.get("Weekday")
     if run == "Weekly" and weekday not in WEEKDAYS:
-        raise _RowError("Weekday", f"Run = Weekly needs a Weekday (Monday..Sunday), got {weekday!r}")
+        raise _RowError("Weekday", f"Run = Weekly needs a Weekday (Monday..Sunday), got {_shown(weekday)}")
     links = f.get("Report Types") or []
     unknown = [rid for rid in links if rid not in report_type_names]
     automation = Automation.model_validate(
