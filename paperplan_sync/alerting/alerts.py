@@ -1,5 +1,9 @@
 """Sensors that tell people what happened: failures (Airtable Fail + Logs + Slack), run lifecycle in
-Logs, stale reports, the heartbeat, and flushing Airtable writes that waited in the outbox."""
+Logs, stale reports, the heartbeat, and flushing Airtable writes that waited in the outbox.
+
+Each sensor gathers its facts (Dagster's records, the cursor), asks a pure function of decide.py what they
+mean, and writes what it says. The failure and freshness sensors are built per configuration (they know
+the code location's report types); the others are plain module-level sensors."""
 
 from __future__ import annotations
 
