@@ -21,6 +21,7 @@ import hashlib
 import itertools
 import json
 import math
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,7 +30,6 @@ from datetime import time as dtime
 from typing import Any
 from urllib.parse import urlencode
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -66,6 +66,7 @@ class Query:
     error_document_id: str | None = None
     next_token: str | None = None
     cancelled: bool = False
+    ready: bool = False  # its result is computed (in a worker thread: a two-year range takes seconds)
 
     def status(self, now_mono: float) -> str:
         if self.cancelled:
@@ -73,7 +74,7 @@ class Query:
         age = now_mono - self.created_mono
         if age < self.queue_s:
             return "IN_QUEUE"
-        return "IN_PROGRESS" if age < self.done_s else self.final
+        return "IN_PROGRESS" if age < self.done_s or not self.ready else self.final
 
     def to_json(self, now_mono: float) -> dict[str, Any]:
         status = self.status(now_mono)
@@ -150,19 +151,29 @@ def _as_of(st: Any) -> datetime:
     return datetime.combine(st.current_day(), dtime(23, 59, 59), tzinfo=UTC)
 
 
-def _result_lines(st: Any, text: str, token: str | None) -> tuple[list[bytes], str]:
-    """All the JSONL lines of a query (computed once per query text and server day) and their key."""
-    dk = state_of(st)
-    key = hashlib.sha256(f"{text}|{st.current_day()}".encode()).hexdigest()[:24]
-    if token is not None:
-        token_key, _ = _read_token(st, token)
-        if token_key != key or key not in dk.results:
-            raise QueryRefused("The paginationToken does not belong to this query.")
-        return dk.results[key], key
-    selection = parse_query(text, st.current_day())
-    lines = _jsonl(records(selection, st.seed, _as_of(st)))
-    dk.results[key] = lines
-    return lines, key
+def _result_key(st: Any, text: str) -> str:
+    return hashlib.sha256(f"{text}|{st.current_day()}".encode()).hexdigest()[:24]
+
+
+def _check(st: Any, text: str, token: str | None) -> tuple[Any, int]:
+    """What createQuery computes before answering: the validated selection (None for a next page, whose
+    result exists already) and the offset of the page. Raises QueryRefused."""
+    if token is None:
+        return parse_query(text, st.current_day()), 0
+    key, offset = _read_token(st, token)
+    if key != _result_key(st, text) or key not in state_of(st).results:
+        raise QueryRefused("The paginationToken does not belong to this query.")
+    return None, offset
+
+
+def _compute(st: Any, query: Query, selection: Any, offset: int, fatal: dict | None) -> None:
+    """Worker thread: the query's result, then its outcome (revealed by its status once ready)."""
+    dk, key = state_of(st), _result_key(st, query.text)
+    if selection is not None and fatal is None:
+        dk.results[key] = _jsonl(records(selection, st.seed, _as_of(st), st.account_opened))
+    with st.lock:
+        _finish(st, query, dk.results.get(key, []), key, offset, fatal)
+        query.ready = True
 
 
 def _busy(st: Any, text: str, token: str | None) -> str | None:
@@ -182,18 +193,24 @@ def _new_query(st: Any, text: str, token: str | None) -> Query:
     return Query(query_id, text, token, datetime.now(UTC), time.monotonic(), delay * 0.4, delay, "DONE")
 
 
-def _finish(st: Any, query: Query, lines: list[bytes], key: str, offset: int) -> None:
-    """Decide the query's outcome now (it is revealed by its status later) and store its document."""
+def _take_fatal(dk: DataKioskState) -> dict | None:
+    if not dk.fatal:
+        return None
+    fault = dk.fatal[0]
+    fault["fatal"] -= 1
+    if fault["fatal"] <= 0:
+        dk.fatal.pop(0)
+    return fault
+
+
+def _finish(st: Any, query: Query, lines: list[bytes], key: str, offset: int, fatal: dict | None) -> None:
+    """Store the query's document: an error document (FATAL), a page of data, or none (no data)."""
     dk = state_of(st)
     now = datetime.now(UTC)
-    if dk.fatal:
-        fault = dk.fatal[0]
-        fault["fatal"] -= 1
-        if fault["fatal"] <= 0:
-            dk.fatal.pop(0)
+    if fatal is not None:
         query.final = "FATAL"
         query.error_document_id = f"amzn1.tortuga.4.na.{st.sign('dk-err', query.query_id)[:32]}"
-        body = json.dumps({"errorMessage": fault.get("message") or DEFAULT_FATAL_MESSAGE}).encode()
+        body = json.dumps({"errorMessage": fatal.get("message") or DEFAULT_FATAL_MESSAGE}).encode()
         dk.documents[query.error_document_id] = (now, gzip.compress(body))
         return
     page = lines[offset : offset + dk.page_lines]
@@ -241,9 +258,8 @@ class _Handlers:
             busy = _busy(st, text, token)
         if busy:
             return _invalid(busy)
-        try:  # generating a long range takes a moment: keep the event loop free
-            lines, key = await run_in_threadpool(_result_lines, st, text, token)
-            offset = _read_token(st, token)[1] if token else 0
+        try:
+            selection, offset = _check(st, text, token)
         except QueryRefused as exc:
             return _invalid(str(exc))
         with self.lock:
@@ -251,8 +267,9 @@ class _Handlers:
             if busy:
                 return _invalid(busy)
             query = _new_query(st, text, token)
-            _finish(st, query, lines, key, offset)
             state_of(st).queries[query.query_id] = query
+            fatal = _take_fatal(state_of(st))
+        threading.Thread(target=_compute, args=(st, query, selection, offset, fatal), daemon=True).start()
         return JSONResponse({"queryId": query.query_id}, 202)
 
     async def get_query(self, request: Request) -> Response:

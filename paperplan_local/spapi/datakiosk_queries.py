@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -310,8 +310,12 @@ def _add(acc: dict, entry: dict) -> None:
 GENERATORS = {BY_DATE: by_date_records, BY_ASIN: by_asin_records, TRENDS: trends_records}
 
 
-def records(sel: Selection, seed: int, as_of: datetime) -> Iterator[dict]:
-    """The query's JSONL lines as dicts: one per record of the selected query, only the selected fields."""
+def records(sel: Selection, seed: int, as_of: datetime, opened: date = date.min) -> Iterator[dict]:
+    """The query's JSONL lines as dicts: one per record of the selected query, only the selected fields. The
+    seller has no data before ``opened`` (the day its account opened)."""
+    sel = replace(sel, start=max(sel.start, opened))
+    if sel.start > sel.end:
+        return
     for record in GENERATORS[sel.name](sel, seed, as_of):
         yield project(record, sel.node.selection_set, sel.fragments)
 
