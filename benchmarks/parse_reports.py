@@ -59,8 +59,8 @@ def child_candidate(url: str, doc_id: str, chunk_rows: int) -> dict:
     from paperplan_sync.sources.base import ReadyReport, ReportRequest
 
     res = AmazonSPReportsResource(
-        lwa_client_id=DEV_CLIENT_ID,
-        lwa_client_secret=DEV_CLIENT_SECRET,
+        client_id=DEV_CLIENT_ID,
+        client_secret=DEV_CLIENT_SECRET,
         refresh_token=DEV_REFRESH_TOKEN,
         endpoint=url,
         lwa_endpoint=url + "/auth/o2/token",

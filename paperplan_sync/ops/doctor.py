@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from paperplan_sync import settings
 from paperplan_sync.control_plane.schema import load_base_schema
+from paperplan_sync.sources import registry
 
 
 @dataclass
@@ -26,7 +27,7 @@ def _safe(name: str, fix: str, check: Callable[[], str]) -> Finding:
 
 def check_environment() -> list[Finding]:
     findings = []
-    for system, names in settings.REQUIRED.items():
+    for system, names in {**settings.REQUIRED, **registry.required_env()}.items():
         missing = [n for n in names if not settings.is_set(n)]
         findings.append(
             Finding(
@@ -142,9 +143,10 @@ def run_doctor(resources: dict[str, object]) -> list[Finding]:
                 slack_channel_check,
             )
         )
-    for key, label in (("amazon_sp", "SP-API"), ("amazon_ads", "Amazon Ads")):
-        source = resources.get(key)
+    for name, registered in registry.sources().items():
+        source = resources.get(name)
         if source is not None:
+            label = registered.label
             findings.append(
                 _safe(
                     f"{label} credentials",
