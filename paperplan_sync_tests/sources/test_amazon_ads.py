@@ -21,7 +21,7 @@ from paperplan_sync.sources.amazon_ads import (
     AdsUnavailable,
     AmazonAdsReportsResource,
 )
-from paperplan_sync.sources.amazon_ads.parsing import gunzip_if_needed, iter_json_array, utf8_text
+from paperplan_sync.sources.amazon_ads.parsing import gunzip_if_needed, iter_json_array
 from paperplan_sync.sources.amazon_ads.report_config import duplicate_report_id, report_mismatch
 from paperplan_sync.sources.amazon_ads.settings import SP_CAMPAIGNS
 from paperplan_sync.sources.base import ReportFailed, ReportRequest, ReportTimeout
@@ -252,15 +252,18 @@ def test_restated_conversions_grow_as_the_server_clock_moves(ads, ads_resource):
 def test_json_array_parser_handles_any_chunking():
     document = '[ {"a": 1, "b": "x,]y"}, 12345, null , {"c": [1, 2]}, "s", true ]'
     expected = [{"a": 1, "b": "x,]y"}, 12345, None, {"c": [1, 2]}, "s", True]
-    assert list(iter_json_array([document])) == expected
-    assert list(iter_json_array(iter(document))) == expected  # one character at a time
+    data = document.encode()
+    assert list(iter_json_array([data])) == expected
+    assert list(iter_json_array(data[i : i + 1] for i in range(len(data)))) == expected  # one byte at a time
     packed = gzip.compress(json.dumps(expected).encode())
     pieces = [packed[i : i + 7] for i in range(0, len(packed), 7)]
-    assert list(iter_json_array(utf8_text(gunzip_if_needed(pieces)))) == expected
-    assert list(iter_json_array(utf8_text(gunzip_if_needed([b""])))) == []
-    for broken in ('[{"a": 1}, {"b": ', '{"a": 1}', "[1 2]", "[1,]"):
+    assert list(iter_json_array(gunzip_if_needed(pieces))) == expected
+    assert list(iter_json_array(gunzip_if_needed([b""]))) == []
+    bom = b"\xef\xbb\xbf" + data
+    assert list(iter_json_array(bom[i : i + 1] for i in range(len(bom)))) == expected
+    for broken in ('[{"a": 1}, {"b": ', '{"a": 1}', "[1 2]", "[1,]", "[1] 2", '["\xff"]'):
         with pytest.raises(AdsReportParseError):
-            list(iter_json_array(iter(broken)))
+            list(iter_json_array([broken.encode("latin-1")]))
 
 
 def test_duplicate_answer_parsing_and_matching():
