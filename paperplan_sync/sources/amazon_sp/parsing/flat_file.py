@@ -37,6 +37,24 @@ class _FlatFileState:
         self.stream.columns = list(self.cols)  # the caller's copy: editing it cannot corrupt the batches
         self.line_no = 1
 
+    def header_end(self, data: bytes) -> int:
+        """Where the rows of ``data`` start: past the header line, read here the first time; -1 while the
+        header line is still incomplete."""
+        if self.cols:
+            return 0
+        nl = data.find(b"\n")
+        if nl < 0:
+            return -1
+        self.set_header(data[:nl])
+        return nl + 1
+
+    def last_line(self, pending: bytes) -> list[list[str]]:
+        """The document's last line, which has no newline (the header, in a document of one line)."""
+        if not self.cols:
+            self.set_header(pending)
+            return []
+        return self.values_of(self.decode(pending))
+
     def quarantine(self, line: int, reason: str, raw: str) -> None:
         self.stream.quarantined.append(QuarantinedRow(line=line, reason=reason, raw=raw))
 
@@ -145,16 +163,11 @@ def _parse_flat_file(
     out: list[list[str]] = []
     try:
         for data in blocks:
-            if pending:
-                data = pending + data
-            pos = 0
-            if not st.cols:
-                nl = data.find(b"\n")
-                if nl < 0:
-                    pending = data
-                    continue
-                st.set_header(data[:nl])
-                pos = nl + 1
+            data = pending + data if pending else data
+            pos = st.header_end(data)
+            if pos < 0:
+                pending = data
+                continue
             for start, cut in _whole_lines(data, pos):
                 out += st.values_of(st.decode(data[start:cut]))
                 pos = cut + 1
@@ -164,16 +177,10 @@ def _parse_flat_file(
             pending = data[pos:]
     except DocumentTruncated:
         if pending:
-            st.quarantine(
-                st.line_no + 1,
-                "truncated document: incomplete last line",
-                pending.decode("utf-8", errors="backslashreplace"),
-            )
+            raw = pending.decode("utf-8", errors="backslashreplace")
+            st.quarantine(st.line_no + 1, "truncated document: incomplete last line", raw)
         raise
     if pending:  # last line without a trailing newline
-        if not st.cols:
-            st.set_header(pending)
-        else:
-            out += st.values_of(st.decode(pending))
+        out += st.last_line(pending)
     for i in range(0, len(out), chunk_rows):
         yield RowBatch(st.cols, out[i : i + chunk_rows])
