@@ -14,7 +14,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any, ClassVar
 
 import dagster as dg
@@ -265,8 +264,3 @@ class ApiSource(dg.ConfigurableResource, ReportSource):
 
 def _close(resp: httpx.Response) -> None:
     resp.close()
-
-
-def with_policy(policy: RetryPolicy, **changes: Any) -> RetryPolicy:
-    """The policy with a few fields changed (a call's own 429 wait, fewer tries for a create)."""
-    return replace(policy, **changes)

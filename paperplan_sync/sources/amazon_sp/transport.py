@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import httpx
@@ -14,7 +15,7 @@ from pydantic import Field
 
 from paperplan_sync.retry import GaveUp, rate_limit_wait
 from paperplan_sync.shared_state import SharedState, shared_state
-from paperplan_sync.sources.http import ApiSource, with_policy
+from paperplan_sync.sources.http import ApiSource
 from paperplan_sync.sources.lwa import LwaRefusal
 
 from . import settings as s
@@ -114,7 +115,7 @@ class SPAPITransport(ApiSource):
     def download_broken(self, what: str, exc: httpx.TransportError) -> Exception:
         return ReportDocumentError(f"{what} broke off: {type(exc).__name__}")
 
-    def unavailable(self, what: str, exc: GaveUp) -> Exception:
+    def unavailable(self, what: str, exc: GaveUp) -> Exception:  # downloads; calls and LWA name their own
         return ReportDocumentError(f"{what} failed: {exc.problem} after {exc.attempts} attempt(s)")
 
     def _state(self) -> SharedState:
@@ -139,7 +140,7 @@ class SPAPITransport(ApiSource):
         ``options``: params / json of the request."""
         bucket = bucket_for(self.endpoint, operation, self.rate_limit_scale)
         fallback = s.USAGE_PLANS[operation].rate * self.rate_limit_scale
-        policy = with_policy(
+        policy = replace(
             self.policy,
             wait=rate_limit_wait(s.RATE_LIMIT_HEADER, fallback),
             attempts=self.policy.attempts if retry_transient else 1,
