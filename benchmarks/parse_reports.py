@@ -166,7 +166,9 @@ def ads_json(rows: int, repeat: int) -> None:
     print()
     print(f"Ads JSON: {rows:,} rows, {len(packed) / 1e6:.1f} MB gzip; ijson backend {ijson.backend}; best of {repeat}")
     for name in runs:
-        print(f"  {name:13} {counts[name]:>9,} rows {best[name]:>7.2f} CPU s {counts[name] / best[name]:>12,.0f} rows/s")
+        print(
+            f"  {name:13} {counts[name]:>9,} rows {best[name]:>7.2f} CPU s {counts[name] / best[name]:>12,.0f} rows/s"
+        )
     ratio = best["hand-written"] / best["ijson"]
     same = counts["ijson"] == counts["hand-written"] == rows
     print(
