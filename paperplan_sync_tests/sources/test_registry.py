@@ -15,6 +15,7 @@ import pytest
 
 import paperplan_sync.sources as sources_package
 from paperplan_sync.config.parse import parse_report_type
+from paperplan_sync.control_plane.schema import TABLE_REPORT_TYPES, load_base_schema, table_schema
 from paperplan_sync.ops.doctor import check_environment
 from paperplan_sync.reports import catalog
 from paperplan_sync.resources import production_resources
@@ -102,6 +103,15 @@ def test_a_third_source_is_one_folder(demo_source, monkeypatch):
     assert isinstance(resource, demo_source.resource)
     assert isinstance(resource.client_secret, dg.EnvVar) and resource.client_secret == "DEMO_CLIENT_SECRET"
     assert isinstance(resource.endpoint, dg.EnvVar)  # set: read at run time; unset ones keep the default
+
+    # Airtable: the Report Types Source field offers it (init-airtable, the local base).
+    load_base_schema.cache_clear()
+    try:
+        [source_field] = [f for f in table_schema(TABLE_REPORT_TYPES)["fields"] if f["name"] == "Source"]
+        assert [c["name"] for c in source_field["options"]["choices"]][0] == "amazon_sp"  # the default first
+        assert "demo_api" in {c["name"] for c in source_field["options"]["choices"]}
+    finally:
+        load_base_schema.cache_clear()
 
     # doctor: its required variables are checked like everyone else's.
     monkeypatch.delenv("DEMO_TOKEN", raising=False)
