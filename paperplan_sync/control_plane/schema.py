@@ -7,6 +7,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from paperplan_sync.sources import registry
+
 TABLE_OVERVIEW = "Overview"
 TABLE_LOGS = "Logs"
 TABLE_REPORT_TYPES = "Report Types"
@@ -24,7 +26,17 @@ def load_base_schema() -> dict[str, Any]:
     lists the *primary field values* of the linked records (resolved to record ids when seeding).
     """
     text = resources.files(__package__).joinpath("sync_base.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    schema = json.loads(text)
+    default_first = sorted(registry.names(), key=lambda name: not registry.get(name).default)
+    _source_field(schema)["options"] = {"choices": [{"name": name} for name in default_first]}
+    return schema
+
+
+def _source_field(schema: dict[str, Any]) -> dict[str, Any]:
+    """Report Types' ``Source``: its choices are the registered sources (a new API is one folder, no JSON edit)."""
+    [table] = [t for t in schema["tables"] if t["name"] == TABLE_REPORT_TYPES]
+    [field] = [f for f in table["fields"] if f["name"] == "Source"]
+    return field
 
 
 def table_schema(name: str) -> dict[str, Any]:

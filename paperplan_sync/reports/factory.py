@@ -20,6 +20,7 @@ from paperplan_sync.reports.checks import CHECK_SPECS, check_results
 from paperplan_sync.reports.load import Chunk, DayResult, kind_for, load_chunk, plan_chunks, splits_by_day
 from paperplan_sync.reports.outcomes import DayVerdict, day_verdict, run_failure
 from paperplan_sync.reports.partitions import day_key, local_today, parse_day, partitions_for, repeat_window_closed
+from paperplan_sync.sources import registry
 from paperplan_sync.sources.base import ReportFailed
 from paperplan_sync.storage.loads import get_load
 
@@ -37,7 +38,7 @@ BACKFILL_RUN_WAIT_MAX_S = 2 * 3600
 # backfill_policy is "beta" in the pinned Dagster; its warning, re-printed for every asset (Dagster resets the
 # warnings registry), would fill the code server's log and slow loading a large configuration.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
-SOURCE_KINDS = {"amazon_sp": "amazon", "amazon_ads": "amazon"}
+SOURCE_KINDS = {name: source.dagster_kind or name for name, source in registry.sources().items()}
 
 
 def asset_key(report_type: ReportType) -> dg.AssetKey:
