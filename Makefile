@@ -42,10 +42,13 @@ test-deps:
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing
 	@./.ci/test-postgres
 
-## House style (ruff, configured in pyproject.toml): CI fails on a violation
+## House style, layer contracts and types (ruff, import-linter, mypy; configured in pyproject.toml): CI fails on
+## a violation
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy paperplan_sync
 
 ## Apply the house style
 format: install

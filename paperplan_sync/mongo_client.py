@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from datetime import UTC
+from typing import Any
 
 from pymongo import MongoClient
 
@@ -18,7 +19,7 @@ APP_NAME = "paperplan-sync"
 
 # Fail fast when the server is unreachable, but never cut off a legitimately long server-side operation
 # (e.g. publishing a staged load of a few hundred thousand rows).
-CLIENT_OPTIONS = {
+CLIENT_OPTIONS: dict[str, Any] = {
     "appname": APP_NAME,
     "serverSelectionTimeoutMS": 15_000,
     "connectTimeoutMS": 10_000,

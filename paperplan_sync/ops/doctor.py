@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from paperplan_sync import settings
 from paperplan_sync.control_plane.schema import load_base_schema
@@ -55,10 +56,13 @@ def schema_differences(airtable) -> list[str]:
     return problems
 
 
-def run_doctor(resources: dict[str, object]) -> list[Finding]:
+def run_doctor(resources: dict[str, Any]) -> list[Finding]:
     """``resources``: plain (resolved) resource objects keyed like the deployment's."""
     findings = check_environment()
-    airtable, mongo, slack = resources.get("airtable"), resources.get("mongo"), resources.get("slack")
+    # Any: each check below runs only when its resource is present
+    airtable: Any = resources.get("airtable")
+    mongo: Any = resources.get("mongo")
+    slack: Any = resources.get("slack")
 
     def airtable_check() -> str:
         problems = schema_differences(airtable)

@@ -226,7 +226,7 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
                         outcome,
                         run_url=run_url,
                         now=now,
-                        kept=get_load(db, outcome.kept_load_id) if outcome.kept_rows else None,
+                        kept=get_load(db, outcome.kept_load_id) if outcome.kept_rows and outcome.kept_load_id else None,
                     )
         finally:
             stop.set()
@@ -316,7 +316,7 @@ def _record_success(
             repeat_done=day is not None and repeat_window_closed(report_type, day, now),
             now=now,
             note=note,
-            loaded_at=kept.get("finished_at").replace(tzinfo=UTC) if kept and kept.get("finished_at") else None,
+            loaded_at=kept["finished_at"].replace(tzinfo=UTC) if kept and kept.get("finished_at") else None,
         )
     )
     if kept:
@@ -329,6 +329,7 @@ def _record_success(
             )
         )
     if "Airtable" in report_type.destinations:
+        assert report_type.airtable_table is not None  # parse.py requires it with this destination
         writer.mirror(
             report=report_type.name,
             report_date=result.report_date,

@@ -138,7 +138,7 @@ class AmazonAdsReportsResource(dg.ConfigurableResource, ReportSource):
                 "Amazon Ads has no real-time (snapshot) reports: ReportRequest.day is required "
                 f"(report type {request.report_type_id!r})"
             )
-        return self.request_report_range(request, request.day, request.last_day)
+        return self.request_report_range(request, request.day, request.end_day or request.day)
 
     def request_report_range(self, request: ReportRequest, start: date, end: date) -> str:
         """Create one report over ``start..end`` (inclusive, at most 31 days; ``request.day`` is ignored)."""

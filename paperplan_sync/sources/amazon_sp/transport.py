@@ -103,7 +103,7 @@ class SPAPITransport:
         def attempt() -> httpx.Response:
             for turn in turns:  # waited out here, so the server is never asked early
                 turn.take(
-                    lambda wait, turn=turn: self.policy.log.info(
+                    lambda wait, turn=turn: self.policy.log.info(  # type: ignore[misc]  # a lambda with defaults
                         "SP-API %s %s: Amazon allows one every %.0fs; waiting %.0fs for its turn",
                         operation,
                         turns_label,
