@@ -107,6 +107,7 @@ def test_a_report_missing_past_its_due_time_plus_grace_alerts_once_then_once_whe
     assert [s for s in logged if "late_report" in s] == [alert[:250], texts[1]]
 
 
+@pytest.mark.slow
 def test_a_weekly_report_loaded_after_its_fire_and_a_real_time_type_are_checked_against_their_own_schedule(
     airtable_resource, mongo, slack
 ):

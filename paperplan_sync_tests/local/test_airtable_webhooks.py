@@ -195,6 +195,7 @@ def test_payloads_describe_each_change_with_cursors(airtable: LocalAirtable):
     assert end == {"cursor": 9, "mightHaveMore": False, "payloads": []}
 
 
+@pytest.mark.slow
 def test_a_page_holds_at_most_fifty_payloads(airtable: LocalAirtable):
     base = base_of(airtable)
     created = base.add_webhook(None, data_spec())
