@@ -149,8 +149,8 @@ def resources_for(env: dict[str, str]) -> dict:
         ),
         "mongo": MongoResource(uri=env["MONGODB_URI"], database=env["MONGODB_DATABASE"]),
         "amazon_sp": AmazonSPReportsResource(
-            lwa_client_id=env["SPAPI_LWA_CLIENT_ID"],
-            lwa_client_secret=env["SPAPI_LWA_CLIENT_SECRET"],
+            client_id=env["SPAPI_LWA_CLIENT_ID"],
+            client_secret=env["SPAPI_LWA_CLIENT_SECRET"],
             refresh_token=env["SPAPI_REFRESH_TOKEN"],
             endpoint=env["SPAPI_ENDPOINT"],
             lwa_endpoint=env["SPAPI_LWA_ENDPOINT"],

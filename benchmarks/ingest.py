@@ -76,8 +76,8 @@ def main() -> None:
     with ServerThread(app) as spapi, MongoStandIn() as mongo:
         httpx.post(f"{spapi.url}/_test/faults", json={"report_type": ORDERS, "rows": args.rows}).raise_for_status()
         source = AmazonSPReportsResource(
-            lwa_client_id=DEV_CLIENT_ID,
-            lwa_client_secret=DEV_CLIENT_SECRET,
+            client_id=DEV_CLIENT_ID,
+            client_secret=DEV_CLIENT_SECRET,
             refresh_token=DEV_REFRESH_TOKEN,
             endpoint=spapi.url,
             lwa_endpoint=f"{spapi.url}/auth/o2/token",

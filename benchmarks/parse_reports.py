@@ -1,4 +1,5 @@
-"""Benchmark: the SP-API client's download-and-parse path vs pandas.read_csv of the same report.
+"""Benchmark: the SP-API client's download-and-parse path vs pandas.read_csv of the same report, and the Ads
+JSON parser (ijson) vs the hand-written one it replaced.
 
     .venv/bin/python benchmarks/parse_reports.py [--rows 1000000] [--encodings cp1252,utf-8]
 
@@ -17,7 +18,12 @@
    with its UTF-8 default; the client detects it per line).
 4. Prints rows/s and peak RSS (ru_maxrss of each child, imports included) and PASS/FAIL against the
    targets: throughput >= 1.0x baseline, peak RSS <= 0.25x baseline; the throughput verdict also requires
-   the candidate's row count to equal pandas'. Always exits 0: it is a report.
+   the candidate's row count to equal pandas'.
+5. Ads JSON (issue 23): a gzipped Ads GZIP_JSON document of ``--ads-rows`` spCampaigns rows, parsed in
+   memory by the product's parser (ijson, C backend yajl2_c) and by the hand-written parser it replaced
+   (benchmarks/_handwritten_json.py), gunzip included in both, best CPU time of ``--repeat`` interleaved runs;
+   prints rows/s of each and the ratio ijson / hand-written (target >= 1.0x: ijson is kept only if it is at
+   least as fast). ``--ads-only`` runs this part alone. Always exits 0: it is a report.
 """
 
 from __future__ import annotations
@@ -59,8 +65,8 @@ def child_candidate(url: str, doc_id: str, chunk_rows: int) -> dict:
     from paperplan_sync.sources.base import ReadyReport, ReportRequest
 
     res = AmazonSPReportsResource(
-        lwa_client_id=DEV_CLIENT_ID,
-        lwa_client_secret=DEV_CLIENT_SECRET,
+        client_id=DEV_CLIENT_ID,
+        client_secret=DEV_CLIENT_SECRET,
         refresh_token=DEV_REFRESH_TOKEN,
         endpoint=url,
         lwa_endpoint=url + "/auth/o2/token",
@@ -105,6 +111,72 @@ def child_baseline(path: str, encoding: str) -> dict:
     }
 
 
+def ads_document(rows: int) -> bytes:
+    """A gzipped Ads spCampaigns document (one JSON array of row objects), like the local Ads server's."""
+    import gzip
+    import random
+
+    rng = random.Random(23)
+    return gzip.compress(
+        json.dumps(
+            [
+                {
+                    "date": f"2026-10-{1 + i % 31:02d}",
+                    "campaignId": str(10**9 + i),
+                    "campaignName": f"Campagne d'été {i}",
+                    "campaignStatus": "ENABLED",
+                    "campaignBudgetAmount": round(rng.random() * 100, 2),
+                    "campaignBudgetCurrencyCode": "USD",
+                    "impressions": rng.randint(0, 10**5),
+                    "clicks": rng.randint(0, 1000),
+                    "cost": round(rng.random() * 500, 2),
+                    "purchases7d": rng.randint(0, 50),
+                    "sales7d": round(rng.random() * 900, 2),
+                    "unitsSoldClicks7d": rng.randint(0, 60),
+                    "purchases14d": rng.randint(0, 70),
+                    "sales14d": round(rng.random() * 1200, 2),
+                }
+                for i in range(rows)
+            ]
+        ).encode()
+    )
+
+
+def ads_json(rows: int, repeat: int) -> None:
+    """The Ads JSON parse throughput: ijson (the product) vs the hand-written parser, in this process."""
+    import ijson
+
+    from benchmarks._handwritten_json import iter_json_array as handwritten
+    from benchmarks._handwritten_json import utf8_text
+    from paperplan_sync.sources.amazon_ads.parsing import gunzip_if_needed, iter_json_array
+
+    packed = ads_document(rows)
+    blocks = [packed[i : i + (1 << 16)] for i in range(0, len(packed), 1 << 16)]  # network-sized reads
+    runs = {
+        "ijson": lambda: iter_json_array(gunzip_if_needed(blocks)),
+        "hand-written": lambda: handwritten(utf8_text(gunzip_if_needed(blocks))),
+    }
+    best: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for _ in range(repeat):
+        for name, parse in runs.items():
+            t0 = time.process_time()  # CPU time: the machine is shared, wall time is noisy
+            counts[name] = sum(1 for _ in parse())
+            best[name] = min(best.get(name, float("inf")), time.process_time() - t0)
+    print()
+    print(f"Ads JSON: {rows:,} rows, {len(packed) / 1e6:.1f} MB gzip; ijson backend {ijson.backend}; best of {repeat}")
+    for name in runs:
+        print(
+            f"  {name:13} {counts[name]:>9,} rows {best[name]:>7.2f} CPU s {counts[name] / best[name]:>12,.0f} rows/s"
+        )
+    ratio = best["hand-written"] / best["ijson"]
+    same = counts["ijson"] == counts["hand-written"] == rows
+    print(
+        f"throughput ratio ijson/hand-written: {ratio:.2f}x (target >= 1.00x) "
+        f"{'PASS' if ratio >= 1.0 and same else 'FAIL'}; rows match: {same}"
+    )
+
+
 def run_child(*args: str) -> dict:
     out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False)
     if out.returncode != 0:
@@ -135,8 +207,14 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--encodings", default="cp1252,utf-8", help="comma-separated: cp1252 and/or utf-8")
     ap.add_argument("--chunk-rows", type=int, default=5000)
+    ap.add_argument("--ads-rows", type=int, default=200_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--ads-only", action="store_true", help="only the Ads JSON comparison")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.ads_only:
+        ads_json(args.ads_rows, args.repeat)
+        return
 
     if args.child:
         kind, *rest = args.child
@@ -202,6 +280,7 @@ def main() -> None:
             f"client: max chunk {cand['max_chunk']} rows, {cand['quarantined']} quarantined, "
             f"{cand['columns']} columns; rows match pandas: {rows_match}"
         )
+    ads_json(args.ads_rows, args.repeat)
 
 
 if __name__ == "__main__":

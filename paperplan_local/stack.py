@@ -17,7 +17,8 @@ import requests
 
 from paperplan_local.env import LOCAL_RATE_LIMIT_SCALE
 from paperplan_local.runner import ServerThread, free_port
-from paperplan_sync.ops.backfill import GraphQLError, graphql
+from paperplan_sync.ops.graphql import GraphQLError
+from paperplan_sync.ops.graphql import query as graphql
 
 WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"  # names the location paperplan_sync
 INSTANCE_YAML = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"

@@ -12,8 +12,7 @@ import dagster as dg
 from paperplan_sync import settings as env
 from paperplan_sync.alerting.slack import SlackResource
 from paperplan_sync.control_plane.airtable import AirtableResource
-from paperplan_sync.sources.amazon_ads.client import AmazonAdsReportsResource
-from paperplan_sync.sources.amazon_sp.client import AmazonSPReportsResource
+from paperplan_sync.sources import registry
 from paperplan_sync.storage.mongo import MongoResource
 
 R = TypeVar("R", bound=dg.ConfigurableResource)
@@ -49,30 +48,10 @@ def mongo_resource() -> MongoResource:
     return MongoResource(uri=dg.EnvVar(env.MONGODB_URI), **_fields(database=env.MONGODB_DATABASE))
 
 
-def amazon_sp_resource() -> AmazonSPReportsResource:
-    return AmazonSPReportsResource(
-        lwa_client_id=dg.EnvVar(env.SPAPI_LWA_CLIENT_ID),
-        lwa_client_secret=dg.EnvVar(env.SPAPI_LWA_CLIENT_SECRET),
-        refresh_token=dg.EnvVar(env.SPAPI_REFRESH_TOKEN),
-        **_fields(
-            endpoint=env.SPAPI_ENDPOINT, lwa_endpoint=env.SPAPI_LWA_ENDPOINT, marketplace_ids=env.SPAPI_MARKETPLACE_IDS
-        ),
-        # Tuning knobs for the stand-ins; production keeps the defaults (Amazon's rates, 5 s first poll).
-        **_numbers(float, rate_limit_scale=env.SPAPI_RATE_LIMIT_SCALE, poll_initial_s=env.SPAPI_POLL_INITIAL_S),
-        # Sales and Traffic's one-per-15-minutes turns, shared by every process like Airtable's limiter.
-        **_state(),
-    )
-
-
-def amazon_ads_resource() -> AmazonAdsReportsResource:
-    return AmazonAdsReportsResource(
-        client_id=dg.EnvVar(env.ADS_LWA_CLIENT_ID),
-        client_secret=dg.EnvVar(env.ADS_LWA_CLIENT_SECRET),
-        refresh_token=dg.EnvVar(env.ADS_REFRESH_TOKEN),
-        profile_id=dg.EnvVar(env.ADS_PROFILE_ID),
-        **_fields(endpoint=env.ADS_ENDPOINT, lwa_endpoint=env.ADS_LWA_ENDPOINT),
-        **_numbers(float, poll_initial_s=env.ADS_POLL_INITIAL_S),
-    )
+def source_resource(name: str) -> dg.ConfigurableResource:
+    """A registered API source's resource (sources/registry.py), wired from the variables it declares; its
+    limits are shared by every process like Airtable's limiter."""
+    return registry.get(name).resource_from_env(**_state())
 
 
 def slack_resource() -> SlackResource:
@@ -93,8 +72,7 @@ def production_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "airtable": airtable_resource(),
         "mongo": mongo_resource(),
-        "amazon_sp": amazon_sp_resource(),
-        "amazon_ads": amazon_ads_resource(),
+        **{name: source_resource(name) for name in registry.names()},
         "slack": slack_resource(),
     }
 
@@ -102,7 +80,7 @@ def production_resources() -> dict[str, dg.ConfigurableResource]:
 def resolved(resource: R) -> R | None:
     """The resource with its EnvVars read now, for code that runs outside Dagster (the CLI, the code location's
     configuration read); None when a variable it needs is not set (`paperplan-sync doctor` names it). Dagster
-    refuses this for a resource with teardown (the Amazon clients): `doctor` resolves those as context managers."""
+    refuses this for a resource with teardown (the API sources): `doctor` resolves those as context managers."""
     with suppress(dg.DagsterInvalidConfigError):
         return resource.process_config_and_initialize()
     return None

@@ -5,6 +5,7 @@ The wait after a 429 is the API's own (``wait``: SP-API 1 / x-amzn-RateLimit-Lim
 Airtable its 30 s penalty through the shared limiter); everything else backs off exponentially with
 jitter. Rate limiters stay inside the attempt (every try takes its slot), and a non-idempotent call uses
 ``call(..., before_retry=...)`` to look for what the failed attempt may have created before trying again.
+The loops themselves are tenacity's; this module only says what is retried, how long to wait, and when to stop.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import httpx
+import tenacity
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 THROTTLED = 429
@@ -73,6 +75,76 @@ def rate_limit_wait(header: str, fallback_rate: float) -> Callable[[Answer], flo
     return wait
 
 
+def _outcome(state: tenacity.RetryCallState) -> tenacity.Future:
+    """The try's outcome: tenacity calls its hooks after a try, so there is one."""
+    assert state.outcome is not None
+    return state.outcome
+
+
+class _Tally:
+    """One ``send``: counts 429s and failures apart (each has its own bound) and feeds tenacity's hooks."""
+
+    def __init__(self, policy: RetryPolicy, what: str, on_throttle: Callable | None, discard: Callable | None):
+        self.policy, self.what = policy, what
+        self.on_throttle, self.discard = on_throttle, discard
+        self.failures = self.throttled = 0
+        self.tries, self.limit, self.problem = 0, 0, ""
+
+    def count(self, state: tenacity.RetryCallState) -> None:  # tenacity's ``after``: runs first after a try
+        outcome = _outcome(state)
+        if outcome.failed:
+            self.failures += 1
+            self.problem = f"network error ({type(outcome.exception()).__name__})"  # never str(exc): a URL
+            self.tries, self.limit = self.failures, self.policy.attempts
+            return
+        status = outcome.result().status_code
+        self.problem = f"HTTP {status}"
+        if status == THROTTLED:
+            self.throttled += 1
+            if self.on_throttle:
+                self.on_throttle(outcome.result())
+            self.tries, self.limit = self.throttled, self.policy.throttle_attempts or self.policy.attempts
+        else:
+            self.failures += 1
+            self.tries, self.limit = self.failures, self.policy.attempts
+
+    def wait(self, state: tenacity.RetryCallState) -> float:
+        outcome = _outcome(state)
+        seconds = None
+        if not outcome.failed and outcome.result().status_code == THROTTLED:
+            seconds = self.policy.wait(outcome.result())
+        if seconds is None:
+            seconds = backoff(self.tries, self.policy.backoff_s, self.policy.backoff_max_s)
+        return min(max(seconds, 0.0), self.policy.max_wait_s)
+
+    def spent(self, state: tenacity.RetryCallState) -> bool:
+        return self.tries >= self.limit
+
+    def before_sleep(self, state: tenacity.RetryCallState) -> None:
+        if self.discard and not _outcome(state).failed:
+            self.discard(_outcome(state).result())
+        self.policy.log.info(
+            "%s: %s; retry %d/%d in %.2fs", self.what, self.problem, self.tries, self.limit - 1, state.upcoming_sleep
+        )
+
+    def give_up(self, state: tenacity.RetryCallState) -> NoReturn:
+        outcome = _outcome(state)
+        if outcome.failed:
+            raise GaveUp(self.what, self.problem, self.tries, cause=type(outcome.exception()).__name__) from None
+        raise GaveUp(self.what, self.problem, self.tries, outcome.result())
+
+
+def _retryable(answer: Any) -> bool:
+    return answer.status_code == THROTTLED or answer.status_code in RETRY_STATUSES
+
+
+class _LookupFailed(Exception):
+    """``before_retry`` raised: not the call's failure, so it is raised as is, never retried."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
 @dataclass
 class RetryPolicy:
     attempts: int = 6  # tries of a call that meets 5xx / transport errors
@@ -85,11 +157,6 @@ class RetryPolicy:
     log: logging.Logger = field(default=_log)
     sleep: Callable[[float], None] = time.sleep
 
-    def _pause(self, what: str, problem: str, tries: int, limit: int, seconds: float) -> None:
-        seconds = min(max(seconds, 0.0), self.max_wait_s)
-        self.log.info("%s: %s; retry %d/%d in %.2fs", what, problem, tries, limit - 1, seconds)
-        self.sleep(seconds)
-
     def send(
         self,
         attempt: Callable[[], T],
@@ -100,40 +167,17 @@ class RetryPolicy:
     ) -> T:
         """``attempt()`` until it answers neither 429 nor 5xx. ``on_throttle`` sees each 429 (e.g. to drain a
         bucket); ``discard`` releases an answer that is retried (a streamed body)."""
-        failures = throttled = 0
-        throttle_limit = self.throttle_attempts or self.attempts
-        while True:
-            try:
-                answer = attempt()
-            except self.transport_errors as exc:
-                failures += 1
-                problem = f"network error ({type(exc).__name__})"  # never str(exc): it may hold a presigned URL
-                if failures >= self.attempts:
-                    raise GaveUp(what, problem, failures, cause=type(exc).__name__) from None
-                self._pause(
-                    what, problem, failures, self.attempts, backoff(failures, self.backoff_s, self.backoff_max_s)
-                )
-                continue
-            status = answer.status_code  # type: ignore[attr-defined]
-            if status != THROTTLED and status not in RETRY_STATUSES:
-                return answer
-            problem = f"HTTP {status}"
-            if status == THROTTLED:
-                throttled += 1
-                if on_throttle:
-                    on_throttle(answer)
-                tries, limit = throttled, throttle_limit
-                seconds = self.wait(answer)  # type: ignore[arg-type]
-            else:
-                failures += 1
-                tries, limit, seconds = failures, self.attempts, None
-            if tries >= limit:
-                raise GaveUp(what, problem, tries, answer)
-            if discard:
-                discard(answer)
-            if seconds is None:
-                seconds = backoff(tries, self.backoff_s, self.backoff_max_s)
-            self._pause(what, problem, tries, limit, seconds)
+        tally = _Tally(self, what, on_throttle, discard)
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(self.transport_errors) | tenacity.retry_if_result(_retryable),
+            after=tally.count,
+            wait=tally.wait,
+            stop=tally.spent,
+            before_sleep=tally.before_sleep,
+            retry_error_callback=tally.give_up,
+            sleep=self.sleep,
+        )
+        return retrying(attempt)
 
     def call(
         self,
@@ -146,17 +190,41 @@ class RetryPolicy:
         """``fn()`` again after a transient failure -- for a call that is not safe to repeat blindly (a create):
         ``before_retry`` looks for what the failed try may have done anyway; a result other than None ends
         the retries with it."""
-        for tries in range(1, self.attempts + 1):
-            try:
-                return fn()
-            except Exception as exc:
-                if not transient(exc) or tries >= self.attempts:
-                    raise
-                self._pause(
-                    what, type(exc).__name__, tries, self.attempts, backoff(tries, self.backoff_s, self.backoff_max_s)
-                )
-            if before_retry is not None:
-                found = before_retry()
+        tries = [0]
+
+        def attempt() -> T:
+            tries[0] += 1
+            if tries[0] > 1 and before_retry is not None:
+                try:
+                    found = before_retry()
+                except Exception as exc:
+                    raise _LookupFailed(exc) from None
                 if found is not None:
                     return found
-        raise AssertionError("unreachable")
+            return fn()
+
+        def pause(state: tenacity.RetryCallState) -> None:
+            exc = _outcome(state).exception()
+            self.log.info(
+                "%s: %s; retry %d/%d in %.2fs",
+                what,
+                type(exc).__name__,
+                state.attempt_number,
+                self.attempts - 1,
+                state.upcoming_sleep,
+            )
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(
+                lambda exc: isinstance(exc, Exception) and not isinstance(exc, _LookupFailed) and transient(exc)
+            ),
+            wait=lambda state: min(backoff(state.attempt_number, self.backoff_s, self.backoff_max_s), self.max_wait_s),
+            stop=tenacity.stop_after_attempt(self.attempts),
+            before_sleep=pause,
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except _LookupFailed as failed:
+            raise failed.error from None

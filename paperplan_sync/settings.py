@@ -8,25 +8,11 @@ import os
 from pathlib import Path
 
 # --- Connections (resources.py wires these; a secret goes through dagster.EnvVar: here only "is it set?") --
+# The API sources' variables are named by each source (sources/<api>/settings.py, sources/registry.py).
 AIRTABLE_API_KEY = "AIRTABLE_API_KEY"
 AIRTABLE_BASE_ID = "AIRTABLE_BASE_ID"
 AIRTABLE_ENDPOINT_URL = "AIRTABLE_ENDPOINT_URL"
 AIRTABLE_MONTHLY_QUOTA = "AIRTABLE_MONTHLY_QUOTA"
-SPAPI_LWA_CLIENT_ID = "SPAPI_LWA_CLIENT_ID"
-SPAPI_LWA_CLIENT_SECRET = "SPAPI_LWA_CLIENT_SECRET"
-SPAPI_REFRESH_TOKEN = "SPAPI_REFRESH_TOKEN"
-SPAPI_ENDPOINT = "SPAPI_ENDPOINT"
-SPAPI_LWA_ENDPOINT = "SPAPI_LWA_ENDPOINT"
-SPAPI_MARKETPLACE_IDS = "SPAPI_MARKETPLACE_IDS"  # comma-separated, e.g. "ATVPDKIKX0DER,A2EUQ1WTGCTBG2"
-SPAPI_RATE_LIMIT_SCALE = "SPAPI_RATE_LIMIT_SCALE"  # the stand-in's rate scale; production keeps 1
-SPAPI_POLL_INITIAL_S = "SPAPI_POLL_INITIAL_S"
-ADS_LWA_CLIENT_ID = "ADS_LWA_CLIENT_ID"
-ADS_LWA_CLIENT_SECRET = "ADS_LWA_CLIENT_SECRET"
-ADS_REFRESH_TOKEN = "ADS_REFRESH_TOKEN"
-ADS_PROFILE_ID = "ADS_PROFILE_ID"
-ADS_ENDPOINT = "ADS_ENDPOINT"
-ADS_LWA_ENDPOINT = "ADS_LWA_ENDPOINT"
-ADS_POLL_INITIAL_S = "ADS_POLL_INITIAL_S"
 MONGODB_URI = "MONGODB_URI"
 MONGODB_DATABASE = "MONGODB_DATABASE"
 SLACK_BOT_TOKEN = "SLACK_BOT_TOKEN"
@@ -42,12 +28,11 @@ STATE_DIR = "PAPERPLAN_STATE_DIR"
 DEFAULT_WEBSERVER_URL = "http://127.0.0.1:3000"
 DEFAULT_API_PORT = 8710
 
-# Each deployment needs these; `paperplan-sync doctor` names the missing ones.
+# Each deployment needs these; `paperplan-sync doctor` names the missing ones. Each API source declares its
+# own variable names (sources/<api>/settings.py) and they are read here, through ``value`` and ``is_set``.
 REQUIRED = {
     "Airtable": (AIRTABLE_API_KEY, AIRTABLE_BASE_ID),
     "MongoDB": (MONGODB_URI,),
-    "SP-API": (SPAPI_LWA_CLIENT_ID, SPAPI_LWA_CLIENT_SECRET, SPAPI_REFRESH_TOKEN),
-    "Amazon Ads": (ADS_LWA_CLIENT_ID, ADS_LWA_CLIENT_SECRET, ADS_REFRESH_TOKEN, ADS_PROFILE_ID),
     "Slack": (SLACK_BOT_TOKEN,),
     "Dagster": ("DAGSTER_HOME",),
 }

@@ -1,15 +1,22 @@
 """Sensors that tell people what happened: failures (Airtable Fail + Logs + Slack), run lifecycle in
-Logs, stale reports, the heartbeat, and flushing Airtable writes that waited in the outbox."""
+Logs, stale reports, the heartbeat, and flushing Airtable writes that waited in the outbox.
+
+Each sensor gathers its facts (Dagster's records, the cursor), asks a pure function of decide.py what they
+mean, and writes what it says. The failure and freshness sensors are built per configuration (they know
+the code location's report types); the others are plain module-level sensors."""
 
 from __future__ import annotations
 
+import functools
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
 from paperplan_sync import settings
-from paperplan_sync.alerting import freshness
+from paperplan_sync.alerting import decide, freshness
+from paperplan_sync.alerting.decide import RANGE_END, RANGE_START
 from paperplan_sync.alerting.slack import (
     SlackResource,
     dead_letter_message,
@@ -29,7 +36,6 @@ from paperplan_sync.storage import outbox
 from paperplan_sync.storage.mongo import MongoResource
 
 WILL_RETRY_TAG = "dagster/will_retry"
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 REASON_MAX = 400
 
 
@@ -100,8 +106,22 @@ def failed_report_types(instance: dg.DagsterInstance, run: dg.DagsterRun, by_key
 
 
 def build_alert_sensors(config: SyncConfig) -> list[dg.SensorDefinition]:
+    """Every alert sensor; the failure and freshness sensors know the code location's report types."""
     by_key = {asset_key(rt): rt for rt in config.active_report_types}
+    return [
+        failure_sensor(by_key),
+        run_started_logs,
+        run_finished_logs,
+        freshness_sensor(config, by_key),
+        heartbeat,
+        airtable_outbox,
+    ]
 
+
+# --- run failure ---------------------------------------------------------------------------------------------
+
+
+def failure_sensor(by_key: dict[dg.AssetKey, ReportType]) -> dg.SensorDefinition:
     @dg.run_failure_sensor(
         name="report_failure_alerts",
         description=(
@@ -113,66 +133,104 @@ def build_alert_sensors(config: SyncConfig) -> list[dg.SensorDefinition]:
     def report_failure_alerts(
         context: dg.RunFailureSensorContext, airtable: AirtableResource, mongo: MongoResource, slack: SlackResource
     ):
-        run = context.dagster_run
-        writer = AirtableWriter(mongo.db(), airtable)
-        reason = failure_reason(context.instance, run.run_id, context.failure_event.message or "run failed")
-        run_url = slack.run_url(run.run_id)
-        retried = will_be_retried(context.instance, run)
-        for key, rt in failed_report_types(context.instance, run, by_key):
-            done = materialized_days(context.instance, run.run_id, key)
-            days = [d for d in targeted_days(run, rt) if d not in done] or [day_key(local_today(rt, datetime.now(UTC)))]
-            label = days[0] if len(days) == 1 else f"{days[0]} … {days[-1]} ({len(days)} days)"
-            if retried:  # silent: the retry's own outcome decides (a success leaves Fail unchecked)
-                writer.log(
-                    records.log_record(
-                        f"Report {rt.name} failed ({label}); Dagster retries the run",
-                        level="WARNING",
-                        event="run will retry",
-                        report_type=rt.name,
-                        details=reason,
-                        run_id=run.run_id,
-                    )
-                )
-                continue
-            for day in days:
-                writer.report(
-                    records.report_failure(
-                        report_name=rt.name, report_date=day, real_time=rt.real_time, reason=reason, run_url=run_url
-                    )
-                )
-            writer.log(
-                records.log_record(
-                    f"Report {rt.name} failed ({label})",
-                    level="ERROR",
-                    event="run failed",
-                    report_type=rt.name,
-                    details=reason,
-                    run_id=run.run_id,
-                )
+        alert_failed_run(context, AirtableWriter(mongo.db(), airtable), slack, by_key)
+
+    return report_failure_alerts
+
+
+def alert_failed_run(
+    context: dg.RunFailureSensorContext,
+    writer: AirtableWriter,
+    slack: SlackResource,
+    by_key: dict[dg.AssetKey, ReportType],
+) -> None:
+    """Gather the failed run's facts, decide per report type (decide.failure_alert), write what it says."""
+    run, instance = context.dagster_run, context.instance
+    reason = failure_reason(instance, run.run_id, context.failure_event.message or "run failed")
+    retried = will_be_retried(instance, run)
+    for key, rt in failed_report_types(instance, run, by_key):
+        alert = decide.failure_alert(
+            rt.name,
+            targeted=targeted_days(run, rt),
+            done=materialized_days(instance, run.run_id, key),
+            today=day_key(local_today(rt, datetime.now(UTC))),
+            retried=retried,
+            notify=rt.notify_on_fail,
+        )
+        write_failure_alert(writer, slack, alert, rt, reason=reason, run_id=run.run_id)
+    writer.flush()
+
+
+def write_failure_alert(
+    writer: AirtableWriter,
+    slack: SlackResource,
+    alert: decide.FailureAlert,
+    rt: ReportType,
+    *,
+    reason: str,
+    run_id: str,
+) -> None:
+    """A retried run: one warning in Logs (a success later leaves Fail unchecked). A final failure: Fail on
+    each day in Reports, an error in Logs, and Slack when Notify On Fail."""
+    log = functools.partial(records.log_record, report_type=rt.name, details=reason, run_id=run_id)
+    if alert.retried:
+        writer.log(
+            log(
+                f"Report {rt.name} failed ({alert.label}); Dagster retries the run",
+                level="WARNING",
+                event="run will retry",
             )
-            if rt.notify_on_fail:
-                text, blocks = report_failed_message(rt.name, label, reason, run_url)
-                slack.post(text, blocks=blocks)
-        writer.flush()
+        )
+        return
+    run_url = slack.run_url(run_id)
+    for day in alert.days:
+        writer.report(
+            records.report_failure(
+                report_name=rt.name, report_date=day, real_time=rt.real_time, reason=reason, run_url=run_url
+            )
+        )
+    writer.log(log(f"Report {rt.name} failed ({alert.label})", level="ERROR", event="run failed"))
+    if alert.notify:
+        text, blocks = report_failed_message(rt.name, alert.label, reason, run_url)
+        slack.post(text, blocks=blocks)
 
-    @dg.run_status_sensor(
-        run_status=dg.DagsterRunStatus.STARTED,
-        name="run_started_logs",
-        description="Writes a Logs record when a report run starts.",
-        default_status=dg.DefaultSensorStatus.RUNNING,
+
+# --- run lifecycle in Logs -----------------------------------------------------------------------------------
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.STARTED,
+    name="run_started_logs",
+    description="Writes a Logs record when a report run starts.",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def run_started_logs(context: dg.RunStatusSensorContext, airtable: AirtableResource, mongo: MongoResource):
+    log_run(context.dagster_run, AirtableWriter(mongo.db(), airtable), "started")
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    name="run_finished_logs",
+    description="Writes a Logs record when a report run succeeds.",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def run_finished_logs(context: dg.RunStatusSensorContext, airtable: AirtableResource, mongo: MongoResource):
+    log_run(context.dagster_run, AirtableWriter(mongo.db(), airtable), "finished")
+
+
+def log_run(run: dg.DagsterRun, writer: AirtableWriter, what: str) -> None:
+    summary, report_type = decide.run_log_line(
+        what, tags=dict(run.tags), assets=[key.path[-1] for key in run.asset_selection or ()], job_name=run.job_name
     )
-    def run_started_logs(context: dg.RunStatusSensorContext, airtable: AirtableResource, mongo: MongoResource):
-        _log_run(context, airtable, mongo, "started")
+    # Queued only: the outbox sensor sends it within a minute, batched with the run's other Logs records
+    # (a run's start and end cost one Airtable call together, not one each).
+    writer.log(records.log_record(summary, event=f"run {what}", run_id=run.run_id, report_type=report_type))
 
-    @dg.run_status_sensor(
-        run_status=dg.DagsterRunStatus.SUCCESS,
-        name="run_finished_logs",
-        description="Writes a Logs record when a report run succeeds.",
-        default_status=dg.DefaultSensorStatus.RUNNING,
-    )
-    def run_finished_logs(context: dg.RunStatusSensorContext, airtable: AirtableResource, mongo: MongoResource):
-        _log_run(context, airtable, mongo, "finished")
 
+# --- lateness ------------------------------------------------------------------------------------------------
+
+
+def freshness_sensor(config: SyncConfig, by_key: dict[dg.AssetKey, ReportType]) -> dg.SensorDefinition:
     @dg.sensor(
         name="report_freshness",
         description="'Report <name> failed: no report since ...' when a Notify On Fail report is missing past its "
@@ -183,85 +241,124 @@ def build_alert_sensors(config: SyncConfig) -> list[dg.SensorDefinition]:
     def report_freshness(
         context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource, slack: SlackResource
     ):
-        now = datetime.now(UTC)
-        state = json.loads(context.cursor) if context.cursor else {}
-        watching_since = datetime.fromisoformat(state.get("since") or now.isoformat())
-        late: dict[str, str] = dict(state.get("late") or {})
-        grace = timedelta(hours=settings.FRESHNESS_GRACE_H)
-        watched_types, automations = watched_config(airtable, config)
-        writer = AirtableWriter(mongo.db(), airtable)
-        for key, rt in by_key.items():
-            rt = watched_types.get(rt.name, rt)
-            if not rt.notify_on_fail:
-                late.pop(rt.name, None)
-                continue
-            expectation = freshness.expected(rt, automations, now, grace)
-            # Fires from before the product was watching are the missed-days catch-up's business.
-            is_late = (
-                expectation is not None
-                and expectation.fired_at >= watching_since
-                and not freshness.loaded_since(context.instance, key, expectation)
-                and not freshness.failure_already_alerted(context.instance, rt, expectation.fired_at)
-            )
-            if is_late and expectation is not None and rt.name not in late:
-                text, blocks = report_late_message(
-                    rt.name,
-                    expectation.fired_at,
-                    expectation.partition,
-                    freshness.last_loaded(context.instance, key),
-                    grace=grace,
-                    now=now,
-                )
-                slack.post(text, blocks=blocks)
-                writer.log(records.log_record(text, level="ERROR", event="report late", report_type=rt.name))
-                late[rt.name] = expectation.fired_at.isoformat()
-            elif (
-                not is_late
-                and rt.name in late
-                and (expectation is None or freshness.loaded_since(context.instance, key, expectation))
-            ):
-                text, blocks = report_loading_again_message(rt.name, freshness.last_loaded(context.instance, key))
-                slack.post(text, blocks=blocks)
-                writer.log(records.log_record(text, event="report on time", report_type=rt.name))
-                del late[rt.name]
-        writer.flush()
-        context.update_cursor(json.dumps({"since": watching_since.isoformat(), "late": late}))
+        check_freshness(context, airtable, AirtableWriter(mongo.db(), airtable), slack, config, by_key)
 
-    @dg.sensor(
-        name="heartbeat",
-        description="Every 30 minutes: Overview Alive = 1 and Timestamp (one Airtable call).",
-        minimum_interval_seconds=settings.HEARTBEAT_S,
-        default_status=dg.DefaultSensorStatus.RUNNING,
+    return report_freshness
+
+
+@dataclass
+class FreshnessTick:
+    """One evaluation of the freshness sensor: its clock, its cursor (changed in place) and its I/O."""
+
+    instance: dg.DagsterInstance
+    writer: AirtableWriter
+    slack: SlackResource
+    cursor: decide.FreshnessCursor
+    now: datetime
+    grace: timedelta
+
+
+def check_freshness(
+    context: dg.SensorEvaluationContext,
+    airtable: AirtableResource,
+    writer: AirtableWriter,
+    slack: SlackResource,
+    config: SyncConfig,
+    by_key: dict[dg.AssetKey, ReportType],
+) -> None:
+    """Per report type: the expected load, the facts about it, decide.lateness, and its message."""
+    now, grace = datetime.now(UTC), timedelta(hours=settings.FRESHNESS_GRACE_H)
+    tick = FreshnessTick(context.instance, writer, slack, decide.FreshnessCursor.read(context.cursor, now), now, grace)
+    watched_types, automations = watched_config(airtable, config)
+    for key, rt in by_key.items():
+        rt = watched_types.get(rt.name, rt)
+        expectation = freshness.expected(rt, automations, now, tick.grace) if rt.notify_on_fail else None
+        verdict = lateness_of(tick, key, rt, expectation)
+        if verdict is not None:
+            tell_lateness(tick, verdict, key, rt, expectation)
+    writer.flush()
+    context.update_cursor(tick.cursor.dump())
+
+
+def lateness_of(
+    tick: FreshnessTick, key: dg.AssetKey, rt: ReportType, expectation: freshness.Expectation | None
+) -> decide.Lateness | None:
+    """The facts decide.lateness needs, each read from Dagster only when it can matter."""
+    loaded = expectation is not None and freshness.loaded_since(tick.instance, key, expectation)
+    watched = expectation is not None and expectation.fired_at >= tick.cursor.since
+    alerted = (
+        watched
+        and not loaded
+        and expectation is not None
+        and freshness.failure_already_alerted(tick.instance, rt, expectation.fired_at)
     )
-    def heartbeat(context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource):
-        writer = AirtableWriter(mongo.db(), airtable)
-        writer.heartbeat(records.heartbeat_record())
-        result = writer.flush()
-        return dg.SkipReason(
-            f"heartbeat sent ({result.sent} write(s))"
-            if not result.stopped_by
-            else f"Airtable unavailable, heartbeat queued: {result.stopped_by}"
-        )
-
-    @dg.sensor(
-        name="airtable_outbox",
-        description="Sends Airtable writes that waited in the outbox (e.g. during an outage), in order.",
-        minimum_interval_seconds=settings.OUTBOX_FLUSH_S,
-        default_status=dg.DefaultSensorStatus.RUNNING,
+    return decide.lateness(
+        notify_on_fail=rt.notify_on_fail,
+        expectation=expectation,
+        watching_since=tick.cursor.since,
+        was_late=rt.name in tick.cursor.late,
+        loaded=loaded,
+        alerted=alerted,
     )
-    def airtable_outbox(
-        context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource, slack: SlackResource
-    ):
-        db = mongo.db()
-        writer = AirtableWriter(db, airtable)
-        result = writer.flush()
-        announced = announce_dead_letters(db, writer, slack)
-        return dg.SkipReason(
-            f"sent {result.sent}, refused {result.failed}, set aside {announced}"
-            + (f"; stopped: {result.stopped_by}" if result.stopped_by else "")
-        )
 
-    return [report_failure_alerts, run_started_logs, run_finished_logs, report_freshness, heartbeat, airtable_outbox]
+
+def tell_lateness(
+    tick: FreshnessTick,
+    verdict: decide.Lateness,
+    key: dg.AssetKey,
+    rt: ReportType,
+    expectation: freshness.Expectation | None,
+) -> None:
+    """Slack and Logs for a verdict, and the cursor's memory of which reports are late."""
+    late = tick.cursor.late
+    if verdict is decide.Lateness.FORGET:
+        late.pop(rt.name, None)
+        return
+    last = freshness.last_loaded(tick.instance, key)
+    if verdict is decide.Lateness.LATE:
+        assert expectation is not None  # decide.lateness: late means a fire was expected
+        fired, day = expectation.fired_at, expectation.partition
+        text, blocks = report_late_message(rt.name, fired, day, last, grace=tick.grace, now=tick.now)
+        tick.slack.post(text, blocks=blocks)
+        tick.writer.log(records.log_record(text, level="ERROR", event="report late", report_type=rt.name))
+        late[rt.name] = fired.isoformat()
+        return
+    text, blocks = report_loading_again_message(rt.name, last)
+    tick.slack.post(text, blocks=blocks)
+    tick.writer.log(records.log_record(text, event="report on time", report_type=rt.name))
+    del late[rt.name]
+
+
+# --- heartbeat and outbox ------------------------------------------------------------------------------------
+
+
+@dg.sensor(
+    name="heartbeat",
+    description="Every 30 minutes: Overview Alive = 1 and Timestamp (one Airtable call).",
+    minimum_interval_seconds=settings.HEARTBEAT_S,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def heartbeat(context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource):
+    writer = AirtableWriter(mongo.db(), airtable)
+    writer.heartbeat(records.heartbeat_record())
+    result = writer.flush()
+    return dg.SkipReason(decide.heartbeat_summary(result.sent, result.stopped_by))
+
+
+@dg.sensor(
+    name="airtable_outbox",
+    description="Sends Airtable writes that waited in the outbox (e.g. during an outage), in order.",
+    minimum_interval_seconds=settings.OUTBOX_FLUSH_S,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def airtable_outbox(
+    context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource, slack: SlackResource
+):
+    db = mongo.db()
+    writer = AirtableWriter(db, airtable)
+    result = writer.flush()
+    announced = announce_dead_letters(db, writer, slack)
+    return dg.SkipReason(decide.outbox_summary(result.sent, result.failed, announced, result.stopped_by))
 
 
 def announce_dead_letters(db, writer: AirtableWriter, slack: SlackResource) -> int:
@@ -284,24 +381,3 @@ def announce_dead_letters(db, writer: AirtableWriter, slack: SlackResource) -> i
     if entries:
         writer.flush()
     return len(entries)
-
-
-def _log_run(context: dg.RunStatusSensorContext, airtable: AirtableResource, mongo: MongoResource, what: str) -> None:
-    run = context.dagster_run
-    reports = (
-        run.tags.get("paperplan/report") or ", ".join(key.path[-1] for key in run.asset_selection or ()) or run.job_name
-    )
-    span = run.tags.get("dagster/partition") or (
-        f"{run.tags[RANGE_START]} … {run.tags[RANGE_END]}" if RANGE_START in run.tags else ""
-    )
-    writer = AirtableWriter(mongo.db(), airtable)
-    # Queued only: the outbox sensor sends it within a minute, batched with the run's other Logs records
-    # (a run's start and end cost one Airtable call together, not one each).
-    writer.log(
-        records.log_record(
-            f"Run {what}: {reports} {span}".strip(),
-            event=f"run {what}",
-            run_id=run.run_id,
-            report_type=reports if "," not in reports else "",
-        )
-    )

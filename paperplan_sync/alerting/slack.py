@@ -144,23 +144,10 @@ class SlackResource(dg.ConfigurableResource):
         return {k: data.get(k) for k in ("team", "team_id", "user", "user_id", "bot_id", "url")}
 
     def channel_access(self) -> dict[str, Any]:
-        """Checks that ``channel`` exists and the bot may post there (for `doctor`); raises SlackError.
-
-        conversations.info takes only an ID, so a name is looked up with conversations.list (scope
-        channels:read; groups:read for a private channel)."""
-        client, ref = self.get_client(), self.channel
+        """Checks that ``channel`` exists and the bot may post there (for `doctor`); raises SlackError."""
+        ref = self.channel
         try:
-            if _is_channel_id(ref):
-                found = client.conversations_info(channel=ref)["channel"]
-            else:
-                name = ref.lstrip("#").lower()
-                found = None
-                for page in client.conversations_list(
-                    types="public_channel,private_channel", exclude_archived=False, limit=200
-                ):
-                    found = next((c for c in page["channels"] if c.get("name") == name), None)
-                    if found:
-                        break
+            found = _find_channel(self.get_client(), ref)
         except SlackApiError as e:
             error = _error_code(e)
             hint = (
@@ -173,23 +160,40 @@ class SlackResource(dg.ConfigurableResource):
             raise SlackError(
                 f"Could not reach Slack at {self.base_url}: {_reason(e)}", error="connection_error", channel=ref
             ) from None
-        if not found:
-            raise SlackError(
-                f"Slack channel {ref} does not exist: {_HINTS['channel_not_found']}",
-                error="channel_not_found",
-                channel=ref,
-            )
-        if found.get("is_archived"):
-            raise SlackError(
-                f"Slack channel {ref} is archived: {_HINTS['is_archived']}", error="is_archived", channel=ref
-            )
-        if not found.get("is_member"):
-            raise SlackError(
-                f"the app is not a member of {ref}: invite it (/invite @app in the channel)",
-                error="not_in_channel",
-                channel=ref,
-            )
+        if problem := channel_problem(found, ref):
+            raise problem
+        assert found is not None  # channel_problem: a channel not found is a problem
         return {"id": found.get("id"), "name": found.get("name")}
+
+
+def _find_channel(client: WebClient, ref: str) -> dict | None:
+    """conversations.info takes only an ID, so a name is looked up with conversations.list (scope
+    channels:read; groups:read for a private channel)."""
+    if _is_channel_id(ref):
+        return client.conversations_info(channel=ref)["channel"]
+    name = ref.lstrip("#").lower()
+    for page in client.conversations_list(types="public_channel,private_channel", exclude_archived=False, limit=200):
+        found = next((c for c in page["channels"] if c.get("name") == name), None)
+        if found:
+            return found
+    return None
+
+
+def channel_problem(found: dict | None, ref: str) -> SlackError | None:
+    """Why the bot cannot post to the channel Slack described (None: it can)."""
+    if not found:
+        return SlackError(
+            f"Slack channel {ref} does not exist: {_HINTS['channel_not_found']}", error="channel_not_found", channel=ref
+        )
+    if found.get("is_archived"):
+        return SlackError(f"Slack channel {ref} is archived: {_HINTS['is_archived']}", error="is_archived", channel=ref)
+    if not found.get("is_member"):
+        return SlackError(
+            f"the app is not a member of {ref}: invite it (/invite @app in the channel)",
+            error="not_in_channel",
+            channel=ref,
+        )
+    return None
 
 
 def _is_channel_id(ref: str) -> bool:

@@ -68,6 +68,29 @@ def heartbeat_at(airtable: AirtableResource) -> datetime | None:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
 
 
+def must_read_heartbeat(*, api_ok: bool, offline_since: datetime | None, cross_check_due: bool) -> bool:
+    """Read Airtable only when it can change the verdict or the message: /api unhealthy and not yet
+    alerted, recovering from an outage, or the periodic cross-check is due."""
+    if not api_ok:
+        return offline_since is None
+    return offline_since is not None or cross_check_due
+
+
+def heartbeat_check(beat: datetime | None, now: datetime, max_age: timedelta) -> Check:
+    fresh = beat is not None and now - beat <= max_age
+    detail = f"last {beat:%Y-%m-%d %H:%M} UTC" if beat else "never written"
+    return Check("heartbeat", fresh, detail if fresh else f"stale: {detail}")
+
+
+def what_to_post(*, healthy: bool, offline_since: datetime | None, read_heartbeat: bool) -> str | None:
+    """ "offline" once per outage; "back online" once the heartbeat was read again and all is well."""
+    if not healthy and offline_since is None:
+        return "offline"
+    if healthy and offline_since is not None and read_heartbeat:
+        return "back online"
+    return None
+
+
 def run_watchdog(
     *,
     airtable: AirtableResource,
@@ -85,46 +108,47 @@ def run_watchdog(
     airtable = config_reader(airtable)  # an Airtable outage must not hold the verdict up for minutes
     path = state_path or state_dir() / STATE_FILE
     state = json.loads(path.read_text()) if path.exists() else {}
-    offline_since = datetime.fromisoformat(state["offline_since"]) if state.get("offline_since") else None
-    checked_at = datetime.fromisoformat(state["heartbeat_checked_at"]) if state.get("heartbeat_checked_at") else None
+    offline_since = _moment(state.get("offline_since"))
+    checked_at = _moment(state.get("heartbeat_checked_at"))
 
     api = check_api(api_url, attempts=api_attempts, pause_s=api_pause_s)
     health = Health([api])
-    # Read Airtable only when it can change the verdict or the message: /api unhealthy and not yet
-    # alerted, recovering from an outage, or the periodic cross-check is due.
     cross_check_due = checked_at is None or now - checked_at >= heartbeat_check_every
-    read_heartbeat = (
-        (not api.ok and offline_since is None) or (api.ok and offline_since is not None) or (api.ok and cross_check_due)
-    )
-    beat, reads = None, 0
-    if read_heartbeat:
-        reads = 1
-        try:
-            beat = heartbeat_at(airtable)
-            fresh = beat is not None and now - beat <= max_heartbeat_age
-            detail = f"last {beat:%Y-%m-%d %H:%M} UTC" if beat else "never written"
-            health.checks.append(Check("heartbeat", fresh, detail if fresh else f"stale: {detail}"))
-            state["heartbeat_checked_at"] = now.isoformat()
-        except Exception as exc:  # Airtable down is not "Sync offline": judge by /api alone this time
-            health.checks.append(
-                Check("heartbeat", True, f"could not read Overview ({type(exc).__name__}); judged by /api alone")
-            )
+    read_heartbeat = must_read_heartbeat(api_ok=api.ok, offline_since=offline_since, cross_check_due=cross_check_due)
+    beat = _read_heartbeat(airtable, health, state, now, max_heartbeat_age) if read_heartbeat else None
 
-    posted = None
-    if not health.ok and offline_since is None:
+    posted = what_to_post(healthy=health.ok, offline_since=offline_since, read_heartbeat=read_heartbeat)
+    if posted == "offline":
         text, blocks = offline_message(beat, health.problems, dagster_url=dagster_url, now=now)
         slack.post(text, blocks=blocks)
         _mark_offline(airtable)
-        reads += 1
         state["offline_since"] = now.isoformat()
-        posted = "offline"
-    elif health.ok and offline_since is not None and read_heartbeat:
+    elif posted == "back online":
         text, blocks = back_online_message(beat, offline_since, now=now)
         slack.post(text, blocks=blocks)
         state.pop("offline_since")
-        posted = "back online"
     path.write_text(json.dumps(state))
-    return WatchdogOutcome(health, beat, posted, reads)
+    return WatchdogOutcome(health, beat, posted, int(read_heartbeat) + (posted == "offline"))
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _read_heartbeat(
+    airtable: AirtableResource, health: Health, state: dict, now: datetime, max_age: timedelta
+) -> datetime | None:
+    """The Overview heartbeat, added to ``health``. Airtable down is not "Sync offline": judge by /api alone."""
+    try:
+        beat = heartbeat_at(airtable)
+    except Exception as exc:
+        health.checks.append(
+            Check("heartbeat", True, f"could not read Overview ({type(exc).__name__}); judged by /api alone")
+        )
+        return None
+    health.checks.append(heartbeat_check(beat, now, max_age))
+    state["heartbeat_checked_at"] = now.isoformat()
+    return beat
 
 
 def _mark_offline(airtable: AirtableResource) -> None:

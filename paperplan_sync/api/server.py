@@ -46,43 +46,60 @@ def dagster_problems(webserver_url: str) -> Callable[[], list[str]]:
 
 
 def build_server(host: str, port: int, *, watcher: ChangeWatcher, health: CachedHealth) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "paperplan-sync"
+    return ApiServer((host, port), watcher=watcher, health=health)
 
-        def do_GET(self) -> None:  # noqa: N802 - the http.server API
-            if self.path.split("?")[0].rstrip("/") != "/api":
-                return self._answer(HTTPStatus.NOT_FOUND, "Not found")
-            problems = health.problems()
-            if problems:
-                return self._answer(
-                    HTTPStatus.SERVICE_UNAVAILABLE, "Sync application unhealthy: " + "; ".join(problems)
-                )
-            self._answer(HTTPStatus.OK, "Hello world!")
 
-        def do_POST(self) -> None:  # noqa: N802
-            if self.path.split("?")[0] != WEBHOOK_PATH:
-                return self._answer(HTTPStatus.NOT_FOUND, "Not found")
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_PING_BYTES:
-                return self._answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Too large")
-            body = self.rfile.read(length)
-            webhook_id = pinged_webhook(body)  # each webhook signs with its own secret
-            if not verify_ping(body, self.headers.get("X-Airtable-Content-MAC"), watcher.secret_of(webhook_id)):
-                log.warning("Rejected a webhook ping with a bad or missing MAC from %s", self.client_address[0])
-                return self._answer(HTTPStatus.UNAUTHORIZED, "Bad MAC")
-            watcher.note_ping(webhook_id)
-            self._answer(HTTPStatus.OK, "")
+def health_answer(problems: list[str]) -> tuple[HTTPStatus, str]:
+    """The public health page: "Hello world!", or 503 and why."""
+    if problems:
+        return HTTPStatus.SERVICE_UNAVAILABLE, "Sync application unhealthy: " + "; ".join(problems)
+    return HTTPStatus.OK, "Hello world!"
 
-        def _answer(self, status: HTTPStatus, text: str) -> None:
-            data = text.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(data)
 
-        def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's signature
-            log.info("%s %s", self.client_address[0], format % args)
+class ApiServer(ThreadingHTTPServer):
+    """The HTTP server, holding what its handlers answer from."""
 
-    return ThreadingHTTPServer((host, port), Handler)
+    def __init__(self, address: tuple[str, int], *, watcher: ChangeWatcher, health: CachedHealth):
+        super().__init__(address, ApiHandler)
+        self.watcher, self.health = watcher, health
+
+
+class ApiHandler(BaseHTTPRequestHandler):
+    server: ApiServer
+    server_version = "paperplan-sync"
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        if self.path.split("?")[0].rstrip("/") != "/api":
+            return self._answer(HTTPStatus.NOT_FOUND, "Not found")
+        self._answer(*health_answer(self.server.health.problems()))
+
+    def do_POST(self) -> None:  # noqa: N802
+        if self.path.split("?")[0] != WEBHOOK_PATH:
+            return self._answer(HTTPStatus.NOT_FOUND, "Not found")
+        self._answer(*self._ping())
+
+    def _ping(self) -> tuple[HTTPStatus, str]:
+        """An Airtable webhook ping, signed with its webhook's own secret, noted for the scheduler."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_PING_BYTES:
+            return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Too large"
+        body = self.rfile.read(length)
+        watcher = self.server.watcher
+        webhook_id = pinged_webhook(body)  # each webhook signs with its own secret
+        if not verify_ping(body, self.headers.get("X-Airtable-Content-MAC"), watcher.secret_of(webhook_id)):
+            log.warning("Rejected a webhook ping with a bad or missing MAC from %s", self.client_address[0])
+            return HTTPStatus.UNAUTHORIZED, "Bad MAC"
+        watcher.note_ping(webhook_id)
+        return HTTPStatus.OK, ""
+
+    def _answer(self, status: HTTPStatus, text: str) -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's signature
+        log.info("%s %s", self.client_address[0], format % args)

@@ -9,6 +9,15 @@ from rich.table import Table
 app = typer.Typer(no_args_is_help=True, help="The configuration read from Airtable.")
 
 
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+ORIGINS = {
+    "airtable": "[green]read from Airtable[/]",
+    "snapshot": "[green]the shared snapshot[/]",
+    "cache": "[yellow]Airtable unavailable: using the cached copy[/]",
+    "none": "[red]no configuration[/]",
+}
+
+
 @app.command()
 def show() -> None:
     """The loaded report types and automations, validation problems, and whether the cache was used."""
@@ -17,19 +26,20 @@ def show() -> None:
 
     config = load_config(resolved(airtable_resource()))
     console = Console()
-    origin = {
-        "airtable": "[green]read from Airtable[/]",
-        "snapshot": "[green]the shared snapshot[/]",
-        "cache": "[yellow]Airtable unavailable: using the cached copy[/]",
-        "none": "[red]no configuration[/]",
-    }[config.origin]
-    console.print(
-        f"Configuration: {origin}"
-        + (f" (fetched {config.fetched_at:%Y-%m-%d %H:%M:%S} UTC)" if config.fetched_at else "")
-    )
+    _print_origin(console, config)
+    console.print(_report_types_table(config))
+    console.print(_automations_table(config))
+    _print_problems(console, config)
+
+
+def _print_origin(console: Console, config) -> None:
+    fetched = f" (fetched {config.fetched_at:%Y-%m-%d %H:%M:%S} UTC)" if config.fetched_at else ""
+    console.print(f"Configuration: {ORIGINS[config.origin]}{fetched}")
     if config.unavailable_reason:
         console.print(f"  reason: {config.unavailable_reason}")
 
+
+def _report_types_table(config) -> Table:
     types = Table(
         "Report type",
         "Status",
@@ -58,29 +68,33 @@ def show() -> None:
             "yes" if rt.add_to_datapoints else "",
             ", ".join(rt.destinations),
         )
-    console.print(types)
+    return types
 
+
+def _automations_table(config) -> Table:
     autos = Table("Automation", "Run", "When", "TZ", "Report types", "Enabled", title="Automations")
     for a in config.automations:
-        when = (
-            f"every {a.every}"
-            if a.every
-            else f"{a.at:%H:%M}"
-            + (f" on {['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][a.weekday]}" if a.weekday is not None else "")
-        )
         autos.add_row(
             a.name,
             a.run,
-            when,
+            _when(a),
             f"{a.timezone_offset:+g}",
             ", ".join(a.report_types),
             "[dim]disabled[/]" if a.disabled else "yes",
         )
-    console.print(autos)
+    return autos
 
-    if config.problems:
-        console.print(f"[red]{len(config.problems)} validation problem(s); these rows are skipped:[/]")
-        for problem in config.problems:
-            console.print(f"  - {problem}")
-    else:
+
+def _when(a) -> str:
+    if a.every:
+        return f"every {a.every}"
+    return f"{a.at:%H:%M}" + (f" on {WEEKDAYS[a.weekday]}" if a.weekday is not None else "")
+
+
+def _print_problems(console: Console, config) -> None:
+    if not config.problems:
         console.print("[green]No validation problems.[/]")
+        return
+    console.print(f"[red]{len(config.problems)} validation problem(s); these rows are skipped:[/]")
+    for problem in config.problems:
+        console.print(f"  - {problem}")

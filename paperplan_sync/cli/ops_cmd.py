@@ -98,12 +98,9 @@ def backfill(
     follow: bool = typer.Option(True, help="Follow the backfill with a progress bar until it is done"),
 ) -> None:
     """Relaunch failed and/or never-run report partitions through Dagster (as the UI's "Materialize failed/missing" do)."""  # noqa: E501 -- one line: the CLI's command list shows it as written
-    import time
     from datetime import date
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from paperplan_sync.ops.backfill import backfill_progress, launch_backfill, partitions
+    from paperplan_sync.ops.backfill import launch_backfill, partitions
 
     if not (failed or missing):
         typer.echo("say what to backfill: --failed, --missing, or both", err=True)
@@ -127,11 +124,26 @@ def backfill(
         )
     if not follow:
         raise typer.Exit(0)
+    failed_total = _follow_backfills(url, launched, {path: len(days) for path, days in targets.items()}, console)
+    console.print(
+        "[green]Backfill complete.[/]" if not failed_total else f"[red]{failed_total} partition(s) failed again.[/]"
+    )
+    raise typer.Exit(0 if not failed_total else 1)
+
+
+def _follow_backfills(url: str, launched: dict, totals: dict, console: Console) -> int:
+    """A progress bar per backfill until each is done; the partitions that failed again."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from paperplan_sync.ops.backfill import backfill_progress
+
     failed_total = 0
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
-        tasks = {path: bar.add_task("/".join(path), total=len(targets[path])) for path in launched}
+        tasks = {path: bar.add_task("/".join(path), total=totals[path]) for path in launched}
         pending = dict(launched)
         while pending:
             for path, backfill_id in list(pending.items()):
@@ -145,7 +157,4 @@ def backfill(
                     failed_total += progress.failed
                     del pending[path]
             time.sleep(1)
-    console.print(
-        "[green]Backfill complete.[/]" if not failed_total else f"[red]{failed_total} partition(s) failed again.[/]"
-    )
-    raise typer.Exit(0 if not failed_total else 1)
+    return failed_total

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SourceName = Literal["amazon_sp", "amazon_ads"]
+from paperplan_sync.sources import registry
+
 Destination = Literal["MongoDB", "Airtable"]
 RunKind = Literal["Daily", "Weekly", "Interval"]
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -23,7 +24,7 @@ class ReportType(BaseModel):
     record_id: str
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
     active: bool
-    source: SourceName = "amazon_sp"
+    source: str = Field(default_factory=registry.default_name)  # a registered source (sources/registry.py)
     report_type_id: str = Field(min_length=1)
     real_time: bool = False
     offset_days: int = Field(default=0, ge=0, le=365)
@@ -39,6 +40,13 @@ class ReportType(BaseModel):
     report_options: dict[str, str] = Field(default_factory=dict)
     start_date: date = DEFAULT_START_DATE
     description: str = ""
+
+    @field_validator("source")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if value not in registry.names():
+            raise ValueError("must be one of the registered sources: " + ", ".join(registry.names()))
+        return value
 
     @property
     def partitioned(self) -> bool:

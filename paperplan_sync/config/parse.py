@@ -17,6 +17,7 @@ from paperplan_sync.config.models import (
     ValidationProblem,
 )
 from paperplan_sync.control_plane.schema import TABLE_AUTOMATIONS, TABLE_REPORT_TYPES
+from paperplan_sync.sources import registry
 
 Record = dict[str, Any]  # {"id": ..., "fields": {...}} as the Airtable API returns it
 
@@ -148,7 +149,7 @@ def parse_report_type(record: Record) -> ReportType:
         "record_id": record["id"],
         "name": (f.get("Name") or "").strip(),
         "active": status == "Active",
-        "source": f.get("Source") or "amazon_sp",
+        "source": f.get("Source") or registry.default_name(),
         "report_type_id": (f.get("Report Type Id") or "").strip(),
         "real_time": bool(f.get("Real-time")),
         "offset_days": _number(f, "Offset") or 0,

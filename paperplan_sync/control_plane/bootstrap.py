@@ -39,48 +39,50 @@ def bootstrap_base(airtable: AirtableResource, *, demo: bool = False) -> list[Ch
     wanted = load_base_schema()["tables"]
     # Tables without link fields first, so every link has its target (Automations -> Report Types).
     for spec in sorted(wanted, key=lambda t: any(f["type"] == "multipleRecordLinks" for f in t["fields"])):
-        name = spec["name"]
-        if name not in existing:
-            fields = [_field_payload(f, table_ids) for f in spec["fields"]]
-            created = base.create_table(name, fields)
-            table_ids[name] = created.id
-            changes.append(Change(name, "table", f"created with {len(fields)} fields"))
-            continue
-        have = {f.name: f for f in existing[name].fields}
-        for field in spec["fields"]:
-            if field["name"] not in have:
-                base.table(name).create_field(**_create_field_args(_field_payload(field, table_ids)))
-                changes.append(Change(name, "field", f"added {field['name']} ({field['type']})"))
-            elif have[field["name"]].type != field["type"]:
-                changes.append(
-                    Change(
-                        name,
-                        "type (manual)",
-                        f"{field['name']} is {have[field['name']].type}, expected {field['type']}: "
-                        "change it in Airtable",
-                    )
-                )
-            elif choices := _missing_choices(field, have[field["name"]]):
-                changes.append(
-                    Change(
-                        name,
-                        "choices (manual)",
-                        f"{field['name']} lacks options {', '.join(choices)} (they are also added on first use)",
-                    )
-                )
-
-    for spec in wanted:
-        for view in spec.get("views", []):
-            changes.append(
-                Change(
-                    spec["name"],
-                    "view (manual)",
-                    f"create view '{view['name']}': filter {view['filter']}. {view.get('note', '')}".strip(),
-                )
-            )
+        if spec["name"] in existing:
+            changes += _complete_table(base, spec, existing[spec["name"]], table_ids)
+        else:
+            changes.append(_create_table(base, spec, table_ids))
+    changes += _view_notes(wanted)
     if demo:
         changes.extend(seed_demo_rows(airtable))
     return changes
+
+
+def _create_table(base, spec: dict[str, Any], table_ids: dict[str, str]) -> Change:
+    fields = [_field_payload(f, table_ids) for f in spec["fields"]]
+    table_ids[spec["name"]] = base.create_table(spec["name"], fields).id
+    return Change(spec["name"], "table", f"created with {len(fields)} fields")
+
+
+def _complete_table(base, spec: dict[str, Any], table, table_ids: dict[str, str]) -> list[Change]:
+    """Missing fields are added; a wrong type or missing choices are for people to fix (never changed here)."""
+    name, have = spec["name"], {f.name: f for f in table.fields}
+    changes = []
+    for field in spec["fields"]:
+        if field["name"] not in have:
+            base.table(name).create_field(**_create_field_args(_field_payload(field, table_ids)))
+            changes.append(Change(name, "field", f"added {field['name']} ({field['type']})"))
+        elif have[field["name"]].type != field["type"]:
+            problem = f"{field['name']} is {have[field['name']].type}, expected {field['type']}: change it in Airtable"
+            changes.append(Change(name, "type (manual)", problem))
+        elif choices := _missing_choices(field, have[field["name"]]):
+            problem = f"{field['name']} lacks options {', '.join(choices)} (they are also added on first use)"
+            changes.append(Change(name, "choices (manual)", problem))
+    return changes
+
+
+def _view_notes(wanted: list[dict[str, Any]]) -> list[Change]:
+    """Views the API cannot create, described for people to add."""
+    return [
+        Change(
+            spec["name"],
+            "view (manual)",
+            f"create view '{view['name']}': filter {view['filter']}. {view.get('note', '')}".strip(),
+        )
+        for spec in wanted
+        for view in spec.get("views", [])
+    ]
 
 
 def _create_field_args(payload: dict[str, Any]) -> dict[str, Any]:

@@ -1,12 +1,12 @@
 """Backfilling failed or never-materialized (missing) partitions the way the UI does it: through the
-webserver's GraphQL API."""
+webserver's GraphQL API (ops/graphql.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import requests
+from paperplan_sync.ops.graphql import expect, query
 
 ASSETS_QUERY = """
 { assetNodes { assetKey { path } isPartitioned partitionKeys
@@ -25,10 +25,6 @@ query($id: String!) { partitionBackfillOrError(backfillId: $id) { __typename ...
 DONE_STATUSES = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED", "CANCELLED"}
 
 
-class GraphQLError(Exception):
-    pass
-
-
 @dataclass
 class Progress:
     status: str
@@ -40,17 +36,6 @@ class Progress:
     @property
     def done(self) -> bool:
         return self.status in DONE_STATUSES
-
-
-def graphql(webserver_url: str, query: str, variables: dict | None = None, timeout: float = 60) -> dict:
-    response = requests.post(
-        f"{webserver_url.rstrip('/')}/graphql", json={"query": query, "variables": variables or {}}, timeout=timeout
-    )
-    response.raise_for_status()
-    payload = response.json()
-    if payload.get("errors"):
-        raise GraphQLError("; ".join(e.get("message", "?") for e in payload["errors"]))
-    return payload["data"]
 
 
 def _days(start: str, end: str) -> list[str]:
@@ -85,7 +70,7 @@ def partitions(
 ) -> dict[tuple[str, ...], list[str]]:
     """Failed and/or missing partitions per report asset (key path), optionally one report and/or from a date on."""
     out: dict[tuple[str, ...], list[str]] = {}
-    for node in graphql(webserver_url, ASSETS_QUERY)["assetNodes"]:
+    for node in query(webserver_url, ASSETS_QUERY)["assetNodes"]:
         path = tuple(node["assetKey"]["path"])
         statuses = node.get("assetPartitionStatuses") or {}
         if (
@@ -109,14 +94,12 @@ def failed_partitions(
 
 def launch_backfill(webserver_url: str, path: tuple[str, ...], partitions: list[str]) -> str:
     params = {"assetSelection": [{"path": list(path)}], "partitionNames": partitions}
-    result = graphql(webserver_url, LAUNCH, {"params": params})["launchPartitionBackfill"]
-    if result["__typename"] != "LaunchBackfillSuccess":
-        raise GraphQLError(f"{result['__typename']}: {result.get('message') or result}")
-    return result["backfillId"]
+    result = query(webserver_url, LAUNCH, {"params": params})["launchPartitionBackfill"]
+    return expect(result, "LaunchBackfillSuccess")["backfillId"]
 
 
 def backfill_progress(webserver_url: str, backfill_id: str) -> Progress:
-    data = graphql(webserver_url, STATUS, {"id": backfill_id})["partitionBackfillOrError"]
+    data = query(webserver_url, STATUS, {"id": backfill_id})["partitionBackfillOrError"]
     counts = (data.get("assetBackfillData") or {}).get("assetBackfillStatuses") or []
     total = lambda name: sum(c.get(name) or 0 for c in counts)  # noqa: E731
     return Progress(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from paperplan_sync import settings
 from paperplan_sync.control_plane.schema import load_base_schema
+from paperplan_sync.sources import registry
 
 
 @dataclass
@@ -27,7 +29,7 @@ def _safe(name: str, fix: str, check: Callable[[], str]) -> Finding:
 
 def check_environment() -> list[Finding]:
     findings = []
-    for system, names in settings.REQUIRED.items():
+    for system, names in {**settings.REQUIRED, **registry.required_env()}.items():
         missing = [n for n in names if not settings.is_set(n)]
         findings.append(
             Finding(
@@ -56,111 +58,112 @@ def schema_differences(airtable) -> list[str]:
     return problems
 
 
-def run_doctor(resources: dict[str, Any]) -> list[Finding]:
+def _airtable_check(airtable) -> str:
+    problems = schema_differences(airtable)
+    if problems:
+        raise ValueError("; ".join(problems[:6]) + (" …" if len(problems) > 6 else ""))
+    return f"base {airtable.base_id}: every SYNC table and field present"
+
+
+def _config_check(airtable) -> str:
+    from paperplan_sync.config.loader import load_config
+
+    config = load_config(airtable)
+    if config.problems:
+        raise ValueError(f"{len(config.problems)} row(s) skipped, first: {config.problems[0]}")
+    return f"{len(config.active_report_types)} active report type(s), {len(config.automations)} automation(s)"
+
+
+def _mongo_check(mongo) -> str:
+    db = mongo.db()
+    db.command("ping")
+    inserted = db["_doctor"].insert_one({"check": "write"}).inserted_id
+    db["_doctor"].delete_one({"_id": inserted})
+    return f"database {db.name}: reachable and writable"
+
+
+def _dead_letters_check(mongo) -> str:
+    from paperplan_sync.control_plane.writer import refused_fields
+    from paperplan_sync.storage import outbox
+
+    dead = outbox.dead_letters(mongo.db())
+    if dead:
+        listed = [f"{e['payload']['table']} ({refused_fields(e)}): {str(e.get('last_error'))[:120]}" for e in dead[:5]]
+        raise ValueError(f"{len(dead)} Airtable write(s) set aside: " + "; ".join(listed))
+    return "no Airtable write set aside"
+
+
+def _slack_check(slack) -> str:
+    who = slack.auth_test()
+    return f"token valid for team {who.get('team')} as {who.get('user')}"
+
+
+def _slack_channel_check(slack) -> str:
+    channel = slack.channel_access()
+    return f"alerts go to #{channel['name']} ({channel['id']}); the app is a member and may post"
+
+
+def _dagster_check() -> str:
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()
+    return f"instance at {instance.root_directory}, run storage {type(instance.run_storage).__name__}"
+
+
+# (resource key, finding, fix, check) for each connection, in the order `doctor` prints them.
+_CHECKS: tuple[tuple[str, str, str, Callable[[Any], str]], ...] = (
+    (
+        "airtable",
+        "Airtable base",
+        "run `paperplan-sync init-airtable`, or check AIRTABLE_BASE_ID / the key's scopes",
+        _airtable_check,
+    ),
+    ("airtable", "configuration", "fix the named row in Airtable (see `paperplan-sync config show`)", _config_check),
+    ("mongo", "MongoDB", "check MONGODB_URI (user, password, network access) and that the server runs", _mongo_check),
+    (
+        "mongo",
+        "Airtable dead letters",
+        "fix the named table/field in Airtable; the set-aside writes are in the MongoDB "
+        'outbox collection (status "dead")',
+        _dead_letters_check,
+    ),
+    ("slack", "Slack", "check SLACK_BOT_TOKEN and that the app is installed in the workspace", _slack_check),
+    (
+        "slack",
+        "Slack channel",
+        "check SLACK_CHANNEL (a channel name or ID) and invite the app to it",
+        _slack_channel_check,
+    ),
+)
+
+
+def _source_findings(resources: dict[str, Any]) -> list[Finding]:
+    """Each registered API source's credentials, checked by the source itself (a token exchange)."""
+    findings = []
+    for name, registered in registry.sources().items():
+        source = resources.get(name)
+        if source is not None:
+            label = registered.label
+            fix = f"check the {label} LWA client id/secret and refresh token"
+            findings.append(_safe(f"{label} credentials", fix, source.check_access))
+    return findings
+
+
+def run_doctor(resources: dict[str, object]) -> list[Finding]:
     """``resources``: plain (resolved) resource objects keyed like the deployment's."""
     findings = check_environment()
-    # Any: each check below runs only when its resource is present
-    airtable: Any = resources.get("airtable")
-    mongo: Any = resources.get("mongo")
-    slack: Any = resources.get("slack")
-
-    def airtable_check() -> str:
-        problems = schema_differences(airtable)
-        if problems:
-            raise ValueError("; ".join(problems[:6]) + (" …" if len(problems) > 6 else ""))
-        return f"base {airtable.base_id}: every SYNC table and field present"
-
-    def config_check() -> str:
-        from paperplan_sync.config.loader import load_config
-
-        config = load_config(airtable)
-        if config.problems:
-            raise ValueError(f"{len(config.problems)} row(s) skipped, first: {config.problems[0]}")
-        return f"{len(config.active_report_types)} active report type(s), {len(config.automations)} automation(s)"
-
-    def mongo_check() -> str:
-        db = mongo.db()
-        db.command("ping")
-        inserted = db["_doctor"].insert_one({"check": "write"}).inserted_id
-        db["_doctor"].delete_one({"_id": inserted})
-        return f"database {db.name}: reachable and writable"
-
-    def slack_check() -> str:
-        who = slack.auth_test()
-        return f"token valid for team {who.get('team')} as {who.get('user')}"
-
-    def slack_channel_check() -> str:
-        channel = slack.channel_access()
-        return f"alerts go to #{channel['name']} ({channel['id']}); the app is a member and may post"
-
-    def dead_letters_check() -> str:
-        from paperplan_sync.control_plane.writer import refused_fields
-        from paperplan_sync.storage import outbox
-
-        dead = outbox.dead_letters(mongo.db())
-        if dead:
-            listed = [
-                f"{e['payload']['table']} ({refused_fields(e)}): {str(e.get('last_error'))[:120]}" for e in dead[:5]
-            ]
-            raise ValueError(f"{len(dead)} Airtable write(s) set aside: " + "; ".join(listed))
-        return "no Airtable write set aside"
-
-    def dagster_check() -> str:
-        import dagster as dg
-
-        instance = dg.DagsterInstance.get()
-        return f"instance at {instance.root_directory}, run storage {type(instance.run_storage).__name__}"
-
-    if airtable is not None:
-        findings += airtable_usage(airtable)
-        findings.append(
-            _safe(
-                "Airtable base",
-                "run `paperplan-sync init-airtable`, or check AIRTABLE_BASE_ID / the key's scopes",
-                airtable_check,
-            )
-        )
-        findings.append(
-            _safe("configuration", "fix the named row in Airtable (see `paperplan-sync config show`)", config_check)
-        )
-    if mongo is not None:
-        findings.append(
-            _safe("MongoDB", "check MONGODB_URI (user, password, network access) and that the server runs", mongo_check)
-        )
-        findings.append(
-            _safe(
-                "Airtable dead letters",
-                "fix the named table/field in Airtable; the set-aside writes are in the MongoDB "
-                'outbox collection (status "dead")',
-                dead_letters_check,
-            )
-        )
-    if slack is not None:
-        findings.append(
-            _safe("Slack", "check SLACK_BOT_TOKEN and that the app is installed in the workspace", slack_check)
-        )
-        findings.append(
-            _safe(
-                "Slack channel",
-                "check SLACK_CHANNEL (a channel name or ID) and invite the app to it",
-                slack_channel_check,
-            )
-        )
-    for key, label in (("amazon_sp", "SP-API"), ("amazon_ads", "Amazon Ads")):
-        source = resources.get(key)
-        if source is not None:
-            findings.append(
-                _safe(
-                    f"{label} credentials",
-                    f"check the {label} LWA client id/secret and refresh token",
-                    source.check_access,
-                )
-            )
+    if resources.get("airtable") is not None:
+        findings += airtable_usage(resources["airtable"])
+    for key, name, fix, check in _CHECKS:
+        resource = resources.get(key)
+        if resource is not None:
+            findings.append(_safe(name, fix, partial(check, resource)))
+    findings += _source_findings(resources)
     findings.append(
         _safe(
             "Dagster instance",
             "set DAGSTER_HOME to a directory with dagster.yaml (deploy/dagster.yaml in production)",
-            dagster_check,
+            _dagster_check,
         )
     )
     return findings

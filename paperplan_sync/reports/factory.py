@@ -1,9 +1,12 @@
 """One software-defined asset per active report type in the Airtable configuration."""
 
 # No `from __future__ import annotations`: Dagster inspects the asset function's context annotation.
+import contextlib
 import threading
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import Future
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -15,7 +18,9 @@ from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.writer import AirtableWriter
 from paperplan_sync.reports.checks import CHECK_SPECS, check_results
 from paperplan_sync.reports.load import Chunk, DayResult, kind_for, load_chunk, plan_chunks, splits_by_day
+from paperplan_sync.reports.outcomes import DayVerdict, day_verdict, run_failure
 from paperplan_sync.reports.partitions import day_key, local_today, parse_day, partitions_for, repeat_window_closed
+from paperplan_sync.sources import registry
 from paperplan_sync.sources.base import ReportFailed
 from paperplan_sync.storage.loads import get_load
 
@@ -33,7 +38,7 @@ BACKFILL_RUN_WAIT_MAX_S = 2 * 3600
 # backfill_policy is "beta" in the pinned Dagster; its warning, re-printed for every asset (Dagster resets the
 # warnings registry), would fill the code server's log and slow loading a large configuration.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
-SOURCE_KINDS = {"amazon_sp": "amazon", "amazon_ads": "amazon"}
+SOURCE_KINDS = {name: source.dagster_kind or name for name, source in registry.sources().items()}
 
 
 def asset_key(report_type: ReportType) -> dg.AssetKey:
@@ -134,135 +139,149 @@ def _description(report_type: ReportType) -> str:
     return f"{text}\n\n{kind}. API report type `{report_type.report_type_id}` from `{report_type.source}`."
 
 
+@dataclass
+class ReportRun:
+    """One run of a report asset: its report type, resources and clock, and what happened to each day."""
+
+    context: dg.AssetExecutionContext
+    report_type: ReportType
+    writer: AirtableWriter
+    source: Any
+    db: Any
+    run_url: str
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    done: list[DayResult] = field(default_factory=list)
+    failed: list[tuple[Chunk, Exception]] = field(default_factory=list)  # a failed report fails each day it covers
+    day_failures: list[tuple[str, BaseException]] = field(default_factory=list)  # one day of a range not stored
+
+    def label(self, day: date | None) -> str:
+        """A day's key; a snapshot is labelled with its local day."""
+        return day_key(day or local_today(self.report_type, self.now))
+
+
 def materialize_report(context: dg.AssetExecutionContext, report_type: ReportType):
-    source = getattr(context.resources, report_type.source)
-    db = context.resources.mongo.db()
-    run_url = _run_url(context.run.run_id)
-    now = datetime.now(UTC)
-    days = [parse_day(k) for k in context.partition_keys] if report_type.partitioned else [None]
-
-    done: list[DayResult] = []
-    failed: list[tuple[Chunk, Exception]] = []  # a failed report fails every day it covers, once
-    day_failures: list[tuple[str, Exception]] = []  # one day of a range that could not be stored
-
-    def label(day: date | None) -> str:  # a snapshot is labelled with its local day
-        return day_key(day or local_today(report_type, now))
-
-    # The fewest reports that cover the run's days (one per range for a type the catalog can split by day),
-    # all requested up front, in order, by one background thread (the API prepares them in parallel); each
-    # loads as soon as its request is in, so request throttling overlaps the loads.
-    chunks = plan_chunks(report_type, days)
-    requested: list[Future] = [Future() for _ in chunks]
-    stop = threading.Event()
-
-    def request_all() -> None:
-        outcomes = source.request_reports([chunk.request for chunk in chunks])
-        try:
-            # Not strict: the source's generator is left where the loop stops; the finally cancels unanswered futures.
-            for future, outcome in zip(requested, outcomes, strict=False):
-                if stop.is_set():
-                    break
-                if isinstance(outcome, BaseException):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
-        finally:
-            outcomes.close()
-            for future in requested:
-                future.cancel()  # only the ones never answered: a cancelled run requests nothing more
-
-    # A daemon thread, not an executor: it may sleep out Amazon's 15 minutes between two Sales and Traffic
-    # requests, and a terminated run must not wait for that to end.
-    requester = threading.Thread(target=request_all, name="request-reports", daemon=True)
+    """Plan the reports, request them in the background, store and record each as it is ready, then finish."""
+    source, db = getattr(context.resources, report_type.source), context.resources.mongo.db()
+    chunks = plan_reports(context, report_type)
     with AirtableWriter(db, context.resources.airtable, background=True) as writer:
-        requester.start()
-        try:
+        run = ReportRun(context, report_type, writer, source, db, _run_url(context.run.run_id))
+        with requested_in_background(run.source, chunks) as requested:
             for chunk, request in zip(chunks, requested, strict=True):
-                try:
-                    # A single-day chunk streams straight into storage; a range is split into its days.
-                    outcomes = list(
-                        load_chunk(
-                            report_type,
-                            chunk,
-                            source=source,
-                            db=db,
-                            run_id=context.run.run_id,
-                            api_report_id=request.result(),
-                        )
-                    )
-                except Exception as exc:  # one bad report must not stop the others in a backfill
-                    context.log.error(f"{report_type.name} {chunk.label} failed: {exc}")
-                    failed.append((chunk, exc))
-                    continue
-                # The report came back empty (CANCELLED or no rows): a day it would wipe keeps its rows
-                # (storage does that); a day without rows yet is the runbook's scenario 2, unless Empty Is OK.
-                nothing = all(isinstance(o, DayResult) and o.empty for _, o in outcomes)
-                for day, outcome in outcomes:
-                    key = label(day)
-                    if isinstance(outcome, Exception):
-                        context.log.error(f"{report_type.name} {key} failed: {outcome}")
-                        day_failures.append((key, outcome))
-                        continue
-                    if nothing and not outcome.kept_rows and not report_type.empty_is_ok:
-                        context.log.warning(f"{report_type.name} {key}: {records.EMPTY_REASON}")
-                        _record_empty(writer, report_type, key, outcome, run_url=run_url)
-                        if report_type.notify_on_fail:  # fails the day, so the failure alert (once) follows
-                            day_failures.append(
-                                (key, ReportFailed(records.EMPTY_REASON, api_report_id=outcome.api_report_id))
-                            )
-                            continue
-                        done.append(outcome)
-                        continue
-                    done.append(outcome)
-                    context.log.info(
-                        f"{report_type.name} {key}: {outcome.rows} rows, "
-                        f"{outcome.quarantined} quarantined, load {outcome.load_id}"
-                    )
-                    _record_success(
-                        writer,
-                        report_type,
-                        day,
-                        key,
-                        outcome,
-                        run_url=run_url,
-                        now=now,
-                        kept=get_load(db, outcome.kept_load_id) if outcome.kept_rows and outcome.kept_load_id else None,
-                    )
-        finally:
-            stop.set()
-            requester.join(timeout=5.0)  # done by now unless it is sleeping out Amazon's spacing
-
+                store_and_record(run, chunk, request)
         flushed = writer.flush()
     if flushed.stopped_by:
         context.log.warning(
-            f"Airtable unavailable, {len(done)} Reports update(s) kept in the outbox: {flushed.stopped_by}"
+            f"Airtable unavailable, {len(run.done)} Reports update(s) kept in the outbox: {flushed.stopped_by}"
         )
+    return finish(run)
 
-    stored = {r.report_date for r in done}
-    failed_days = [label(d) for chunk, _ in failed for d in chunk.days if label(d) not in stored]
-    failed_days += [key for key, _ in day_failures]
-    if failed_days:
-        for result in done:  # the days that did load still count as materialized
-            context.log_event(
+
+def plan_reports(context: dg.AssetExecutionContext, report_type: ReportType) -> list[Chunk]:
+    """The fewest reports that cover the run's days (one per range for a type the catalog can split by day)."""
+    days = [parse_day(k) for k in context.partition_keys] if report_type.partitioned else [None]
+    return plan_chunks(report_type, days)
+
+
+@contextlib.contextmanager
+def requested_in_background(source, chunks: list[Chunk]) -> Iterator[list[Future]]:
+    """Every report requested up front, in order, by one background thread (the API prepares them in
+    parallel): each future holds a report's id as soon as its request is in, so request throttling overlaps
+    the loads. A daemon thread, not an executor: it may sleep out Amazon's 15 minutes between two Sales and
+    Traffic requests, and a terminated run must not wait for that to end."""
+    requested: list[Future] = [Future() for _ in chunks]
+    stop = threading.Event()
+    requester = threading.Thread(
+        target=_request_all, args=(source, chunks, requested, stop), name="request-reports", daemon=True
+    )
+    requester.start()
+    try:
+        yield requested
+    finally:
+        stop.set()
+        requester.join(timeout=5.0)  # done by now unless it is sleeping out Amazon's spacing
+
+
+def _request_all(source, chunks: list[Chunk], requested: list[Future], stop: threading.Event) -> None:
+    outcomes = source.request_reports([chunk.request for chunk in chunks])
+    try:
+        # Not strict: the source's generator is left where the loop stops; the finally cancels unanswered futures.
+        for future, outcome in zip(requested, outcomes, strict=False):
+            if stop.is_set():
+                break
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+    finally:
+        outcomes.close()
+        for future in requested:
+            future.cancel()  # only the ones never answered: a cancelled run requests nothing more
+
+
+def store_and_record(run: ReportRun, chunk: Chunk, request: Future) -> None:
+    """Store one report's days (a single day streams straight into storage; a range is split into its days),
+    then record each day. One bad report must not stop the others in a backfill."""
+    rt = run.report_type
+    try:
+        outcomes = list(
+            load_chunk(
+                rt, chunk, source=run.source, db=run.db, run_id=run.context.run.run_id, api_report_id=request.result()
+            )
+        )
+    except Exception as exc:
+        run.context.log.error(f"{rt.name} {chunk.label} failed: {exc}")
+        run.failed.append((chunk, exc))
+        return
+    nothing = all(isinstance(o, DayResult) and o.empty for _, o in outcomes)
+    for day, outcome in outcomes:
+        record_day(run, day, outcome, nothing=nothing)
+
+
+def record_day(run: ReportRun, day: date | None, outcome: DayResult | Exception, *, nothing: bool) -> None:
+    """What outcomes.day_verdict says of one day, into the run's tally, the log and Airtable."""
+    rt, key, log = run.report_type, run.label(day), run.context.log
+    verdict = day_verdict(outcome, nothing=nothing, empty_is_ok=rt.empty_is_ok, notify_on_fail=rt.notify_on_fail)
+    if isinstance(outcome, Exception):  # DayVerdict.FAILED
+        log.error(f"{rt.name} {key} failed: {outcome}")
+        run.day_failures.append((key, outcome))
+    elif verdict in (DayVerdict.EMPTY, DayVerdict.EMPTY_FAILS):
+        log.warning(f"{rt.name} {key}: {records.EMPTY_REASON}")
+        _record_empty(run.writer, rt, key, outcome, run_url=run.run_url)
+        if verdict is DayVerdict.EMPTY_FAILS:
+            run.day_failures.append((key, ReportFailed(records.EMPTY_REASON, api_report_id=outcome.api_report_id)))
+        else:
+            run.done.append(outcome)
+    else:
+        run.done.append(outcome)
+        log.info(f"{rt.name} {key}: {outcome.rows} rows, {outcome.quarantined} quarantined, load {outcome.load_id}")
+        kept = get_load(run.db, outcome.kept_load_id) if outcome.kept_rows and outcome.kept_load_id else None
+        _record_success(run.writer, rt, day, key, outcome, run_url=run.run_url, now=run.now, kept=kept)
+
+
+def finish(run: ReportRun) -> dg.MaterializeResult:
+    """The run's result: its days' metadata and checks, or (any day failed) a failure naming the days, after
+    materializing the days that did load."""
+    rt = run.report_type
+    failure = run_failure(
+        rt.name,
+        failed_reports=[(chunk.label, [run.label(d) for d in chunk.days], exc) for chunk, exc in run.failed],
+        failed_days=run.day_failures,
+        stored={r.report_date for r in run.done},
+    )
+    if failure:
+        for result in run.done:  # the days that did load still count as materialized
+            run.context.log_event(
                 dg.AssetMaterialization(
-                    asset_key=context.asset_key,
+                    asset_key=run.context.asset_key,
                     partition=result.report_date,
-                    metadata=_metadata(report_type, [result], context),
+                    metadata=_metadata(rt, [result], run.context),
                 )
             )
-        summary = "; ".join(
-            [f"{chunk.label}: {exc}" for chunk, exc in failed] + [f"{key}: {exc}" for key, exc in day_failures]
-        )
-        errors = [exc for _, exc in failed] + [exc for _, exc in day_failures]
-        retryable = not all(isinstance(exc, ReportFailed) for exc in errors)
         raise dg.Failure(
-            description=f"Report {report_type.name} failed for {len(failed_days)} day(s): {summary}",
-            metadata={"failed_days": failed_days},
-            allow_retries=retryable,
+            description=failure.description, metadata={"failed_days": failure.days}, allow_retries=failure.retryable
         )
-
-    done.sort(key=lambda r: r.report_date or "")  # days may load newest first (plan_chunks)
-    return dg.MaterializeResult(metadata=_metadata(report_type, done, context), check_results=check_results(done))
+    done = sorted(run.done, key=lambda r: r.report_date or "")  # days may load newest first (plan_chunks)
+    return dg.MaterializeResult(metadata=_metadata(rt, done, run.context), check_results=check_results(done))
 
 
 def _record_empty(
@@ -308,15 +327,12 @@ def _record_success(
             report_name=report_type.name,
             report_date=report_date,
             real_time=report_type.real_time,
-            load_id=str(kept["_id"]) if kept else result.load_id,
-            rows=result.kept_rows if kept else result.rows,
-            quarantined=kept.get("quarantined_rows", 0) if kept else result.quarantined,
             api_report_id=result.api_report_id,
             run_url=run_url,
             repeat_done=day is not None and repeat_window_closed(report_type, day, now),
             now=now,
             note=note,
-            loaded_at=kept["finished_at"].replace(tzinfo=UTC) if kept and kept.get("finished_at") else None,
+            **(_kept_figures(kept, result) if kept else _loaded_figures(result)),
         )
     )
     if kept:
@@ -336,6 +352,21 @@ def _record_success(
             table=report_type.airtable_table,
             key_fields=report_type.airtable_key_fields,
         )
+
+
+def _loaded_figures(result: DayResult) -> dict:
+    return {"load_id": result.load_id, "rows": result.rows, "quarantined": result.quarantined, "loaded_at": None}
+
+
+def _kept_figures(kept: dict, result: DayResult) -> dict:
+    """The figures of the load an empty re-pull kept: its id, rows, quarantined rows and when it loaded."""
+    finished = kept.get("finished_at")
+    return {
+        "load_id": str(kept["_id"]),
+        "rows": result.kept_rows,
+        "quarantined": kept.get("quarantined_rows", 0),
+        "loaded_at": finished.replace(tzinfo=UTC) if finished else None,
+    }
 
 
 def _metadata(report_type: ReportType, results: list[DayResult], context) -> dict:

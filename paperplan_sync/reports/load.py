@@ -214,7 +214,6 @@ def store_day(
     cancelled: bool,
 ) -> DayResult:
     """One day's rows (or a snapshot) into MongoDB as one atomic replace, with its datapoints."""
-    kind = kind_for(report_type)
     previous = loads.previous_successful_load(db, report_type.name)
     snapshot_day = None if day else local_today(report_type, datetime.now(UTC))  # history is kept per local day
     load = loads.start_load(
@@ -225,38 +224,15 @@ def store_day(
         run_id=run_id,
         snapshot_day=snapshot_day,
     )
+    kind = kind_for(report_type)
     duplicates = DuplicateKeyCounter(kind.row_key)
     mapping = kind.datapoints if report_type.add_to_datapoints else None
     accumulator = DatapointAccumulator(mapping) if mapping else None
-
-    def observed():  # runs on write_rows' reading thread, ahead of the inserts
-        for batch in stream.batches():
-            duplicates.add(batch)
-            if accumulator:
-                accumulator.add(batch)
-            yield batch
-
     try:
-        rows = loads.write_rows(load, observed())
-        quarantined = [asdict(q) for q in stream.quarantined]
-        points = (
-            accumulator.datapoints(report=report_type.name, day=load.report_date, load_id=load.load_id)
-            if accumulator
-            else None
-        )
-        # The datapoints flip with the rows; an empty answer keeps a day's rows unless the type says empty is normal.
-        meta = loads.commit_load(
-            load,
-            rows=rows,
-            quarantined=quarantined,
-            columns=stream.columns,
-            datapoints=points,
-            keep_rows_if_empty=not report_type.empty_is_ok,
-        )
+        rows, quarantined, points, meta = _write_and_commit(report_type, load, stream, duplicates, accumulator)
     except BaseException as exc:
         loads.fail_load(load, f"{type(exc).__name__}: {exc}")
         raise
-
     result = DayResult(
         report_name=report_type.name,
         report_date=day_key(day) if day else None,
@@ -264,15 +240,59 @@ def store_day(
         api_report_id=api_report_id,
         cancelled=cancelled,
         rows=rows,
-        quarantined=len(quarantined),
+        quarantined=quarantined,
         columns=list(stream.columns),
         duplicate_keys=duplicates.duplicates,
         duplicate_examples=duplicates.examples,
         previous_load_id=str(previous["_id"]) if previous else None,
     )
-    if previous and previous.get("columns") and stream.columns:
-        before, now = set(previous["columns"]), set(stream.columns)
-        result.columns_added, result.columns_removed = sorted(now - before), sorted(before - now)
+    _compare_columns(result, previous)
     result.kept_rows, result.kept_load_id = meta.get("kept_rows") or 0, meta.get("kept_load_id")
     result.datapoints = len(points or ()) if not result.kept_rows else 0
     return result
+
+
+def _write_and_commit(
+    report_type: ReportType,
+    load: loads.ReportLoad,
+    stream: RowStream,
+    duplicates: DuplicateKeyCounter,
+    accumulator: DatapointAccumulator | None,
+) -> tuple[int, int, list | None, dict]:
+    """Write the rows (counting duplicates and datapoints on the way), then commit: rows, quarantined rows,
+    datapoints and the commit's metadata."""
+    rows = loads.write_rows(load, _observed(stream, duplicates, accumulator))
+    quarantined = [asdict(q) for q in stream.quarantined]
+    points = (
+        accumulator.datapoints(report=report_type.name, day=load.report_date, load_id=load.load_id)
+        if accumulator
+        else None
+    )
+    # The datapoints flip with the rows; an empty answer keeps a day's rows unless the type says empty is normal.
+    meta = loads.commit_load(
+        load,
+        rows=rows,
+        quarantined=quarantined,
+        columns=stream.columns,
+        datapoints=points,
+        keep_rows_if_empty=not report_type.empty_is_ok,
+    )
+    return rows, len(quarantined), points, meta
+
+
+def _observed(
+    stream: RowStream, duplicates: DuplicateKeyCounter, accumulator: DatapointAccumulator | None
+) -> Iterator[RowBatch]:
+    """The stream's batches, seen by the counters first (on write_rows' reading thread, ahead of the inserts)."""
+    for batch in stream.batches():
+        duplicates.add(batch)
+        if accumulator:
+            accumulator.add(batch)
+        yield batch
+
+
+def _compare_columns(result: DayResult, previous: dict | None) -> None:
+    """Columns the report gained or lost since the previous successful load."""
+    if previous and previous.get("columns") and result.columns:
+        before, now = set(previous["columns"]), set(result.columns)
+        result.columns_added, result.columns_removed = sorted(now - before), sorted(before - now)

@@ -4,11 +4,11 @@ report type is the catalog's business (reports/catalog.py)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 from paperplan_sync.sources.base import Row, RowBatch
+from paperplan_sync.sources.catalog import DatapointMapping  # sources register their mappings
 from paperplan_sync.values import to_number
 
 
@@ -19,17 +19,6 @@ def columns(rows: RowBatch | Iterable[Row], names: Iterable[str]) -> list[list[A
         return [rows.column(name) for name in names]
     rows = list(rows)
     return [[row.get(name) for row in rows] for name in names]
-
-
-@dataclass(frozen=True)
-class DatapointMapping:
-    """Rows -> datapoints ``(date, key, metric, value)``, summed per key and metric over a report.
-
-    ``keep`` filters rows on one column: ``(column, predicate on its value)``; None keeps every row."""
-
-    key_field: str
-    metrics: dict[str, str]  # metric name -> row column
-    keep: tuple[str, Callable[[Any], bool]] | None = None
 
 
 def _always(value: Any) -> bool:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import dagster as dg
-import requests
 from pyairtable.formulas import AND, BLANK, EQ, NOT, OR, Field
 
 from paperplan_sync import settings
@@ -26,6 +25,7 @@ from paperplan_sync.control_plane.airtable import AirtableResource, AirtableUnav
 from paperplan_sync.control_plane.changes import Changes, ChangeWatcher, change_settings
 from paperplan_sync.control_plane.schema import CONFIG_TABLES, TABLE_REPORTS
 from paperplan_sync.control_plane.writer import AirtableWriter
+from paperplan_sync.ops import graphql
 from paperplan_sync.reports.factory import AssetJob
 from paperplan_sync.reports.partitions import parse_day, partitions_for, repeat_window_closed
 from paperplan_sync.scheduling.plan import (
@@ -95,16 +95,10 @@ def retry_days(airtable: AirtableResource, config: SyncConfig, names: set[str], 
 
 def request_reload(webserver_url: str) -> str | None:
     """Ask the webserver to reload the code location; None when it did, else why not."""
-    query = "mutation($n: String!) { reloadRepositoryLocation(repositoryLocationName: $n) { __typename } }"
     try:
-        response = requests.post(
-            f"{webserver_url.rstrip('/')}/graphql",
-            json={"query": query, "variables": {"n": settings.CODE_LOCATION_NAME}},
-            timeout=30,
-        )
-        outcome = response.json()["data"]["reloadRepositoryLocation"]["__typename"]
-    except Exception as exc:  # the webserver restarting, say: the next tick asks again
-        return f"reload request failed: {type(exc).__name__}"
+        outcome = graphql.reload_location(webserver_url, settings.CODE_LOCATION_NAME)
+    except graphql.GraphQLError as exc:  # the webserver restarting, say: the next tick asks again
+        return f"reload request failed: {exc}"
     return None if outcome == "WorkspaceLocationEntry" else f"reload answered {outcome}"
 
 

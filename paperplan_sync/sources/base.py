@@ -1,7 +1,7 @@
 """The small contract every report source implements: request -> wait -> rows.
 
 The asset layer only speaks this interface, so adding a third API is one new folder under ``sources/``
-with a resource that implements ``ReportSource``.
+(see sources/README.md) whose resource implements ``ReportSource`` -- usually by extending ``http.ApiSource``.
 """
 
 from __future__ import annotations
@@ -201,3 +201,15 @@ class ReportSource(abc.ABC):
         if report.status == "CANCELLED":
             return report, RowStream.empty()
         return report, self.report_rows(report, request)
+
+
+def bound_stream(make_chunks: Callable[[RowStream], Iterator[RowBatch | list[Row]]]) -> RowStream:
+    """A RowStream whose generator can fill in that same stream's columns / quarantine as it runs."""
+    holder: list[RowStream] = []
+
+    def run() -> Iterator[RowBatch | list[Row]]:
+        yield from make_chunks(holder[0])
+
+    stream = RowStream(run())
+    holder.append(stream)
+    return stream

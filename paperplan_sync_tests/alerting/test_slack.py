@@ -185,3 +185,20 @@ def test_run_links_use_the_public_ui_address_behind_the_proxy():
         SlackResource(token="x", webserver_url="http://127.0.0.1:3000").run_url("abc")
         == "http://127.0.0.1:3000/runs/abc"
     )
+
+
+@pytest.mark.parametrize(
+    "found,error",
+    [
+        (None, "channel_not_found"),
+        ({"id": "C1", "name": "alerts", "is_archived": True, "is_member": True}, "is_archived"),
+        ({"id": "C1", "name": "alerts", "is_member": False}, "not_in_channel"),
+        ({"id": "C1", "name": "alerts", "is_member": True}, None),
+    ],
+)
+def test_why_the_bot_cannot_post_to_a_channel_slack_described(found, error):
+    from paperplan_sync.alerting.slack import channel_problem
+
+    problem = channel_problem(found, "#alerts")
+    assert (problem.error if problem else None) == error
+    assert problem is None or problem.channel == "#alerts"

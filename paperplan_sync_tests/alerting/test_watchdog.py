@@ -12,6 +12,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from paperplan_local.runner import ServerThread, free_port
+from paperplan_sync.alerting import watchdog
 from paperplan_sync.alerting.watchdog import run_watchdog
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -104,3 +105,41 @@ def test_a_stale_heartbeat_behind_a_healthy_api_alerts_at_the_cross_check(airtab
     assert watch(NOW + timedelta(minutes=5)).posted is None
     beat(airtable, NOW + timedelta(minutes=8))
     assert watch(NOW + timedelta(minutes=10)).posted == "back online"
+
+
+# The watchdog's decisions on plain data.
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "api_ok,offline_since,cross_check_due,expected",
+    [
+        (False, None, False, True),  # unhealthy, not yet alerted: the heartbeat says how long it has been
+        (False, T0, True, False),  # alerted already: nothing Airtable says changes that
+        (True, T0, False, True),  # recovering: back online needs the heartbeat too
+        (True, None, True, True),  # the periodic cross-check
+        (True, None, False, False),
+    ],
+)
+def test_the_heartbeat_is_read_only_when_it_can_change_something(api_ok, offline_since, cross_check_due, expected):
+    assert (
+        watchdog.must_read_heartbeat(api_ok=api_ok, offline_since=offline_since, cross_check_due=cross_check_due)
+        is expected
+    )
+
+
+def test_a_heartbeat_older_than_its_limit_or_never_written_is_stale():
+    age = timedelta(minutes=45)
+    assert watchdog.heartbeat_check(T0 - timedelta(minutes=44), T0, age).ok
+    stale = watchdog.heartbeat_check(T0 - timedelta(minutes=46), T0, age)
+    assert not stale.ok and stale.detail == "stale: last 2026-11-26 11:14 UTC"
+    assert watchdog.heartbeat_check(None, T0, age).detail == "stale: never written"
+
+
+def test_offline_is_posted_once_per_outage_and_back_online_after_a_fresh_read():
+    post = watchdog.what_to_post
+    assert post(healthy=False, offline_since=None, read_heartbeat=True) == "offline"
+    assert post(healthy=False, offline_since=T0, read_heartbeat=False) is None
+    assert post(healthy=True, offline_since=T0, read_heartbeat=True) == "back online"
+    assert post(healthy=True, offline_since=T0, read_heartbeat=False) is None
+    assert post(healthy=True, offline_since=None, read_heartbeat=True) is None

@@ -92,3 +92,15 @@ def test_api_says_503_and_why_when_dagster_does_not_answer(api):
     assert answer.headers["Content-Type"].startswith("text/plain")
     assert answer.text.startswith("Sync application unhealthy: webserver:")
     assert requests.get(f"{api}/other", timeout=5).status_code == 404
+
+
+def test_the_health_answer_is_hello_world_or_503_and_why():
+    from http import HTTPStatus
+
+    from paperplan_sync.api.server import health_answer
+
+    assert health_answer([]) == (HTTPStatus.OK, "Hello world!")
+    assert health_answer(["webserver: down", "daemon SENSOR: stale"]) == (
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "Sync application unhealthy: webserver: down; daemon SENSOR: stale",
+    )

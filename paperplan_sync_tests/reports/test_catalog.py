@@ -13,17 +13,10 @@ from pathlib import Path
 import pytest
 
 from paperplan_sync.config.models import ReportType
-from paperplan_sync.reports.catalog import (
-    AMAZON_SP,
-    CATALOG,
-    ORDERS_BY_DATE,
-    SALES_AND_TRAFFIC_JSON,
-    ReportKind,
-    parse_document,
-)
+from paperplan_sync.reports.catalog import CATALOG, ReportKind, kind_of, parse_document
 from paperplan_sync.reports.load import plan_chunks, split_by_day, store_day
-from paperplan_sync.sources.amazon_ads import settings as ads
-from paperplan_sync.sources.amazon_sp import settings as sp
+from paperplan_sync.sources import registry
+from paperplan_sync.sources.amazon_sp.catalog import ORDERS_BY_DATE
 from paperplan_sync.sources.base import RowStream
 from paperplan_sync.storage.rows import LATEST, current_rows
 from paperplan_sync.timezones import utc_offset_tz
@@ -134,11 +127,16 @@ def test_a_range_longer_than_the_api_allows_is_chunked():
 
 
 @pytest.mark.parametrize("kind", list(CATALOG.values()), ids=list(CATALOG))
-def test_the_catalog_and_its_source_agree(kind):
-    """The source reads an id's API quirks from its own settings (sources import nothing of reports): the
-    catalog's entry must say the same, or a parse or a create limit would differ between the two."""
-    if kind.source == AMAZON_SP:
-        assert (kind.document_format == SALES_AND_TRAFFIC_JSON) == (kind.report_type_id in sp.JSON_REPORT_TYPES)
-        assert kind.create_every_s == sp.CREATE_EVERY_S.get(kind.report_type_id)
-    else:
-        assert kind.ads_preset is ads.PRESETS.get(kind.report_type_id)
+def test_every_entry_is_registered_by_the_source_that_parses_it(kind):
+    """One place per fact: a source registers its entries, and the parser of each entry's format is its own
+    (reports/catalog.py only collects them from the registry)."""
+    source = registry.get(kind.source)
+    assert source.kinds[kind.report_type_id] is kind and kind_of(kind.report_type_id, kind.source) is kind
+    assert registry.parser(kind.document_format) is source.parsers[kind.document_format]
+
+
+def test_an_unknown_id_gets_its_sources_cautious_default():
+    for name, source in registry.sources().items():
+        kind = kind_of("SOME_NEW_REPORT_TYPE", name)
+        assert (kind.source, kind.document_format, kind.max_range_days) == (name, source.default_format, 1)
+        assert not kind.splittable and kind.datapoints is None

@@ -10,7 +10,7 @@ import pytest
 
 from paperplan_sync.alerting.alerts import build_alert_sensors
 from paperplan_sync.control_plane.schema import TABLE_REPORTS
-from paperplan_sync.reports.catalog import ORDERS_BY_DATE
+from paperplan_sync.sources.amazon_sp.catalog import ORDERS_BY_DATE
 from paperplan_sync.storage.rows import current_rows
 from paperplan_sync.timezones import utc_offset_tz
 from paperplan_sync_tests.fixtures.reports import RANGE_END, RANGE_START

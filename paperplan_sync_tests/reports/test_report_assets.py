@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from paperplan_sync.control_plane.schema import TABLE_REPORTS
 from paperplan_sync.control_plane.writer import AirtableWriter
+from paperplan_sync.reports.partitions import parse_day, repeat_window_closed
 from paperplan_sync.storage.rows import LATEST
 from paperplan_sync.storage.rows import current_rows as stored_rows
 
@@ -41,7 +42,11 @@ def test_a_sales_report_partition_lands_in_mongodb_airtable_and_datapoints(produ
     record = reports_record(airtable_resource, "sales_report", DAY)
     assert record["Mongo Id"] == meta["load_id"] and record["Rows"] == len(rows)
     assert record.get("Last Updated") and not record.get("Fail")
-    assert not record.get("Update Repeated")  # the 21-day re-pull window of 11-15 is still open
+    # "Update Repeated" marks the last scheduled re-pull: set once the 21-day window of DAY has closed, which
+    # depends on today's date (the stand-in's clock is pinned, the product's is not).
+    sales_report = product.config.report_type("sales_report")
+    window_closed = repeat_window_closed(sales_report, parse_day(DAY), datetime.now(UTC))
+    assert bool(record.get("Update Repeated")) == window_closed
 
     points = list(product.resources["mongo"].db()["datapoints"].find({"report": "sales_report", "date": DAY}))
     assert {p["metric"] for p in points} == {"units_ordered", "ordered_revenue"}

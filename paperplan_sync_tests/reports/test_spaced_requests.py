@@ -9,8 +9,8 @@ import time
 import httpx
 import pytest
 
-from paperplan_sync.reports.catalog import SALES_AND_TRAFFIC
 from paperplan_sync.sources.amazon_sp import reset_buckets
+from paperplan_sync.sources.amazon_sp.catalog import SALES_AND_TRAFFIC
 from paperplan_sync.sources.base import ReportRequest
 from paperplan_sync.storage.rows import current_rows
 from paperplan_sync_tests.fixtures.spapi import SPAPI_TEST_SCALE

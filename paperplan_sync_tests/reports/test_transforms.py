@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from paperplan_sync.reports.catalog import CATALOG, ORDERS_BY_DATE, SALES_AND_TRAFFIC
+from paperplan_sync.reports.catalog import CATALOG
 from paperplan_sync.reports.transforms import DatapointAccumulator, DuplicateKeyCounter
+from paperplan_sync.sources.amazon_sp.catalog import ORDERS_BY_DATE, SALES_AND_TRAFFIC
 from paperplan_sync.sources.base import RowBatch
 
 COLUMNS = ["amazon-order-id", "sku", "quantity", "item-price", "order-status"]

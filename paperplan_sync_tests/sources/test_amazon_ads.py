@@ -12,15 +12,16 @@ import pytest
 
 from paperplan_local.ads import build_app
 from paperplan_local.runner import ServerThread
-from paperplan_sync.resources import amazon_ads_resource
+from paperplan_sync.config.models import ReportType
+from paperplan_sync.reports.load import plan_chunks
+from paperplan_sync.resources import source_resource
 from paperplan_sync.sources.amazon_ads import (
     AdsAuthError,
     AdsReportParseError,
     AdsUnavailable,
     AmazonAdsReportsResource,
-    split_range,
 )
-from paperplan_sync.sources.amazon_ads.parsing import gunzip_if_needed, iter_json_array, utf8_text
+from paperplan_sync.sources.amazon_ads.parsing import gunzip_if_needed, iter_json_array
 from paperplan_sync.sources.amazon_ads.report_config import duplicate_report_id, report_mismatch
 from paperplan_sync.sources.amazon_ads.settings import SP_CAMPAIGNS
 from paperplan_sync.sources.base import ReportFailed, ReportRequest, ReportTimeout
@@ -74,9 +75,7 @@ def test_options_override_columns_and_time_unit(ads_resource):
     assert stream.columns == ["date", "campaignId", "cost"]  # DAILY needs the date, so it is added
     assert all(set(r) == {"date", "campaignId", "cost"} for r in rows)
 
-    request = _req(columns='["campaignId","cost","sales7d"]', timeUnit="SUMMARY")
-    report, stream = ads_resource.fetch_range(request, DAY - timedelta(days=6), DAY)
-    rows = [r for chunk in stream.chunks() for r in chunk]
+    report, stream, rows = _all_rows(ads_resource, _req(columns='["campaignId","cost","sales7d"]', timeUnit="SUMMARY"))
     assert report.extra["timeUnit"] == "SUMMARY" and rows
     assert all(set(r) == {"campaignId", "cost", "sales7d"} for r in rows)
 
@@ -133,17 +132,26 @@ def test_duplicate_request_reuses_the_pending_report(ads, ads_resource):
     assert rows
 
 
-def test_range_over_31_days_is_refused_before_any_request(ads, ads_resource):
-    start = date(2026, 10, 1)
+def test_a_long_window_is_requested_as_reports_of_at_most_31_days(ads, ads_resource):
+    """The real path: reports/load plans the ranges, the source requests them; each report holds its days."""
+    start = date(2026, 9, 20)
+    days = [start + timedelta(days=n) for n in range(41)]
+    ads_campaigns = ReportType(
+        record_id="recAds", name="ads_campaigns", active=True, source="amazon_ads", report_type_id="spCampaigns"
+    )
+    chunks = plan_chunks(ads_campaigns, days)
+    assert [len(chunk.days) for chunk in chunks] == [31, 10]
+
+    ids = list(ads_resource.request_reports([chunk.request for chunk in chunks]))
+    assert all(isinstance(i, str) for i in ids) and ads.stats()["reports_created"] == 2
+    first = ads_resource.wait_for_report(ids[0])
+    rows = [r for c in ads_resource.report_rows(first, chunks[0].request).chunks() for r in c]
+    assert {r["date"] for r in rows} == {d.isoformat() for d in chunks[0].days}
+
+    # One report over 32 days is refused before any request reaches Amazon.
     with pytest.raises(ValueError, match="at most 31 days"):
-        ads_resource.request_report_range(_req(), start, start + timedelta(days=31))
-    assert ads.stats()["reports_created"] == 0
-    # 31 days inclusive is fine, and split_range cuts longer spans into such windows.
-    ads_resource.request_report_range(_req(), start, start + timedelta(days=30))
-    assert split_range(start, start + timedelta(days=40)) == [
-        (start, start + timedelta(days=30)),
-        (start + timedelta(days=31), start + timedelta(days=40)),
-    ]
+        ads_resource.request_report(ReportRequest("spCampaigns", day=start, end_day=days[31]))
+    assert ads.stats()["reports_created"] == 2
 
 
 def test_failed_report_raises_report_failed_with_the_reason(ads, ads_resource):
@@ -244,15 +252,18 @@ def test_restated_conversions_grow_as_the_server_clock_moves(ads, ads_resource):
 def test_json_array_parser_handles_any_chunking():
     document = '[ {"a": 1, "b": "x,]y"}, 12345, null , {"c": [1, 2]}, "s", true ]'
     expected = [{"a": 1, "b": "x,]y"}, 12345, None, {"c": [1, 2]}, "s", True]
-    assert list(iter_json_array([document])) == expected
-    assert list(iter_json_array(iter(document))) == expected  # one character at a time
+    data = document.encode()
+    assert list(iter_json_array([data])) == expected
+    assert list(iter_json_array(data[i : i + 1] for i in range(len(data)))) == expected  # one byte at a time
     packed = gzip.compress(json.dumps(expected).encode())
     pieces = [packed[i : i + 7] for i in range(0, len(packed), 7)]
-    assert list(iter_json_array(utf8_text(gunzip_if_needed(pieces)))) == expected
-    assert list(iter_json_array(utf8_text(gunzip_if_needed([b""])))) == []
-    for broken in ('[{"a": 1}, {"b": ', '{"a": 1}', "[1 2]", "[1,]"):
+    assert list(iter_json_array(gunzip_if_needed(pieces))) == expected
+    assert list(iter_json_array(gunzip_if_needed([b""]))) == []
+    bom = b"\xef\xbb\xbf" + data
+    assert list(iter_json_array(bom[i : i + 1] for i in range(len(bom)))) == expected
+    for broken in ('[{"a": 1}, {"b": ', '{"a": 1}', "[1 2]", "[1,]", "[1] 2", '["\xff"]'):
         with pytest.raises(AdsReportParseError):
-            list(iter_json_array(iter(broken)))
+            list(iter_json_array([broken.encode("latin-1")]))
 
 
 def test_duplicate_answer_parsing_and_matching():
@@ -291,7 +302,7 @@ def test_works_as_a_dagster_resource_wired_from_the_environment(ads, monkeypatch
         return sum(len(chunk) for chunk in stream.chunks())
 
     monkeypatch.setenv("ADS_POLL_INITIAL_S", "0.05")
-    resource = amazon_ads_resource().model_copy(update={"poll_max_s": 0.2})  # the production wiring
+    resource = source_resource("amazon_ads").model_copy(update={"poll_max_s": 0.2})  # the production wiring
     result = dg.materialize([ads_campaigns_day], resources={"amazon_ads": resource})
     assert result.success and result.output_for_node("ads_campaigns_day") > 0
     assert ads.client_secret not in repr(resource)

@@ -48,7 +48,7 @@ def test_lwa_5xx_is_retried(spapi, spapi_resource):
 
 
 def test_bad_client_secret_is_a_clear_error_without_the_secret(spapi):
-    res = spapi.resource(lwa_client_secret="wrong-secret-value-123")
+    res = spapi.resource(client_secret="wrong-secret-value-123")
     with pytest.raises(LWAAuthError) as err:
         list(res.iter_reports([ORDERS]))
     assert err.value.status == 401
@@ -69,7 +69,7 @@ def test_secrets_never_in_repr(spapi_resource, spapi):
     text = repr(spapi_resource) + str(spapi_resource)
     for secret in (spapi.client_id, spapi.client_secret, spapi.refresh_token):
         assert secret not in text
-    assert repr(spapi_resource.api._tokens).count(spapi.client_secret) == 0
+    assert repr(spapi_resource.tokens).count(spapi.client_secret) == 0
 
 
 def test_token_still_rejected_after_refresh_fails_clearly(spapi, spapi_resource):

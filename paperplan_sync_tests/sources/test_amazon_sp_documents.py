@@ -237,7 +237,7 @@ def test_download_5xx_before_any_byte_is_retried(spapi, spapi_resource):
 
 
 def test_works_as_a_dagster_resource_configured_from_env_vars(spapi, monkeypatch):
-    from paperplan_sync.resources import amazon_sp_resource
+    from paperplan_sync.resources import source_resource
 
     env = {
         "SPAPI_LWA_CLIENT_ID": spapi.client_id,
@@ -252,7 +252,7 @@ def test_works_as_a_dagster_resource_configured_from_env_vars(spapi, monkeypatch
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("MONGODB_URI", raising=False)
-    resource = amazon_sp_resource().model_copy(update={"poll_max_s": 0.1})  # the production wiring
+    resource = source_resource("amazon_sp").model_copy(update={"poll_max_s": 0.1})  # the production wiring
     assert spapi.client_secret not in repr(resource)
 
     @dg.asset

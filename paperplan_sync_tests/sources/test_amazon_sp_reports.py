@@ -298,7 +298,7 @@ def test_a_sales_and_traffic_429_waits_amazons_15_minutes_not_a_quick_retry():
             sleep=slept.append,
             throttle_attempts=2,
         )
-        headers = {"x-amz-access-token": res.api.tokens.token()}
+        headers = {"x-amz-access-token": res.tokens.token()}
         with pytest.raises(GaveUp):  # another process that does not know the slot is taken
             policy.send(
                 lambda: httpx.post(srv.url + "/reports/2021-06-30/reports", json=body, headers=headers),

@@ -8,12 +8,9 @@ import time
 import httpx
 import pytest
 
-from paperplan_sync.retry import RetryPolicy
 from paperplan_sync.sources import lwa
-from paperplan_sync.sources.amazon_ads.errors import AdsAuthError
-from paperplan_sync.sources.amazon_ads.lwa import LwaTokenProvider as AdsTokenProvider
-from paperplan_sync.sources.amazon_sp.errors import LWAAuthError
-from paperplan_sync.sources.amazon_sp.lwa import LwaTokenProvider as SPTokenProvider
+from paperplan_sync.sources.amazon_ads import AdsAuthError, AmazonAdsReportsResource
+from paperplan_sync.sources.amazon_sp import AmazonSPReportsResource, LWAAuthError
 from paperplan_sync.sources.lwa import LwaCredentials, LwaRefusal, LwaTokenProvider, refresh_after
 
 MARGIN_S = 60.0
@@ -140,18 +137,25 @@ def test_secrets_echoed_by_the_endpoint_are_scrubbed():
     assert secret not in str(err.value) and "bad token ***" in str(err.value)
 
 
-def test_source_adapters_raise_their_own_errors(spapi, http):
-    credentials = LwaCredentials(spapi.url + "/auth/o2/token", spapi.client_id, "nope", spapi.refresh_token)
-    sp = SPTokenProvider(http, credentials, policy=RetryPolicy(attempts=1))
+def test_each_source_raises_its_own_error_with_one_message(spapi):
+    """One provider, built by the shared skeleton (sources.http) for every source: only the error differs."""
+    common = {
+        "client_id": spapi.client_id,
+        "client_secret": "nope",
+        "refresh_token": spapi.refresh_token,
+        "endpoint": spapi.url,
+        "lwa_endpoint": spapi.url + "/auth/o2/token",
+        "max_retries": 0,
+    }
+    sp = AmazonSPReportsResource(**common)
     with pytest.raises(LWAAuthError) as sp_err:
-        sp.token()
+        sp.tokens.token()
     assert sp_err.value.status == 401 and sp_err.value.code == "invalid_client"
 
-    def send(method: str, url: str, *, what: str, **kw) -> httpx.Response:
-        return http.request(method, url, **kw)
-
-    ads = AdsTokenProvider(credentials, send=send)
+    ads = AmazonAdsReportsResource(**common, profile_id="1")
     with pytest.raises(AdsAuthError) as ads_err:
-        ads.token()
+        ads.tokens.token()
     assert str(ads_err.value) == str(sp_err.value)  # one message, whichever source asks
-    assert "nope" not in repr(sp) + repr(ads)
+    assert "nope" not in repr(sp) + repr(ads) + repr(sp.tokens) + repr(ads.tokens)
+    sp.close()
+    ads.close()

@@ -1,23 +1,35 @@
-"""Amazon Ads reporting v3 source.
+"""Amazon Ads reporting v3 source (``AmazonAdsReportsResource``), registered as ``amazon_ads``.
 
-``AmazonAdsReportsResource`` implements ``ReportSource`` for Sponsored Products reports (preset:
-``spCampaigns``); constants and presets live in ``settings``; a local Ads-compatible server for development and tests is
-``paperplan_local.ads``.
+Sponsored Products reports (preset ``spCampaigns``); constants and presets live in ``settings``; a local
+Ads-compatible server for development and tests is ``paperplan_local.ads``.
 """
 
-from paperplan_sync.sources.amazon_ads.client import AmazonAdsReportsResource
-from paperplan_sync.sources.amazon_ads.errors import (
-    AdsApiError,
-    AdsAuthError,
-    AdsDownloadError,
-    AdsError,
-    AdsReportParseError,
-    AdsUnavailable,
+from paperplan_sync.sources.registry import Source
+
+from . import settings
+from .catalog import ADS_JSON, KINDS, NAME
+from .client import AmazonAdsReportsResource
+from .errors import AdsApiError, AdsAuthError, AdsDownloadError, AdsError, AdsReportParseError, AdsUnavailable
+from .parsing import parse_ads_document
+from .settings import MAX_RANGE_DAYS, RESTATEMENT_DAYS
+
+SOURCE = Source(
+    name=NAME,
+    label="Amazon Ads",
+    resource=AmazonAdsReportsResource,
+    kinds=KINDS,
+    parsers={ADS_JSON: parse_ads_document},
+    default_format=ADS_JSON,
+    env_secrets=settings.ENV_SECRETS,
+    env_settings=settings.ENV_SETTINGS,
+    env_numbers=settings.ENV_NUMBERS,
+    dagster_kind="amazon",
 )
-from paperplan_sync.sources.amazon_ads.report_config import check_range, split_range
-from paperplan_sync.sources.amazon_ads.settings import MAX_RANGE_DAYS, RESTATEMENT_DAYS
 
 __all__ = [
+    "MAX_RANGE_DAYS",
+    "RESTATEMENT_DAYS",
+    "SOURCE",
     "AdsApiError",
     "AdsAuthError",
     "AdsDownloadError",
@@ -25,8 +37,4 @@ __all__ = [
     "AdsReportParseError",
     "AdsUnavailable",
     "AmazonAdsReportsResource",
-    "MAX_RANGE_DAYS",
-    "RESTATEMENT_DAYS",
-    "check_range",
-    "split_range",
 ]

@@ -1,22 +1,25 @@
-"""Incremental parsing of an Ads report document: (gzip) bytes -> UTF-8 text -> elements of a JSON array.
+"""Incremental parsing of an Ads report document: (gzip) bytes -> elements of a JSON array -> row chunks.
 
-A GZIP_JSON report is one JSON array of row objects. It is parsed element by element while it downloads,
-so memory stays bounded by one network chunk plus one row, whatever the report size.
+A GZIP_JSON report is one JSON array of row objects. It is parsed element by element while it downloads
+(ijson, C backend), so memory stays bounded by one network chunk plus one row, whatever the report size.
 """
 
 from __future__ import annotations
 
-import codecs
+import itertools
 import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import ijson
+
 from paperplan_sync.sources.amazon_ads.errors import AdsReportParseError
 from paperplan_sync.sources.base import QuarantinedRow, Row, RowStream
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_WS = " \t\r\n"
+_BOM = b"\xef\xbb\xbf"
+_BLANK = b" \t\r\n"
 _RAW_LIMIT = 500  # keep quarantined raw text short
 
 
@@ -66,87 +69,44 @@ def _gunzip(head: bytes, it: Iterator[bytes]) -> Iterator[bytes]:
         raise AdsReportParseError("report document is a truncated gzip stream")
 
 
-def utf8_text(chunks: Iterable[bytes]) -> Iterator[str]:
-    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
-    try:
-        for piece in chunks:
-            text = decoder.decode(piece)
-            if text:
-                yield text
-        text = decoder.decode(b"", final=True)
-    except UnicodeDecodeError as exc:
-        raise AdsReportParseError(f"report document is not UTF-8: {exc.reason}") from None
-    if text:
-        yield text
+class _Reader:
+    """The file-like object ijson reads: one block of the download per ``read``. (ijson's file interface was
+    1.7x faster than its push interface, ``items_coro``, on 100,000 rows when this was chosen.)"""
+
+    def __init__(self, blocks: Iterator[bytes]):
+        self._blocks = blocks
+
+    def read(self, size: int = -1) -> bytes:
+        return next(self._blocks, b"") if size else b""  # ijson first reads 0 bytes to learn the type
 
 
-def iter_json_array(text_chunks: Iterable[str]) -> Iterator[Any]:
-    """Yield the elements of one top-level JSON array as the text arrives. An empty document yields nothing."""
-    decoder = json.JSONDecoder()
-    it = iter(text_chunks)
-    buf, pos, eof = "", 0, False
-
-    def more() -> bool:
-        nonlocal buf, pos, eof
-        if eof:
-            return False
-        for piece in it:
-            if piece:
-                buf, pos = buf[pos:] + piece, 0
-                return True
-        eof = True
-        return False
-
-    def skip_ws() -> bool:
-        """Advance past whitespace; False when the document ended."""
-        nonlocal pos
-        while True:
-            while pos < len(buf) and buf[pos] in _WS:
-                pos += 1
-            if pos < len(buf):
-                return True
-            if not more():
-                return False
-
-    def value(index: int) -> Any:
-        nonlocal pos
-        while True:
-            try:
-                result, end = decoder.raw_decode(buf, pos)
-            except json.JSONDecodeError as exc:
-                if more():
-                    continue  # most likely an element split across network chunks
-                raise AdsReportParseError(f"invalid JSON in report element {index + 1}: {exc.msg}") from None
-            # A number or literal at the very end of the buffer may continue in the next chunk.
-            if end >= len(buf) and more():
-                continue
-            pos = end
-            return result
-
-    if not skip_ws():
-        return
-    if buf[pos] != "[":
+def _array_start(chunks: Iterable[bytes]) -> Iterator[bytes] | None:
+    """The document from its first non-blank byte, which must open an array; None when it is empty.
+    (A UTF-8 byte order mark is dropped: JSON has none, but some writers add it.)"""
+    it = iter(chunks)
+    head = body = b""
+    for piece in it:
+        head += piece
+        body = head.removeprefix(_BOM).lstrip(_BLANK)
+        if body and not _BOM.startswith(head):  # a BOM cut across pieces waits for its other bytes
+            break
+    if not body:
+        return None
+    if not body.startswith(b"["):
         raise AdsReportParseError("report document is not a JSON array")
-    pos += 1
-    if not skip_ws():
-        raise AdsReportParseError("report document ends inside the array")
-    if buf[pos] == "]":
-        pos += 1
-    else:
-        index = 0
-        while True:
-            yield value(index)
-            index += 1
-            if not skip_ws():
-                raise AdsReportParseError(f"report document ends after element {index}")
-            sep = buf[pos]
-            pos += 1
-            if sep == "]":
-                break
-            if sep != "," or not skip_ws():
-                raise AdsReportParseError(f"expected ',' or ']' after report element {index}")
-    if skip_ws():
-        raise AdsReportParseError("unexpected data after the report's JSON array")
+    return itertools.chain([body], it)
+
+
+def iter_json_array(chunks: Iterable[bytes]) -> Iterator[Any]:
+    """Yield the elements of one top-level JSON array (UTF-8 bytes) as they arrive, with ijson's C parser
+    (yajl2_c). An empty document yields nothing; anything but one well-formed array raises."""
+    blocks = _array_start(chunks)
+    if blocks is None:
+        return
+    try:
+        yield from ijson.items(_Reader(blocks), "item", use_float=True)
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
+        raise AdsReportParseError(f"invalid report document: {str(exc).splitlines()[0]}") from None
 
 
 def row_chunks(
@@ -188,7 +148,7 @@ def parse_ads_document(
             known.add(name)
             stream.columns.append(name)
 
-    elements = iter_json_array(utf8_text(gunzip_if_needed(blocks)))
+    elements = iter_json_array(gunzip_if_needed(blocks))
     yield from row_chunks(
         elements, chunk_rows=max(1, chunk_rows), quarantine=stream.quarantined.append, seen_column=seen_column
     )

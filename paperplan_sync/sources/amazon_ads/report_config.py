@@ -1,4 +1,4 @@
-"""Pure helpers: ReportRequest -> create-report body, the 31-day rule, and reading a 425 answer.
+"""Pure helpers: ReportRequest -> create-report body (at most 31 days), and reading a 425 answer.
 
 ``ReportRequest.options`` (all optional, values are strings):
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from paperplan_sync.sources.amazon_ads.settings import (
@@ -99,33 +99,17 @@ def resolve_configuration(request: ReportRequest) -> dict[str, Any]:
     return configuration
 
 
-def check_range(start: date, end: date) -> int:
-    """Inclusive day count of ``start..end``; ValueError beyond Amazon's 31-day limit."""
+def _check_range(start: date, end: date) -> None:
+    """ValueError for a reversed range or one beyond Amazon's 31 days (counted inclusively)."""
     if end < start:
         raise ValueError(f"Ads report range is reversed: {start} > {end}")
     days = (end - start).days + 1
     if days > MAX_RANGE_DAYS:
-        raise ValueError(
-            f"Amazon Ads reports cover at most {MAX_RANGE_DAYS} days; {start}..{end} is {days} days "
-            "(split it with split_range)"
-        )
-    return days
-
-
-def split_range(start: date, end: date, max_days: int = MAX_RANGE_DAYS) -> list[tuple[date, date]]:
-    """``start..end`` as consecutive inclusive windows of at most ``max_days``."""
-    if end < start:
-        raise ValueError(f"range is reversed: {start} > {end}")
-    windows = []
-    while start <= end:
-        stop = min(end, start + timedelta(days=max_days - 1))
-        windows.append((start, stop))
-        start = stop + timedelta(days=1)
-    return windows
+        raise ValueError(f"Amazon Ads reports cover at most {MAX_RANGE_DAYS} days; {start}..{end} is {days} days")
 
 
 def build_create_body(request: ReportRequest, start: date, end: date) -> dict[str, Any]:
-    check_range(start, end)
+    _check_range(start, end)
     return {
         "name": f"paperplan_sync {request.report_type_id} {start.isoformat()}..{end.isoformat()}",
         "startDate": start.isoformat(),

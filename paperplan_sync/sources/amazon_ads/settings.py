@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from paperplan_sync.sources.lwa import DEFAULT_LWA_ENDPOINT as DEFAULT_LWA_ENDPOINT  # one LWA URL for both sources
-
 # --- Endpoints ------------------------------------------------------------------------------------
 # North America. EU is https://advertising-api-eu.amazon.com, FE https://advertising-api-fe.amazon.com.
 DEFAULT_ENDPOINT = "https://advertising-api.amazon.com"
@@ -28,6 +26,8 @@ MAX_RANGE_DAYS = 31
 RESTATEMENT_DAYS = 28
 # Refresh the LWA token this long before it expires so an in-flight call never carries a dead one.
 TOKEN_REFRESH_MARGIN_S = 120.0
+# Reports usually take minutes; Amazon documents up to 3 hours at busy times.
+POLL_TIMEOUT_S = 3 * 3600.0
 
 STATUS_PENDING = "PENDING"
 STATUS_PROCESSING = "PROCESSING"
@@ -81,3 +81,13 @@ SP_CAMPAIGNS = ReportPreset(
     ),
 )
 PRESETS: dict[str, ReportPreset] = {p.report_type_id: p for p in (SP_CAMPAIGNS,)}
+
+# --- Environment variables (read through paperplan_sync.settings; secrets go through dagster.EnvVar) --------
+ENV_SECRETS = {
+    "client_id": "ADS_LWA_CLIENT_ID",
+    "client_secret": "ADS_LWA_CLIENT_SECRET",
+    "refresh_token": "ADS_REFRESH_TOKEN",
+    "profile_id": "ADS_PROFILE_ID",
+}
+ENV_SETTINGS = {"endpoint": "ADS_ENDPOINT", "lwa_endpoint": "ADS_LWA_ENDPOINT"}
+ENV_NUMBERS = {"poll_initial_s": "ADS_POLL_INITIAL_S"}

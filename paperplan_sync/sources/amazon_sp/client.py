@@ -1,40 +1,27 @@
 """``AmazonSPReportsResource``: the Reports API 2021-06-30 behind the ``ReportSource`` contract.
 
-The resource owns everything about talking to Amazon -- LWA auth, usage-plan pacing, retries, timeouts,
-reuse of in-flight reports, polling, streaming download and parsing -- so assets only say *what* to pull.
+The resource owns everything about talking to Amazon -- LWA auth, usage-plan pacing, retries, timeouts
+(the shared skeleton, through ``SPAPITransport``), reuse of in-flight reports, polling, streaming download
+and parsing -- so assets only say *what* to pull.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import datetime
 from datetime import time as dtime
 from typing import Any, ClassVar
 
-import dagster as dg
-import httpx
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from paperplan_sync.readahead import read_ahead
-from paperplan_sync.retry import RETRY_STATUSES, GaveUp, RetryPolicy
-from paperplan_sync.shared_state import SharedState, shared_state
-from paperplan_sync.sources.base import (
-    ReadyReport,
-    ReportFailed,
-    ReportRequest,
-    ReportSource,
-    RowBatch,
-    RowStream,
-    poll_report,
-)
-from paperplan_sync.sources.lwa import LwaCredentials
+from paperplan_sync.retry import RETRY_STATUSES
+from paperplan_sync.sources.base import ReadyReport, ReportFailed, ReportRequest, RowBatch, RowStream, bound_stream
 
 from . import settings as s
+from .catalog import NAME, SALES_AND_TRAFFIC_JSON, document_format
 from .errors import ReportDocumentError, SPAPIError
-from .lwa import LwaTokenProvider
-from .parsing import bound_stream, gunzip, parse_flat_file, parse_json_document
-from .ratelimit import report_type_turn
+from .parsing import gunzip, parse_flat_file, parse_json_document
 from .transport import SPAPITransport
 
 
@@ -61,154 +48,24 @@ def _instant(value: str | None) -> datetime | None:
         return None
 
 
-class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
+class AmazonSPReportsResource(SPAPITransport):
     """Selling Partner API Reports (2021-06-30). Configure secrets with ``dagster.EnvVar`` (see settings)."""
 
-    source_name: ClassVar[str] = "amazon_sp"
+    source_name: ClassVar[str] = NAME
+    poll_growth: ClassVar[float] = s.POLL_GROWTH
 
-    lwa_client_id: str = Field(repr=False, description="LWA client id (SPAPI_LWA_CLIENT_ID).")
-    lwa_client_secret: str = Field(repr=False, description="LWA client secret (SPAPI_LWA_CLIENT_SECRET).")
-    refresh_token: str = Field(repr=False, description="LWA refresh token (SPAPI_REFRESH_TOKEN).")
-    endpoint: str = Field(default=s.DEFAULT_ENDPOINT, description="SP-API regional endpoint (SPAPI_ENDPOINT).")
-    lwa_endpoint: str = Field(default=s.DEFAULT_LWA_ENDPOINT, description="LWA token URL (SPAPI_LWA_ENDPOINT).")
     marketplace_ids: str = Field(
         default=s.DEFAULT_MARKETPLACE_IDS, description="Comma-separated marketplace ids (SPAPI_MARKETPLACE_IDS)."
     )
-    poll_timeout_s: float = Field(default=3600.0, description="Give up waiting for a report after this long.")
-    poll_initial_s: float = Field(default=5.0, description="First getReport poll interval.")
-    poll_max_s: float = Field(default=60.0, description="Cap of the growing poll interval.")
-    max_retries: int = Field(default=5, description="Retries of a call after 5xx / network errors.")
-    max_throttle_retries: int = Field(default=20, description="Retries of a call answered 429.")
-    retry_backoff_s: float = Field(default=1.0, description="First retry delay (doubles, with jitter).")
-    retry_backoff_max_s: float = Field(default=30.0, description="Cap of the retry delay.")
-    chunk_rows: int = Field(default=5000, description="Rows per chunk yielded by report_rows.")
-    rate_limit_scale: float = Field(
-        default=1.0, description="Multiplier of Amazon's documented rates (1.0 in production; high in tests)."
-    )
-    http_timeout_s: float = Field(default=s.HTTP_TIMEOUT_S, description="Read timeout of one HTTP call.")
-    # Where every process of the product shares the turns of report types Amazon spaces out (MongoDB; else a
-    # file under PAPERPLAN_STATE_DIR, one machine only).
-    state_mongodb_uri: str = Field(default="", repr=False, description="MongoDB URI of the shared state.")
-    state_database: str = Field(default="", description="Database of the shared state.")
-
-    _http: httpx.Client | None = PrivateAttr(default=None)
-    _transport: SPAPITransport | None = PrivateAttr(default=None)
-    _init_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-
-    # --- plumbing --------------------------------------------------------------------------------------
 
     @property
     def marketplaces(self) -> list[str]:
         return [m.strip() for m in self.marketplace_ids.split(",") if m.strip()]
 
-    @property
-    def _log(self):
-        return dg.get_dagster_logger("amazon_sp")
+    def access_note(self) -> str:
+        return f"marketplaces {', '.join(self.marketplaces)}"
 
-    def _client(self) -> httpx.Client:
-        with self._init_lock:  # the download runs in a worker thread: create the client exactly once
-            return self._client_locked()
-
-    def _client_locked(self) -> httpx.Client:
-        if self._http is None:
-            timeout = httpx.Timeout(self.http_timeout_s, connect=s.HTTP_CONNECT_TIMEOUT_S)
-            self._http = httpx.Client(timeout=timeout, headers={"User-Agent": s.USER_AGENT})
-        return self._http
-
-    def _state(self) -> SharedState:
-        return shared_state(self.state_mongodb_uri, self.state_database)
-
-    @property
-    def policy(self) -> RetryPolicy:
-        return RetryPolicy(
-            attempts=self.max_retries + 1,
-            throttle_attempts=self.max_throttle_retries + 1,
-            backoff_s=self.retry_backoff_s,
-            backoff_max_s=self.retry_backoff_max_s,
-            max_wait_s=s.THROTTLE_WAIT_MAX_S,
-            log=self._log,
-        )
-
-    @property
-    def api(self) -> SPAPITransport:
-        with self._init_lock:
-            return self._api_locked()
-
-    def _api_locked(self) -> SPAPITransport:
-        if self._transport is None:
-            credentials = LwaCredentials(
-                self.lwa_endpoint, self.lwa_client_id, self.lwa_client_secret, self.refresh_token
-            )
-            tokens = LwaTokenProvider(self._client_locked(), credentials, policy=self.policy)
-            self._transport = SPAPITransport(
-                self._client_locked(),
-                tokens,
-                endpoint=self.endpoint,
-                rate_limit_scale=self.rate_limit_scale,
-                policy=self.policy,
-            )
-        return self._transport
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        self.close()
-
-    def check_access(self) -> str:
-        """Exchange the refresh token (for `paperplan-sync doctor`); raises LWAAuthError when refused."""
-        self.api.tokens.token()
-        return f"LWA token exchange OK at {self.lwa_endpoint}; marketplaces {', '.join(self.marketplaces)}"
-
-    def close(self) -> None:
-        with self._init_lock:
-            if self._http is not None:
-                self._http.close()
-            self._http = self._transport = None
-
-    # --- the raw operations (also handy for ad-hoc use and the sandbox) -----------------------------------
-
-    def create_report(self, body: dict[str, Any]) -> str:
-        """createReport; not retried on 5xx/network errors by itself (see ``request_report``)."""
-        report_type = str(body.get("reportType", ""))
-        turn = report_type_turn(self._state(), self.endpoint, report_type, self.rate_limit_scale)
-        resp = self.api.call(
-            s.OP_CREATE_REPORT,
-            "POST",
-            s.PATH_REPORTS,
-            json=body,
-            retry_transient=False,
-            turns=[turn] if turn else (),
-            turns_label=report_type,
-        )
-        return str(resp["reportId"])
-
-    def get_report(self, report_id: str) -> dict[str, Any]:
-        return self.api.call(s.OP_GET_REPORT, "GET", s.PATH_REPORT.format(report_id=report_id))
-
-    def cancel_report(self, report_id: str) -> None:
-        self.api.call(s.OP_CANCEL_REPORT, "DELETE", s.PATH_REPORT.format(report_id=report_id))
-
-    def get_report_document(self, document_id: str) -> dict[str, Any]:
-        return self.api.call(s.OP_GET_REPORT_DOCUMENT, "GET", s.PATH_DOCUMENT.format(document_id=document_id))
-
-    def iter_reports(
-        self,
-        report_types: list[str],
-        *,
-        processing_statuses: list[str] | None = None,
-        max_pages: int = s.REUSE_LOOKUP_MAX_PAGES,
-    ) -> Iterator[dict[str, Any]]:
-        """getReports, following nextToken (which must be sent alone) for at most ``max_pages`` pages."""
-        params: dict[str, Any] = {"reportTypes": ",".join(report_types), "pageSize": s.REUSE_PAGE_SIZE}
-        if processing_statuses:
-            params["processingStatuses"] = ",".join(processing_statuses)
-        for _ in range(max_pages):
-            page = self.api.call(s.OP_GET_REPORTS, "GET", s.PATH_REPORTS, params=params)
-            yield from page.get("reports") or []
-            token = page.get("nextToken")
-            if not token:
-                return
-            params = {"nextToken": token}
-
-    # --- ReportSource ------------------------------------------------------------------------------------
+    # --- request -----------------------------------------------------------------------------------------
 
     def _create_body(self, request: ReportRequest) -> dict[str, Any]:
         body: dict[str, Any] = {"reportType": request.report_type_id, "marketplaceIds": self.marketplaces}
@@ -262,7 +119,7 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
                     in_flight[request.report_type_id] = self.in_flight_reports(request.report_type_id)
                 existing = self._matching(in_flight[request.report_type_id], request)
                 if existing:
-                    self._log.info("reusing in-flight %s report %s", request.report_type_id, existing)
+                    self.log.info("reusing in-flight %s report %s", request.report_type_id, existing)
                     yield existing
                 else:
                     yield self._create_checked(request)
@@ -277,7 +134,7 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
             transient=_transient,
             before_retry=lambda: self.find_in_flight(request),
         )
-        self._log.info(
+        self.log.info(
             "requested %s report %s %s..%s",
             request.report_type_id,
             report_id,
@@ -285,6 +142,8 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
             body.get("dataEndTime", ""),
         )
         return report_id
+
+    # --- wait --------------------------------------------------------------------------------------------
 
     def wait_for_report(self, api_report_id: str) -> ReadyReport:
         def check() -> tuple[ReadyReport | None, str]:
@@ -301,14 +160,7 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
                 raise ReportFailed(self._fatal_message(api_report_id, rep), api_report_id=api_report_id)
             return None, status
 
-        return poll_report(
-            check,
-            api_report_id,
-            timeout_s=self.poll_timeout_s,
-            initial_s=self.poll_initial_s,
-            max_s=self.poll_max_s,
-            growth=1.5,
-        )
+        return self.poll(check, api_report_id)
 
     def _fatal_message(self, report_id: str, rep: dict[str, Any]) -> str:
         msg = f"report {report_id} ({rep.get('reportType', '?')}) finished FATAL"
@@ -321,52 +173,32 @@ class AmazonSPReportsResource(dg.ConfigurableResource, ReportSource):
             return msg + f" (error document {doc_id} unreadable: {exc})"
         return msg + ": " + text[: s.ERROR_DOCUMENT_MAX_CHARS]
 
-    def _document_bytes(self, document_id: str, info: dict[str, Any] | None = None) -> Iterator[bytes]:
-        """Stream a document's (decompressed) bytes from its presigned URL -- with no auth header. ``info``
-        receives the charset the download declares (``Content-Type: text/plain; charset=Cp1252``).
+    # --- rows --------------------------------------------------------------------------------------------
 
-        A 403 before any byte (the URL expired) gets one fresh URL through getReportDocument; 5xx and network
-        errors before any byte are retried by the shared policy. Once bytes have flowed, a broken stream is an
-        error: a download cannot resume mid-way without risking duplicated or missing rows."""
-        doc = self.get_report_document(document_id)
-        http = self._client()
-        what = f"download of report document {document_id}"
-        for refreshed in (False, True):
-            try:
-                resp = self.policy.send(
-                    lambda doc=doc: http.send(http.build_request("GET", doc["url"]), stream=True),  # type: ignore[misc]
-                    what=what,
-                    discard=lambda r: r.close(),
-                )
-            except GaveUp as exc:
-                if exc.response is not None:
-                    exc.response.close()
-                raise ReportDocumentError(f"{what} failed: {exc.problem} after {exc.attempts} attempt(s)") from None
-            if resp.status_code == 403 and not refreshed:
-                resp.close()
-                self._log.info("document %s URL refused (expired?); asking for a fresh one", document_id)
-                doc = self.get_report_document(document_id)
-                continue
-            break
-        try:
-            if resp.status_code != 200:
-                resp.read()
-                code = "AccessDenied" if "AccessDenied" in resp.text else resp.reason_phrase
-                raise ReportDocumentError(f"{what} failed: HTTP {resp.status_code} {code}")
+    def _document_bytes(self, document_id: str, info: dict[str, Any] | None = None) -> Iterator[bytes]:
+        """Stream a document's (decompressed) bytes from its presigned URL. ``info`` receives the charset the
+        download declares (``Content-Type: text/plain; charset=Cp1252``). An expired URL gets one fresh one
+        through getReportDocument (``open_document``)."""
+        doc = [self.get_report_document(document_id)]
+
+        def fresh_url() -> str | None:
+            doc[0] = self.get_report_document(document_id)
+            return doc[0].get("url")
+
+        with self.open_document(
+            doc[0]["url"], what=f"download of report document {document_id}", fresh_url=fresh_url
+        ) as resp:
             if info is not None:
                 info["charset"] = resp.charset_encoding
             raw = resp.iter_raw(s.DOWNLOAD_READ_BYTES)
-            yield from gunzip(raw) if doc.get("compressionAlgorithm") == s.COMPRESSION_GZIP else raw
-        except httpx.TransportError as exc:
-            raise ReportDocumentError(f"{what} broke off: {type(exc).__name__}") from None
-        finally:
-            resp.close()
+            yield from gunzip(raw) if doc[0].get("compressionAlgorithm") == s.COMPRESSION_GZIP else raw
 
     def report_rows(self, report: ReadyReport, request: ReportRequest) -> RowStream:
         if report.status == "CANCELLED" or not report.document_id:
             return RowStream.empty()
         report_type = report.extra.get("reportType") or request.report_type_id
-        parse = parse_json_document if report_type in s.JSON_REPORT_TYPES else parse_flat_file
+        is_json = document_format(report_type) == SALES_AND_TRAFFIC_JSON
+        parse = parse_json_document if is_json else parse_flat_file
         doc_id, chunk_rows = report.document_id, self.chunk_rows
         info: dict[str, Any] = {}
 

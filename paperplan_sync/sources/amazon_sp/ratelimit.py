@@ -14,7 +14,8 @@ from collections.abc import Callable
 from paperplan_sync.ratelimit import RateLimited, SharedRateLimiter
 from paperplan_sync.shared_state import SharedState
 
-from .settings import CREATE_EVERY_S, USAGE_PLANS
+from .catalog import create_every_s
+from .settings import USAGE_PLANS
 
 
 class TokenBucket:
@@ -104,9 +105,9 @@ class ReportTypeTurn:
 
 
 def report_type_turn(state: SharedState, endpoint: str, report_type: str, scale: float = 1.0) -> ReportTypeTurn | None:
-    """The turn of a report type Amazon limits on its own (``CREATE_EVERY_S``, rate scaled like the usage
-    plans), or None."""
-    every = CREATE_EVERY_S.get(report_type)
+    """The turn of a report type Amazon limits on its own (its catalog entry's ``create_every_s``, rate scaled
+    like the usage plans), or None."""
+    every = create_every_s(report_type)
     return ReportTypeTurn(state, endpoint, report_type, every / scale) if every else None
 
 

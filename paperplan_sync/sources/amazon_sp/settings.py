@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from paperplan_sync.sources.lwa import DEFAULT_LWA_ENDPOINT as DEFAULT_LWA_ENDPOINT  # one LWA URL for both sources
-
 # --- Endpoints ----------------------------------------------------------------------------------------
 DEFAULT_ENDPOINT = "https://sellingpartnerapi-na.amazon.com"
 DEFAULT_MARKETPLACE_IDS = "ATVPDKIKX0DER"  # amazon.com (US)
@@ -56,19 +54,12 @@ TERMINAL_STATUSES = (STATUS_DONE, STATUS_CANCELLED, STATUS_FATAL)
 
 COMPRESSION_GZIP = "GZIP"
 
-# --- Report types that differ from the default (a tab-separated flat file; the operation's usage plan) ----
-SALES_AND_TRAFFIC = "GET_SALES_AND_TRAFFIC_REPORT"
-JSON_REPORT_TYPES = frozenset({SALES_AND_TRAFFIC})  # documents are JSON, not flat files
-# Since 2026-04-24 Amazon accepts one createReport of GET_SALES_AND_TRAFFIC_REPORT per 15 minutes (96 a day)
-# per selling partner and application, on top of createReport's own usage plan (Amazon support's answer in
-# amzn/selling-partner-api-models#5210).
-CREATE_EVERY_S: dict[str, float] = {SALES_AND_TRAFFIC: 15 * 60}
-
 # JSON sections flattened into rows, with the `record_type` value each gets.
 SALES_AND_TRAFFIC_SECTIONS = {"salesAndTrafficByDate": "by_date", "salesAndTrafficByAsin": "by_asin"}
 
 # --- Client behaviour --------------------------------------------------------------------------------
 TOKEN_REFRESH_MARGIN_S = 60.0  # refresh the LWA token this long before it expires
+POLL_GROWTH = 1.5  # each getReport poll waits this much longer than the last
 # Bound on a single 429 wait, whatever the header says. Above the longest wait Amazon advertises (a Sales and
 # Traffic createReport: 1 / 0.00111 = 15 min): a shorter cap would retry early, be refused again, and burn
 # createReport calls of every report type.
@@ -77,6 +68,17 @@ REUSE_LOOKUP_MAX_PAGES = 5  # getReports pages scanned for an in-flight duplicat
 REUSE_PAGE_SIZE = 100
 DOWNLOAD_READ_BYTES = 1 << 18  # network read size for report documents
 ERROR_DOCUMENT_MAX_CHARS = 4000  # FATAL error text kept in the exception message
-HTTP_TIMEOUT_S = 60.0
-HTTP_CONNECT_TIMEOUT_S = 10.0
-USER_AGENT = "paperplan-sync/0.1 (Language=Python)"
+
+# --- Environment variables (read through paperplan_sync.settings; secrets go through dagster.EnvVar) -------
+ENV_SECRETS = {
+    "client_id": "SPAPI_LWA_CLIENT_ID",
+    "client_secret": "SPAPI_LWA_CLIENT_SECRET",
+    "refresh_token": "SPAPI_REFRESH_TOKEN",
+}
+ENV_SETTINGS = {
+    "endpoint": "SPAPI_ENDPOINT",
+    "lwa_endpoint": "SPAPI_LWA_ENDPOINT",
+    "marketplace_ids": "SPAPI_MARKETPLACE_IDS",  # comma-separated, e.g. "ATVPDKIKX0DER,A2EUQ1WTGCTBG2"
+}
+# Tuning knobs for the stand-ins; production keeps the defaults (Amazon's rates, 5 s first poll).
+ENV_NUMBERS = {"rate_limit_scale": "SPAPI_RATE_LIMIT_SCALE", "poll_initial_s": "SPAPI_POLL_INITIAL_S"}
