@@ -68,3 +68,18 @@ def test_private_dagster_imports_stay_in_one_place():
     """Dagster's private modules change without notice: only definitions.py reads one (reconstruction metadata)."""
     users = sorted(str(path.relative_to(ROOT)) for path in PACKAGE.rglob("*.py") if "dagster._" in path.read_text())
     assert users == ["paperplan_sync/definitions.py"]
+
+
+def test_each_registered_source_stands_alone():
+    """Sources share only the base modules beside them in sources/: no source imports another, even through a
+    third module (what import-linter's independence contract checks, over whatever the registry finds)."""
+    import grimp
+
+    from paperplan_sync.sources import registry
+
+    graph = grimp.build_graph("paperplan_sync")
+    # A source's package: where its resource class lives (paperplan_sync.sources.<api>.client -> ...<api>).
+    packages = [".".join(src.resource.__module__.split(".")[:3]) for src in registry.sources().values()]
+    assert len(packages) >= 2
+    chains = [(a, b) for a in packages for b in packages if a != b and graph.chain_exists(a, b, as_packages=True)]
+    assert chains == []
