@@ -1,12 +1,12 @@
-# Two commands do all set-up: `make dev` and `make test`. Both create .venv and install the project
-# (with its dev extras) when pyproject.toml changed since the last install.
+# Two commands do all set-up: `make dev` and `make test` (`make test-fast` for a quick loop). They create .venv
+# and install the project (with its dev extras) when pyproject.toml changed since the last install.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install dev test test-deps lint format up clean
+.PHONY: install dev test test-fast test-deps lint format up clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,15 +42,23 @@ test-deps:
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing
 	@./.ci/test-postgres
 
-## House style (ruff, configured in pyproject.toml): CI fails on a violation
+## House style, layer contracts and types (ruff, import-linter, mypy; configured in pyproject.toml): CI fails on
+## a violation
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy paperplan_sync
 
 ## Apply the house style
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## The developer's loop, under a minute: every test that needs no daemon, browser or PostgreSQL and is not
+## marked slow, in two processes (pytest-xdist). `make test` runs these and the rest.
+test-fast: install
+	$(BIN)/python -m pytest -m "not e2e and not slow" -n 2 -q
 
 ## The whole test suite (on a fresh machine it first installs what the end-to-end tests need: test-deps)
 # Two steps: the tests without a daemon in two processes (pytest-xdist; each process has its own stand-ins on

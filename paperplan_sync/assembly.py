@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import dagster as dg
 
 from paperplan_sync.alerting.alerts import build_alert_sensors
@@ -11,7 +13,7 @@ from paperplan_sync.scheduling.housekeeping import airtable_logs_retention
 from paperplan_sync.scheduling.scheduler import build_scheduler_sensor
 
 
-def build_definitions(config: SyncConfig, resources: dict[str, object]) -> dg.Definitions:
+def build_definitions(config: SyncConfig, resources: Mapping[str, object]) -> dg.Definitions:
     jobs = build_report_jobs(config)
     return dg.Definitions(
         assets=build_report_assets(config),

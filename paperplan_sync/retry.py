@@ -75,6 +75,12 @@ def rate_limit_wait(header: str, fallback_rate: float) -> Callable[[Answer], flo
     return wait
 
 
+def _outcome(state: tenacity.RetryCallState) -> tenacity.Future:
+    """The try's outcome: tenacity calls its hooks after a try, so there is one."""
+    assert state.outcome is not None
+    return state.outcome
+
+
 class _Tally:
     """One ``send``: counts 429s and failures apart (each has its own bound) and feeds tenacity's hooks."""
 
@@ -85,7 +91,7 @@ class _Tally:
         self.tries, self.limit, self.problem = 0, 0, ""
 
     def count(self, state: tenacity.RetryCallState) -> None:  # tenacity's ``after``: runs first after a try
-        outcome = state.outcome
+        outcome = _outcome(state)
         if outcome.failed:
             self.failures += 1
             self.problem = f"network error ({type(outcome.exception()).__name__})"  # never str(exc): a URL
@@ -103,7 +109,7 @@ class _Tally:
             self.tries, self.limit = self.failures, self.policy.attempts
 
     def wait(self, state: tenacity.RetryCallState) -> float:
-        outcome = state.outcome
+        outcome = _outcome(state)
         seconds = None
         if not outcome.failed and outcome.result().status_code == THROTTLED:
             seconds = self.policy.wait(outcome.result())
@@ -115,14 +121,14 @@ class _Tally:
         return self.tries >= self.limit
 
     def before_sleep(self, state: tenacity.RetryCallState) -> None:
-        if self.discard and not state.outcome.failed:
-            self.discard(state.outcome.result())
+        if self.discard and not _outcome(state).failed:
+            self.discard(_outcome(state).result())
         self.policy.log.info(
             "%s: %s; retry %d/%d in %.2fs", self.what, self.problem, self.tries, self.limit - 1, state.upcoming_sleep
         )
 
     def give_up(self, state: tenacity.RetryCallState) -> NoReturn:
-        outcome = state.outcome
+        outcome = _outcome(state)
         if outcome.failed:
             raise GaveUp(self.what, self.problem, self.tries, cause=type(outcome.exception()).__name__) from None
         raise GaveUp(self.what, self.problem, self.tries, outcome.result())
@@ -198,7 +204,7 @@ class RetryPolicy:
             return fn()
 
         def pause(state: tenacity.RetryCallState) -> None:
-            exc = state.outcome.exception()
+            exc = _outcome(state).exception()
             self.log.info(
                 "%s: %s; retry %d/%d in %.2fs",
                 what,
@@ -209,7 +215,9 @@ class RetryPolicy:
             )
 
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(lambda exc: not isinstance(exc, _LookupFailed) and transient(exc)),
+            retry=tenacity.retry_if_exception(
+                lambda exc: isinstance(exc, Exception) and not isinstance(exc, _LookupFailed) and transient(exc)
+            ),
             wait=lambda state: min(backoff(state.attempt_number, self.backoff_s, self.backoff_max_s), self.max_wait_s),
             stop=tenacity.stop_after_attempt(self.attempts),
             before_sleep=pause,

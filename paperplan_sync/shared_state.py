@@ -20,6 +20,9 @@ from typing import Protocol
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
+from paperplan_sync.mongo_client import DEFAULT_DATABASE, get_client
+from paperplan_sync.settings import state_dir
+
 STATE_COLLECTION = "paperplan_state"
 Change = Callable[[dict], dict | None]  # gets a copy of the document; returns the new one, or None to keep it
 
@@ -99,9 +102,5 @@ class MongoState:
 def shared_state(mongodb_uri: str = "", database: str = "") -> SharedState:
     """MongoDB when a URI is given (every deployment), else files under the state directory."""
     if mongodb_uri:
-        from paperplan_sync.storage.mongo import DEFAULT_DATABASE, get_client
-
         return MongoState(get_client(mongodb_uri)[database or DEFAULT_DATABASE][STATE_COLLECTION])
-    from paperplan_sync.settings import state_dir
-
     return FileState(state_dir())

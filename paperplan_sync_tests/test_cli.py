@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from paperplan_local.ads import (
     DEV_CLIENT_ID as ADS_ID,
 )
@@ -21,6 +23,8 @@ from paperplan_local.ads import (
 )
 from paperplan_local.slack import DEV_TOKEN
 from paperplan_local.spapi import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_REFRESH_TOKEN
+
+pytestmark = pytest.mark.slow  # the CLI against every stand-in, doctor included
 
 CLI = str(Path(sys.executable).parent / "paperplan-sync")
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from paperplan_sync.assembly import build_definitions
 from paperplan_sync.config.loader import load_config
@@ -17,6 +18,7 @@ from paperplan_sync.resources import production_resources
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 
 
+@pytest.mark.slow
 def test_dagster_loads_the_code_location_from_the_local_base(airtable_env, tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     result = subprocess.run(

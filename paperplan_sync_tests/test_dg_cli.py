@@ -37,6 +37,7 @@ def test_no_dagster_yaml_at_the_root():
     assert not (ROOT / "dagster.yaml").exists() and not (ROOT / "dagster.yml").exists()
 
 
+@pytest.mark.slow
 def test_check_defs_passes_without_airtable(home, monkeypatch):
     for key in [k for k in os.environ if k.startswith("AIRTABLE_")]:
         monkeypatch.delenv(key)
@@ -49,6 +50,7 @@ def test_check_defs_passes_without_airtable(home, monkeypatch):
     assert (home / "dagster.yaml").read_text() == (ROOT / "paperplan_local" / "dagster.yaml").read_text()
 
 
+@pytest.mark.slow
 def test_list_defs_lists_the_report_assets_of_the_local_base(home, airtable_env):
     assert "All definitions loaded successfully" in dg("check", "defs").stdout
     assets = {a["asset_key"] for a in json.loads(dg("list", "defs", "--json").stdout)["assets"]}

@@ -13,6 +13,8 @@ import zipfile
 from importlib import metadata
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Runs every product module with paperplan_local unimportable, as on a production install.
@@ -29,6 +31,7 @@ print(sorted(g.name for g in app.registered_groups))
 """
 
 
+@pytest.mark.slow
 def test_the_wheel_holds_the_product_and_no_stand_in(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
@@ -52,6 +55,7 @@ def test_the_wheel_holds_the_product_and_no_stand_in(tmp_path):
     assert not [line for line in runtime if any(p in line.lower() for p in ("starlette", "uvicorn", "secantus"))]
 
 
+@pytest.mark.slow
 def test_the_product_runs_without_the_stand_ins_and_never_imports_starlette_or_uvicorn(airtable_env):
     result = subprocess.run(
         [sys.executable, "-c", PRODUCTION_IMPORTS],

@@ -45,8 +45,8 @@ def targeted_days(run: dg.DagsterRun, rt: ReportType) -> list[str]:
     if key := run.tags.get("dagster/partition"):
         return [key]
     start, end = run.tags.get(RANGE_START), run.tags.get(RANGE_END)
-    if start and end:
-        return partitions_for(rt).get_partition_keys_in_range(dg.PartitionKeyRange(start, end))
+    if start and end and (partitions := partitions_for(rt)) is not None:
+        return list(partitions.get_partition_keys_in_range(dg.PartitionKeyRange(start, end)))
     return []
 
 
@@ -62,7 +62,7 @@ def materialized_days(instance: dg.DagsterInstance, run_id: str, key: dg.AssetKe
 def failure_reason(instance: dg.DagsterInstance, run_id: str, fallback: str) -> str:
     """The step's own error (e.g. "FATAL: ..."), not Dagster's generic "run failed" line."""
     for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records:
-        data = record.event_log_entry.dagster_event.step_failure_data
+        data = record.event_log_entry.get_dagster_event().step_failure_data
         if data and data.error:
             text = (
                 data.user_failure_data.description
@@ -101,7 +101,7 @@ def failed_report_types(instance: dg.DagsterInstance, run: dg.DagsterRun, by_key
         planned = instance.get_records_for_run(
             run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
         ).records
-        keys = {r.event_log_entry.dagster_event.asset_key for r in planned if r.event_log_entry.dagster_event}
+        keys = {e.asset_key for r in planned if (e := r.event_log_entry.dagster_event) and e.asset_key is not None}
     return [(key, by_key[key]) for key in sorted(keys, key=str) if key in by_key]
 
 
@@ -286,7 +286,12 @@ def lateness_of(
     """The facts decide.lateness needs, each read from Dagster only when it can matter."""
     loaded = expectation is not None and freshness.loaded_since(tick.instance, key, expectation)
     watched = expectation is not None and expectation.fired_at >= tick.cursor.since
-    alerted = watched and not loaded and freshness.failure_already_alerted(tick.instance, rt, expectation.fired_at)
+    alerted = (
+        watched
+        and not loaded
+        and expectation is not None
+        and freshness.failure_already_alerted(tick.instance, rt, expectation.fired_at)
+    )
     return decide.lateness(
         notify_on_fail=rt.notify_on_fail,
         expectation=expectation,
@@ -311,6 +316,7 @@ def tell_lateness(
         return
     last = freshness.last_loaded(tick.instance, key)
     if verdict is decide.Lateness.LATE:
+        assert expectation is not None  # decide.lateness: late means a fire was expected
         fired, day = expectation.fired_at, expectation.partition
         text, blocks = report_late_message(rt.name, fired, day, last, grace=tick.grace, now=tick.now)
         tick.slack.post(text, blocks=blocks)

@@ -162,6 +162,7 @@ class SlackResource(dg.ConfigurableResource):
             ) from None
         if problem := channel_problem(found, ref):
             raise problem
+        assert found is not None  # channel_problem: a channel not found is a problem
         return {"id": found.get("id"), "name": found.get("name")}
 
 

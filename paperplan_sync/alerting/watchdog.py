@@ -64,7 +64,7 @@ def check_api(url: str, *, attempts: int = 3, pause_s: float = 5.0, timeout: flo
 
 def heartbeat_at(airtable: AirtableResource) -> datetime | None:
     record = airtable.table(TABLE_OVERVIEW).first(formula="{Name}='Sync application'")
-    stamp = (record or {}).get("fields", {}).get("Timestamp")
+    stamp = record["fields"].get("Timestamp") if record else None
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
 
 

@@ -60,7 +60,7 @@ def config_from_snapshot_json(text: str) -> SyncConfig:
     )
 
 
-def _fetch(airtable: AirtableResource) -> dict[str, list[dict]]:
+def _fetch(airtable: AirtableResource) -> dict[str, list]:
     try:
         return {name: airtable.table(name).all() for name in CONFIG_TABLES}
     except AirtableUnavailable:
@@ -133,10 +133,10 @@ def _keep_last_good(tables: dict, cached: tuple[dict, datetime] | None) -> tuple
     problems, kept = [], dict(tables)
     for name, records in tables.items():
         for field in missing_fields(name, records):
-            good = cached is not None and not missing_fields(name, cached[0].get(name, []))
+            good = cached if cached is not None and not missing_fields(name, cached[0].get(name, [])) else None
             if good:
-                kept[name] = cached[0][name]
-            how = f"the copy read at {cached[1]:%Y-%m-%d %H:%M} UTC is used" if good else "no good copy to use"
+                kept[name] = good[0][name]
+            how = f"the copy read at {good[1]:%Y-%m-%d %H:%M} UTC is used" if good else "no good copy to use"
             problems.append(
                 ValidationProblem(
                     name,

@@ -117,7 +117,12 @@ class AirtableResource(dg.ConfigurableResource):
     @property
     def api(self) -> Api:
         if self._api is None:
-            api = Api(self.api_key, timeout=(5, self.timeout_s), retry_strategy=None, endpoint_url=self.endpoint_url)
+            api = Api(
+                self.api_key,
+                timeout=(5, self.timeout_s),  # type: ignore[arg-type]  # pyairtable says int; requests takes float
+                retry_strategy=None,
+                endpoint_url=self.endpoint_url,
+            )
             adapter = _PacedAdapter(
                 self.limiter, penalty_s=self.penalty_s, attempts=self.attempts, max_wait_s=self.max_wait_s
             )

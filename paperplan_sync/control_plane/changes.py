@@ -268,7 +268,8 @@ class ChangeWatcher:
             status = exc.response.status_code if exc.response is not None else 0
             if status not in (400, 401, 403, 404, 422):
                 raise
-            reason = f"Airtable refused the webhook ({status}): {exc.response.text[:200]}"
+            body = exc.response.text[:200] if exc.response is not None else ""
+            reason = f"Airtable refused the webhook ({status}): {body}"
             log.warning("%s; reading the tables every %d min instead", reason, self.settings.read_every_s // 60)
             self._store(unusable_until=(now + RETRY_UNUSABLE).timestamp(), unusable_reason=reason)
             return self._without_webhook(now, {**doc, "unusable_reason": reason}, stale=True)
@@ -277,8 +278,8 @@ class ChangeWatcher:
         doc = self.state()
         if pinged := self._pinged(doc):
             return self._read_payloads(now, doc, pinged, "ping", stale)
-        if reason := self.due(now, doc):
-            return self._read_payloads(now, doc, self._moved(now, doc), reason, stale, checked=True)
+        if due := self.due(now, doc):
+            return self._read_payloads(now, doc, self._moved(now, doc), due, stale, checked=True)
         return Changes(frozenset(), "retry of an unread change", full_read=True) if stale else None
 
     def _without_webhook(self, now: datetime, doc: dict, stale: bool) -> Changes | None:
@@ -312,7 +313,7 @@ class ChangeWatcher:
     def _read_payloads(
         self, now: datetime, doc: dict, tables: list[str], reason: str, stale: bool, checked: bool = False
     ) -> Changes:
-        changed, edited_at = set(), {}
+        changed, edited_at = set[str](), dict[str, float]()
         hooks, read = dict(doc.get("hooks", {})), dict(doc.get("read", {}))
         for table in tables:
             hook = hooks.get(table)
@@ -338,7 +339,7 @@ class ChangeWatcher:
 
     def _payloads_of(self, hook: dict) -> tuple[int, dict[str, float] | None]:
         """(next cursor, record id -> last edit time) of a webhook's unread payloads; None when it had none."""
-        cursor, edits, seen = hook.get("cursor", 1), {}, False
+        cursor, edits, seen = hook.get("cursor", 1), dict[str, float](), False
         while True:
             page = self.airtable.api.request("GET", f"{self._url}/{hook['id']}/payloads", params={"cursor": cursor})
             for payload in page.get("payloads", []):

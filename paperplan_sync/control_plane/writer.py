@@ -91,7 +91,7 @@ class AirtableWriter:
 
     def mirror(self, *, report: str, report_date: str | None, table: str, key_fields: tuple[str, ...]) -> None:
         """Queue "copy this report's current rows into ``table``" (reads MongoDB when sent, so it stays small)."""
-        payload = {
+        payload: dict[str, object] = {
             "op": "mirror",
             "table": table,
             "report": report,
@@ -172,6 +172,7 @@ class AirtableWriter:
             log.error("Airtable refused a %s write: %s", table, message)
 
     def _send(self, batch: list[dict]) -> None:
+        assert self.airtable is not None  # nothing is sent without Airtable (flush)
         payload = batch[0]["payload"]
         if payload["op"] == "mirror":
             mirror_rows(

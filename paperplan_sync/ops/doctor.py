@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from paperplan_sync import settings
@@ -136,7 +137,7 @@ _CHECKS: tuple[tuple[str, str, str, Callable[[Any], str]], ...] = (
 )
 
 
-def _source_findings(resources: dict[str, object]) -> list[Finding]:
+def _source_findings(resources: dict[str, Any]) -> list[Finding]:
     """Each registered API source's credentials, checked by the source itself (a token exchange)."""
     findings = []
     for name, registered in registry.sources().items():
@@ -156,7 +157,7 @@ def run_doctor(resources: dict[str, object]) -> list[Finding]:
     for key, name, fix, check in _CHECKS:
         resource = resources.get(key)
         if resource is not None:
-            findings.append(_safe(name, fix, lambda check=check, resource=resource: check(resource)))
+            findings.append(_safe(name, fix, partial(check, resource)))
     findings += _source_findings(resources)
     findings.append(
         _safe(

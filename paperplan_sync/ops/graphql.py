@@ -42,7 +42,8 @@ def query(webserver_url: str, document: str, variables: dict | None = None, *, t
         response.raise_for_status()
         payload = response.json()
     except requests.HTTPError as exc:
-        raise GraphQLError(f"the webserver answered HTTP {exc.response.status_code}") from exc
+        status = exc.response.status_code if exc.response is not None else "error"
+        raise GraphQLError(f"the webserver answered HTTP {status}") from exc
     except requests.JSONDecodeError as exc:  # a proxy's login or error page, say
         raise GraphQLError("the webserver's answer is not JSON") from exc
     except requests.RequestException as exc:

@@ -152,7 +152,7 @@ class ReportRun:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     done: list[DayResult] = field(default_factory=list)
     failed: list[tuple[Chunk, Exception]] = field(default_factory=list)  # a failed report fails each day it covers
-    day_failures: list[tuple[str, Exception]] = field(default_factory=list)  # one day of a range not stored
+    day_failures: list[tuple[str, BaseException]] = field(default_factory=list)  # one day of a range not stored
 
     def label(self, day: date | None) -> str:
         """A day's key; a snapshot is labelled with its local day."""
@@ -241,7 +241,7 @@ def record_day(run: ReportRun, day: date | None, outcome: DayResult | Exception,
     """What outcomes.day_verdict says of one day, into the run's tally, the log and Airtable."""
     rt, key, log = run.report_type, run.label(day), run.context.log
     verdict = day_verdict(outcome, nothing=nothing, empty_is_ok=rt.empty_is_ok, notify_on_fail=rt.notify_on_fail)
-    if verdict is DayVerdict.FAILED:
+    if isinstance(outcome, Exception):  # DayVerdict.FAILED
         log.error(f"{rt.name} {key} failed: {outcome}")
         run.day_failures.append((key, outcome))
     elif verdict in (DayVerdict.EMPTY, DayVerdict.EMPTY_FAILS):
@@ -254,7 +254,7 @@ def record_day(run: ReportRun, day: date | None, outcome: DayResult | Exception,
     else:
         run.done.append(outcome)
         log.info(f"{rt.name} {key}: {outcome.rows} rows, {outcome.quarantined} quarantined, load {outcome.load_id}")
-        kept = get_load(run.db, outcome.kept_load_id) if outcome.kept_rows else None
+        kept = get_load(run.db, outcome.kept_load_id) if outcome.kept_rows and outcome.kept_load_id else None
         _record_success(run.writer, rt, day, key, outcome, run_url=run.run_url, now=run.now, kept=kept)
 
 
@@ -345,6 +345,7 @@ def _record_success(
             )
         )
     if "Airtable" in report_type.destinations:
+        assert report_type.airtable_table is not None  # parse.py requires it with this destination
         writer.mirror(
             report=report_type.name,
             report_date=result.report_date,

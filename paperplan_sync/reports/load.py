@@ -6,7 +6,7 @@ column. Free of Dagster so it reads (and tests) plainly."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
@@ -82,12 +82,12 @@ class Chunk:
     @property
     def label(self) -> str:
         first, last = self.days[0], self.days[-1]
-        if first is None:
+        if first is None or last is None:
             return "snapshot"
         return day_key(first) if first == last else f"{day_key(first)}..{day_key(last)}"
 
 
-def plan_chunks(report_type: ReportType, days: list[date | None]) -> list[Chunk]:
+def plan_chunks(report_type: ReportType, days: Sequence[date | None]) -> list[Chunk]:
     """The fewest reports that cover ``days``: contiguous runs cut at the type's maximum range."""
     if not splits_by_day(report_type) or None in days:
         if kind_for(report_type).create_every_s and None not in days:
@@ -100,7 +100,7 @@ def plan_chunks(report_type: ReportType, days: list[date | None]) -> list[Chunk]
         return [Chunk((day,), request_for(report_type, day)) for day in days]
     limit = kind_for(report_type).max_range_days
     runs: list[list[date]] = []
-    for day in sorted(set(days)):  # type: ignore[type-var]
+    for day in sorted({d for d in days if d is not None}):
         if runs and day - runs[-1][-1] == timedelta(days=1) and len(runs[-1]) < limit:
             runs[-1].append(day)
         else:
@@ -114,6 +114,7 @@ def split_by_day(
     """The rows of a range report, grouped by the local day of their date column. A row without a readable
     date, or dated outside the range, is quarantined (with its line in the document), not guessed. The
     report is held in memory until its days are stored: one report covers at most ``max_range_days``."""
+    assert kind.date_column is not None  # a kind whose rows are split by day has its date column
     wanted = set(days)
     by_day: dict[date, list[RowBatch]] = {day: [] for day in days}
     stray: list[QuarantinedRow] = []

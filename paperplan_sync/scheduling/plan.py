@@ -123,7 +123,7 @@ def plan_tick(
     now: datetime,
     loaded: set[str],
     retry_days: dict[str, list[date]] | None = None,
-    last_partition: dict[str, date] | None = None,
+    last_partition: dict[str, date | None] | None = None,
     catch_up: timedelta = CATCH_UP,
     edited_at: dict[str, datetime] | None = None,
 ) -> TickPlan:
@@ -144,8 +144,8 @@ def plan_tick(
         if moments:
             for name in _runnable(config, automation, loaded, plan):
                 fires.setdefault(name, []).extend((m, automation) for m in moments)
-    for name, moments in fires.items():
-        _plan_report(plan, config.report_type(name), moments, now, catch_up, retry_days or {}, last_partition or {})
+    for name, fired in fires.items():
+        _plan_report(plan, config.report_type(name), fired, now, catch_up, retry_days or {}, last_partition or {})
     return plan
 
 
@@ -204,7 +204,7 @@ def _plan_report(
     now: datetime,
     catch_up: timedelta,
     retry_days: dict[str, list[date]],
-    last_partition: dict[str, date],
+    last_partition: dict[str, date | None],
 ) -> None:
     """One report type's launches for its fires; fires older than ``catch_up`` become missed days."""
     recent = [(m, a) for m, a in moments if m > now - catch_up]

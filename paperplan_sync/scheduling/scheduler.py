@@ -155,8 +155,7 @@ class Tick:
         return datetime.fromisoformat(self.state["after"]) if self.state.get("after") else self.now
 
     def log(self, summary: str, *, event: str, level: str = "INFO", details: str | None = None) -> None:
-        extra = {"details": details} if details else {}
-        self.writer.log(records.log_record(summary, level=level, event=event, **extra))
+        self.writer.log(records.log_record(summary, level=level, event=event, details=details or ""))
 
     def notify(self, text: str) -> None:
         try:
@@ -296,8 +295,8 @@ def last_partitions(loaded: Loaded, now: datetime) -> dict[str, date | None]:
     """The newest partition that exists per daily report type: a run never targets a later day."""
     out = {}
     for name, rt in loaded.report_types.items():
-        if rt.partitioned:
-            keys = partitions_for(rt).get_partition_keys(current_time=now)
+        if rt.partitioned and (partitions := partitions_for(rt)) is not None:
+            keys = partitions.get_partition_keys(current_time=now)
             out[name] = parse_day(keys[-1]) if keys else None
     return out
 

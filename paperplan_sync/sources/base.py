@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from paperplan_sync.timezones import utc_offset_tz
 
@@ -118,13 +118,13 @@ class RowBatch:
         return cls(list(columns), dicts=rows)
 
     def __len__(self) -> int:
-        return len(self.values if self.values is not None else self._dicts)
+        return len(self.values) if self.values is not None else len(self._dicts or ())
 
     def dicts(self) -> list[Row]:
         """The rows as dicts (built once, then cached)."""
         if self._dicts is None:
             cols = self.columns
-            self._dicts = [dict(zip(cols, v, strict=True)) for v in self.values]
+            self._dicts = [dict(zip(cols, v, strict=True)) for v in self.values or ()]
         return self._dicts
 
     def column(self, name: str) -> list[Any]:
@@ -135,7 +135,7 @@ class RowBatch:
             except ValueError:
                 return [None] * len(self.values)
             return [v[i] for v in self.values]
-        return [row.get(name) for row in self._dicts]
+        return [row.get(name) for row in self._dicts or ()]
 
 
 class RowStream:
@@ -171,7 +171,7 @@ class ReportSource(abc.ABC):
     """Implemented by each API's ConfigurableResource."""
 
     #: Short name used in asset keys and groups, e.g. "amazon_sp".
-    source_name: str = ""
+    source_name: ClassVar[str] = ""
 
     @abc.abstractmethod
     def request_report(self, request: ReportRequest) -> str:

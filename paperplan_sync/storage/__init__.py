@@ -1,7 +1,9 @@
 """MongoDB storage: the resource, the atomic report write path, datapoints and the Airtable outbox.
 
 - ``mongo``: ``MongoResource`` (a Dagster resource; one cached client per process).
-- ``loads``: ``start_load`` / ``write_rows`` / ``commit_load`` / ``fail_load`` and load metadata.
+- ``loads``: ``start_load`` / ``write_rows`` / ``commit_load`` / ``fail_load`` (the write path), built on
+  ``load_record`` (the load and its metadata document, the reads), ``load_documents`` (rows as documents)
+  and ``load_publish`` (the publishing transaction).
 - ``rows``: row collections (one per report type, rows keyed by day in ``_id``) and consistent reads
   (``current_rows``; ``day_filter`` for other readers).
 - ``datapoints``: ``upsert_datapoints``.

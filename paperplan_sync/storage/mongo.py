@@ -1,4 +1,5 @@
-"""The MongoDB resource: one cached ``MongoClient`` per process and URI, indexes ensured at first use.
+"""The MongoDB resource: the process's cached ``MongoClient`` (``paperplan_sync.mongo_client``), indexes ensured
+at first use.
 
 Production sets ``MONGODB_URI`` to a real MongoDB replica set (e.g. Atlas); tests and local development
 point it at the SecantusDB stand-in (``paperplan_local.mongo``). Nothing here depends on which.
@@ -9,56 +10,30 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from datetime import UTC
 
 import dagster as dg
 from pydantic import Field
 from pymongo import MongoClient
 from pymongo.database import Database
 
+from paperplan_sync import mongo_client
+from paperplan_sync.mongo_client import DEFAULT_DATABASE, get_client
 from paperplan_sync.storage import datapoints, loads, logs, outbox
+
+__all__ = ["DEFAULT_DATABASE", "MongoResource", "close_clients", "ensure_indexes", "get_client"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DATABASE = "paperplan_sync"
-APP_NAME = "paperplan-sync"
-
-# Fail fast when the server is unreachable, but never cut off a legitimately long server-side operation
-# (e.g. publishing a staged load of a few hundred thousand rows).
-CLIENT_OPTIONS = {
-    "appname": APP_NAME,
-    "serverSelectionTimeoutMS": 15_000,
-    "connectTimeoutMS": 10_000,
-    "socketTimeoutMS": 300_000,
-    "retryWrites": True,
-    "retryReads": True,
-    "tz_aware": True,  # datetimes come back as tz-aware UTC, like the ones we write
-    "tzinfo": UTC,
-}
-
-_clients: dict[tuple[int, str], MongoClient] = {}
 _indexed: set[tuple[int, str, str]] = set()
 _lock = threading.Lock()
 
 
-def get_client(uri: str) -> MongoClient:
-    """One client per (process, uri): MongoClient is thread-safe and pools connections, but is not fork-safe."""
-    key = (os.getpid(), uri)
-    with _lock:
-        client = _clients.get(key)
-        if client is None:
-            client = _clients[key] = MongoClient(uri, **CLIENT_OPTIONS)
-        return client
-
-
 def close_clients() -> None:
-    """Close this process's cached clients (tests, shutdown)."""
+    """Close this process's cached clients (tests, shutdown); their indexes are checked again at next use."""
+    closed = mongo_client.close_clients()
+    pid = os.getpid()
     with _lock:
-        for (pid, uri), client in list(_clients.items()):
-            if pid == os.getpid():
-                client.close()
-                del _clients[(pid, uri)]
-                _indexed.difference_update({k for k in _indexed if k[:2] == (pid, uri)})
+        _indexed.difference_update({k for k in _indexed if k[0] == pid and k[1] in closed})
 
 
 def ensure_indexes(db: Database) -> None:

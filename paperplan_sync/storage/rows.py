@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import weakref
+from functools import partial
 from typing import Any
 
 from pymongo.client_session import ClientSession
@@ -114,9 +115,7 @@ def migrate_legacy_rows(db: Database, collection: str) -> int:
         while True:
             if atomic:
                 with db.client.start_session() as session:
-                    done, numbers = session.with_transaction(
-                        lambda s, v=value, n=numbers: _convert_chunk(coll, v, n, s)
-                    )
+                    done, numbers = session.with_transaction(partial(_convert_chunk, coll, value, numbers))
             else:
                 done, numbers = _convert_chunk(coll, value, numbers, None)
             if not done:

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from unittest import mock
 
 import dagster as dg
+import pytest
 
 from paperplan_sync.alerting.alerts import build_alert_sensors
 from paperplan_sync.config.loader import load_config
@@ -58,6 +59,7 @@ def evaluate(config, resources, instance, cursor):
 WATCHING = json.dumps({"since": (datetime.now(UTC) - timedelta(days=10)).isoformat()})
 
 
+@pytest.mark.slow
 def test_a_report_missing_past_its_due_time_plus_grace_alerts_once_then_once_when_it_loads(
     airtable, airtable_resource, mongo, slack
 ):
@@ -105,6 +107,7 @@ def test_a_report_missing_past_its_due_time_plus_grace_alerts_once_then_once_whe
     assert [s for s in logged if "late_report" in s] == [alert[:250], texts[1]]
 
 
+@pytest.mark.slow
 def test_a_weekly_report_loaded_after_its_fire_and_a_real_time_type_are_checked_against_their_own_schedule(
     airtable_resource, mongo, slack
 ):
@@ -133,6 +136,7 @@ def test_a_weekly_report_loaded_after_its_fire_and_a_real_time_type_are_checked_
     assert [m["text"].split(":")[0] for m in slack.messages()] == ["Report inventory_now failed"]
 
 
+@pytest.mark.slow
 def test_a_failed_run_is_retried_silently_and_only_the_final_failure_alerts(product, spapi, airtable_resource, slack):
     """Under run retries (deploy/dagster.yaml), Dagster tags a failed run dagster/will_retry: no Fail, no Slack."""
     spapi.inject(fatal=True, report_type="GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL")

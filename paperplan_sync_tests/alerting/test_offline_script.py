@@ -16,9 +16,10 @@ SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "airtable" / "offline-
 HOST = Path(__file__).with_name("airtable_script_host.js")
 NODE = shutil.which("node")
 
-pytestmark = pytest.mark.skipif(
-    NODE is None, reason="node is not installed (only this check of the Airtable script needs it)"
-)
+pytestmark = [
+    pytest.mark.skipif(NODE is None, reason="node is not installed (only this check of the Airtable script needs it)"),
+    pytest.mark.slow,  # node subprocesses
+]
 
 
 def run_host(airtable, slack, token: str) -> subprocess.CompletedProcess:

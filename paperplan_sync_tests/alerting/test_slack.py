@@ -82,6 +82,7 @@ def test_unknown_channel_is_named_in_the_error(slack):
     assert slack.messages() == []
 
 
+@pytest.mark.slow
 def test_rate_limit_is_waited_out_and_the_message_lands_once(slack):
     slack.inject(status_429=1, retry_after=1)
     started = time.monotonic()
@@ -91,6 +92,7 @@ def test_rate_limit_is_waited_out_and_the_message_lands_once(slack):
     assert [m["ts"] for m in slack.messages()] == [ts]
 
 
+@pytest.mark.slow
 def test_persistent_rate_limit_gives_up_with_a_clear_error(slack):
     slack.inject(status_429=10, retry_after=0)
     with pytest.raises(SlackPostError, match="#airtable: ratelimited"):
@@ -99,6 +101,7 @@ def test_persistent_rate_limit_gives_up_with_a_clear_error(slack):
     assert slack.messages() == []
 
 
+@pytest.mark.slow
 def test_unreachable_slack_is_a_clear_error(slack):
     resource = slack.resource(base_url=f"http://127.0.0.1:{free_port()}/api/")
     with pytest.raises(SlackPostError, match=r"Could not reach Slack at .* to post to #airtable") as caught:

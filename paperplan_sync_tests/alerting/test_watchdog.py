@@ -58,6 +58,7 @@ def posts(slack, prefix: str) -> list[str]:
     return [m["text"] for m in slack.messages("#airtable") if m["text"].startswith(prefix)]
 
 
+@pytest.mark.slow
 def test_healthy_costs_one_airtable_read_a_day(airtable, slack, watch):
     beat(airtable, NOW)
     calls = 0

@@ -33,6 +33,7 @@ def tick(airtable_resource, mongo, slack, cursor: str | None = None):
         return sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
 
 
+@pytest.mark.slow
 def test_an_automation_named_like_a_formula_is_only_a_name(airtable, airtable_resource, mongo, slack):
     name = " ".join(INJECTIONS)  # every trick at once: one scheduler tick pair is slow enough
     first = tick(airtable_resource, mongo, slack)

@@ -21,6 +21,7 @@ WORKER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_all_processes_together_stay_under_the_base_limit(start_airtable_server, tmp_path, monkeypatch):
     """Code server, daemon and runs are separate processes: the pace is shared through the state dir."""
     monkeypatch.setenv("PAPERPLAN_STATE_DIR", str(tmp_path / "shared"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import pytest
 
 from paperplan_sync.alerting.alerts import build_alert_sensors
 from paperplan_sync.config.models import SyncConfig
@@ -16,6 +17,7 @@ from paperplan_sync.ops.doctor import run_doctor
 from paperplan_sync.storage import outbox
 
 
+@pytest.mark.slow
 def test_a_refused_write_is_set_aside_after_five_refusals_and_announced_once(mongo, airtable_resource, slack):
     db = mongo.db()
     writer = AirtableWriter(db, airtable_resource)

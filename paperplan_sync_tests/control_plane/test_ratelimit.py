@@ -57,6 +57,7 @@ def test_a_penalty_holds_every_sender_back_and_a_bounded_wait_fails_fast(state):
     assert limiter.acquire() >= 0.2
 
 
+@pytest.mark.slow
 def test_the_month_is_counted_and_a_used_up_quota_slows_the_pace(state):
     limiter = SharedRateLimiter(state, "limiter", requests_per_second=50, burst=5)
     send_times(limiter, 4)

@@ -6,7 +6,11 @@ from __future__ import annotations
 import multiprocessing
 import time
 
+import pytest
+
 from paperplan_sync.control_plane.airtable import AirtableResource
+
+pytestmark = pytest.mark.slow  # several processes paced for seconds
 
 PROCESSES, REQUESTS_EACH = 3, 10
 

@@ -364,6 +364,7 @@ def test_create_table_and_fields(airtable: LocalAirtable):
 # --- rate limit and faults --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_rate_limit_then_penalty_window(start_airtable_server):
     with start_airtable_server(rate_limit_per_s=5, penalty_s=1) as strict:
         api = strict.api(retry_strategy=None)

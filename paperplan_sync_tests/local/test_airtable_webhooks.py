@@ -195,6 +195,7 @@ def test_payloads_describe_each_change_with_cursors(airtable: LocalAirtable):
     assert end == {"cursor": 9, "mightHaveMore": False, "payloads": []}
 
 
+@pytest.mark.slow
 def test_a_page_holds_at_most_fifty_payloads(airtable: LocalAirtable):
     base = base_of(airtable)
     created = base.add_webhook(None, data_spec())
@@ -278,6 +279,7 @@ def test_a_change_sends_a_signed_ping_that_verifies(airtable: LocalAirtable, rec
     assert hook.last_successful_notification_time is not None
 
 
+@pytest.mark.slow
 def test_pings_lost_by_the_control_leave_the_payloads(airtable: LocalAirtable, receiver: Receiver):
     base = base_of(airtable)
     created = base.add_webhook(receiver.url, data_spec())
@@ -292,6 +294,7 @@ def test_pings_lost_by_the_control_leave_the_payloads(airtable: LocalAirtable, r
     assert receiver.wait_for(1)
 
 
+@pytest.mark.slow
 def test_a_failed_ping_is_retried_with_backoff(airtable: LocalAirtable, receiver: Receiver):
     base = base_of(airtable)
     base.add_webhook(receiver.url, data_spec())
@@ -311,6 +314,7 @@ def test_a_failed_ping_is_retried_with_backoff(airtable: LocalAirtable, receiver
     assert (result.success, result.retry_number) == (True, 1)
 
 
+@pytest.mark.slow
 def test_notifications_are_disabled_after_thirteen_failed_retries(airtable: LocalAirtable, receiver: Receiver):
     base = base_of(airtable)
     base.add_webhook(receiver.url, data_spec())
@@ -428,6 +432,7 @@ def test_schema_changes_reach_webhooks_watching_fields_and_metadata(airtable: Lo
     assert list(base.webhook(data_hook.id).payloads()) == []
 
 
+@pytest.mark.slow
 def test_changes_during_a_pending_retry_share_its_ping(airtable: LocalAirtable, receiver: Receiver):
     base = base_of(airtable)
     created = base.add_webhook(receiver.url, data_spec())

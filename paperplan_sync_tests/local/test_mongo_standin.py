@@ -13,6 +13,8 @@ from pymongo import MongoClient
 
 from paperplan_local.mongo import MongoStandIn, StandInError, free_port
 
+pytestmark = pytest.mark.slow  # starts and stops MongoDB stand-in servers
+
 
 def client(uri: str) -> MongoClient:
     return MongoClient(uri, serverSelectionTimeoutMS=3000)

@@ -210,6 +210,7 @@ def _done_document(api, body: dict) -> dict:
     return api.get(f"{API}/documents/{rep['reportDocumentId']}").json()
 
 
+@pytest.mark.slow
 def test_presigned_document_needs_no_auth_and_expires(api):
     doc = _done_document(api, order_body(date(2026, 11, 5)))
     assert doc["compressionAlgorithm"] == "GZIP"
@@ -227,6 +228,7 @@ def test_presigned_document_needs_no_auth_and_expires(api):
     assert "<Code>AccessDenied</Code>" in expired.text and "Request has expired" in expired.text
 
 
+@pytest.mark.slow
 def test_flat_files_are_cp1252_and_streamed(api):
     httpx.post(str(api.base_url) + "/_test/faults", json={"report_type": ORDERS, "rows": 30_000}).raise_for_status()
     try:
@@ -244,6 +246,7 @@ def test_flat_files_are_cp1252_and_streamed(api):
     assert b"Caf\xe9 Planner 2026 \x96 Weekly" in listing  # windows-1252 bytes, as Amazon serves them
 
 
+@pytest.mark.slow
 def test_rate_limits_like_amazon():
     # Amazon's own rates (scale 1). getReportDocument: 0.0167 req/s, burst 15 -> the 16th call is throttled.
     with ServerThread(build_app(rate_limit_scale=1.0)) as srv:

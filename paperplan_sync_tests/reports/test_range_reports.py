@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
+import pytest
 
 from paperplan_sync.alerting.alerts import build_alert_sensors
 from paperplan_sync.control_plane.schema import TABLE_REPORTS
@@ -13,6 +14,8 @@ from paperplan_sync.sources.amazon_sp.catalog import ORDERS_BY_DATE
 from paperplan_sync.storage.rows import current_rows
 from paperplan_sync.timezones import utc_offset_tz
 from paperplan_sync_tests.fixtures.reports import RANGE_END, RANGE_START
+
+pytestmark = pytest.mark.slow  # Dagster runs of range reports
 
 FIRST, LAST = "2026-11-10", "2026-11-14"  # the SP-API stand-in's clock is pinned to 2026-11-20 in tests
 

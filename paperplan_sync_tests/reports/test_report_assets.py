@@ -13,6 +13,8 @@ from paperplan_sync.reports.partitions import parse_day, repeat_window_closed
 from paperplan_sync.storage.rows import LATEST
 from paperplan_sync.storage.rows import current_rows as stored_rows
 
+pytestmark = pytest.mark.slow  # Dagster runs of the whole product, a 30-day backfill among them
+
 DAY = "2026-11-15"  # the SP-API stand-in's clock is pinned to 2026-11-20 in tests
 
 

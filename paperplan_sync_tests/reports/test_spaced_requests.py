@@ -7,12 +7,15 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from paperplan_sync.sources.amazon_sp import reset_buckets
 from paperplan_sync.sources.amazon_sp.catalog import SALES_AND_TRAFFIC
 from paperplan_sync.sources.base import ReportRequest
 from paperplan_sync.storage.rows import current_rows
 from paperplan_sync_tests.fixtures.spapi import SPAPI_TEST_SCALE
+
+pytestmark = pytest.mark.slow  # Dagster runs that wait out Amazon's request spacing
 
 FIRE = ("2026-11-14", "2026-11-17")  # a daily fire: the target day (Offset 3) and its 3 re-pull days
 DAYS = ["2026-11-14", "2026-11-15", "2026-11-16", "2026-11-17"]

@@ -7,12 +7,14 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import pytest
 
 from paperplan_sync.config.loader import load_config
 from paperplan_sync.reports.factory import build_report_jobs
 from paperplan_sync.scheduling.scheduler import build_scheduler_sensor
 
 
+@pytest.mark.slow
 def test_twenty_days_down_catches_up_a_week_in_one_run_each_and_records_the_older_days(airtable_resource, mongo, slack):
     config = load_config(airtable_resource)
     sensor = build_scheduler_sensor(config, build_report_jobs(config))

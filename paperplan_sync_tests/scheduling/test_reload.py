@@ -36,6 +36,7 @@ def test_every_report_type_field_counts_as_a_change(airtable_resource, change):
     assert asset_signature(edited) != asset_signature(config)
 
 
+@pytest.mark.slow
 def test_a_failed_reload_request_is_asked_again_at_the_next_tick(airtable, airtable_resource, mongo, slack):
     loaded = load_config(airtable_resource)
     sensor = build_scheduler_sensor(loaded, build_report_jobs(loaded))

@@ -206,6 +206,7 @@ class _PeakRss:
         return (self.peak - self.base) / 2**20
 
 
+@pytest.mark.slow
 def test_200k_row_report_streams_with_flat_memory(spapi):
     n = 200_000
     spapi.inject(report_type=ORDERS, rows=n)

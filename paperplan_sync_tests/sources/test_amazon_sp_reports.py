@@ -310,6 +310,7 @@ def test_a_sales_and_traffic_429_waits_amazons_15_minutes_not_a_quick_retry():
         assert stats["throttled_types"] == {"GET_SALES_AND_TRAFFIC_REPORT": 2}
 
 
+@pytest.mark.slow
 def test_sales_and_traffic_requests_are_paced_by_the_client(spapi, spapi_resource):
     days = [
         ReportRequest("GET_SALES_AND_TRAFFIC_REPORT", DAY - timedelta(days=n), options={"dateGranularity": "DAY"})

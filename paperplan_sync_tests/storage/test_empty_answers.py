@@ -8,6 +8,8 @@ from paperplan_sync.control_plane.records import airtable_time
 from paperplan_sync.control_plane.schema import TABLE_REPORTS
 from paperplan_sync.storage.rows import current_rows
 
+pytestmark = pytest.mark.slow  # Dagster runs of the whole product
+
 DAY = "2026-11-15"  # the SP-API stand-in's clock is pinned to 2026-11-20 in tests
 ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
 

@@ -188,6 +188,7 @@ def test_previous_successful_load(mongo):
     assert loads.previous_successful_load(db, "other_report") is None
 
 
+@pytest.mark.slow
 def test_readers_never_see_a_partial_or_mixed_day(mongo, monkeypatch):
     monkeypatch.setattr(loads, "BATCH_ROWS", 10)  # many inserts per load: many chances to see a partial one
     db = mongo.db()

@@ -7,6 +7,8 @@ import sys
 import textwrap
 from datetime import timedelta
 
+import pytest
+
 from paperplan_sync.storage import outbox
 from paperplan_sync.storage.common import utcnow
 
@@ -148,6 +150,7 @@ def test_counter_era_entries_stay_first(mongo):
     assert [e["payload"]["old"] for e in outbox.pending(db)] == [True, False]
 
 
+@pytest.mark.slow
 def test_two_processes_enqueueing_at_once_keep_each_ones_order_and_newest_wins(mongo):
     db = mongo.db()  # with the unique seq index, as everywhere in the product
     first = outbox.enqueue(db, "reports.upsert", {"by": "parent", "v": "first"}, key="shared")

@@ -91,7 +91,7 @@ class AmazonAdsReportsResource(ApiSource):
                 "Amazon Ads has no real-time (snapshot) reports: ReportRequest.day is required "
                 f"(report type {request.report_type_id!r})"
             )
-        start, end = request.day, request.last_day
+        start, end = request.day, request.end_day or request.day
         body = build_create_body(request, start, end)  # raises ValueError beyond 31 days
         what = f"create Ads report {request.report_type_id} {start}..{end}"
         resp = self._api("POST", s.REPORTS_PATH, what=what, content=json.dumps(body).encode(), create=True)

@@ -31,7 +31,7 @@ def day_window(request: ReportRequest) -> tuple[str, str] | None:
     if request.day is None:
         return None
     start = datetime.combine(request.day, dtime(0, 0, 0), tzinfo=request.tz)
-    end = datetime.combine(request.last_day, dtime(23, 59, 59), tzinfo=request.tz)
+    end = datetime.combine(request.end_day or request.day, dtime(23, 59, 59), tzinfo=request.tz)
     return start.isoformat(), end.isoformat()
 
 
@@ -149,7 +149,9 @@ class AmazonSPReportsResource(SPAPITransport):
         def check() -> tuple[ReadyReport | None, str]:
             rep = self.get_report(api_report_id)
             status = str(rep.get("processingStatus") or "")
-            extra = {k: rep[k] for k in ("reportType", "dataStartTime", "dataEndTime", "createdTime") if k in rep}
+            extra: dict[str, Any] = {
+                k: rep[k] for k in ("reportType", "dataStartTime", "dataEndTime", "createdTime") if k in rep
+            }
             if status == s.STATUS_DONE:
                 return ReadyReport(api_report_id, "DONE", rep.get("reportDocumentId"), extra), status
             if status == s.STATUS_CANCELLED:  # no data for the window: an empty report, not a failure

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any, ClassVar
 
 import httpx
@@ -148,7 +149,7 @@ class SPAPITransport(ApiSource):
 
         def take_turns() -> None:
             for turn in turns:  # waited out here, so the server is never asked early
-                turn.take(lambda wait, turn=turn: self._waiting(operation, turns_label, turn, wait))
+                turn.take(partial(self._waiting, operation, turns_label, turn))
             bucket.acquire()  # every try takes its slot of the usage plan
 
         resp = self.call_api(

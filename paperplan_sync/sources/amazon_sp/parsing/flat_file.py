@@ -5,7 +5,7 @@ quarantined, never dropped."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import repeat
 
 from paperplan_sync.sources.base import QuarantinedRow, RowBatch, RowStream
@@ -70,9 +70,10 @@ class _FlatFileState:
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
-            text = decode_cp1252_block(body)
-            if text is None:
+            cp1252 = decode_cp1252_block(body)
+            if cp1252 is None:
                 return self._decode_lines(body)
+            text = cp1252
         if b"\r" in body:  # CRLF files (looked for in the bytes: memchr, ~3x cheaper than in the text)
             text = text.replace("\r\n", "\n")
             if text.endswith("\r"):  # the run's last line lost its "\n" to the cut, not its "\r"
@@ -100,7 +101,7 @@ class _FlatFileState:
         """The field lists of a run's well-formed lines, in order; damaged lines are quarantined."""
         first = self.line_no + 1
         if isinstance(decoded, str):
-            lines: list[str | None] = decoded.split("\n")
+            lines: list[str] = decoded.split("\n")
             # One C-level pass per run: split every line, then one set of field counts says whether all are
             # well formed (the common case) -- no bytecode per row. The check costs ~2 % (measured); all()
             # or min/max over the counts are no faster.
@@ -108,12 +109,11 @@ class _FlatFileState:
             self.line_no += len(lines)
             if set(map(len, values)) == {len(self.cols)}:
                 return values
-        else:
-            lines = decoded
-            self.line_no += len(lines)
-        return self._checked_values(lines, first)
+            return self._checked_values(lines, first)
+        self.line_no += len(decoded)
+        return self._checked_values(decoded, first)
 
-    def _checked_values(self, lines: list[str | None], first: int) -> list[list[str]]:
+    def _checked_values(self, lines: Sequence[str | None], first: int) -> list[list[str]]:
         """Rare: some line of the run is damaged (or was undecodable, None) -- sort it out line by line."""
         ncols = len(self.cols)
         values = []

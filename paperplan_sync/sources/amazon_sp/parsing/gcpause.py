@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from paperplan_sync.readahead import close_iterator
 
@@ -50,7 +50,7 @@ def gc_paused_steps(steps: Iterator[T]) -> Iterator[T]:
     the pause: a collection while a batch is half built is the very cost avoided. Likewise no container may
     be allocated between ``leave`` and the ``yield``, hence no ``with`` block here (a context manager's exit
     raises, and so allocates, a StopIteration)."""
-    done = object()
+    done: Any = object()  # the end marker: typed Any so that `item` keeps T
     try:
         while True:
             _GCPause.enter()
