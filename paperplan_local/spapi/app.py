@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from . import sandbox
+from . import datakiosk, sandbox
 from .constants import (
     API,
     DETAIL_EXPIRED,
@@ -454,6 +454,7 @@ def build_routes(st: ServerState) -> list[Route]:
             st.faults.entries.clear()
             st.today_override = None
             st.reset_type_buckets()
+            datakiosk.reset(st)
         st.reset_stats()
         return JSONResponse({"reset": True})
 
@@ -489,6 +490,7 @@ def build_routes(st: ServerState) -> list[Route]:
         Route("/_test/stats", test_only(stats), methods=["GET", "DELETE"]),
         Route("/_test/clock", test_only(clock), methods=["GET", "POST", "DELETE"]),
     ]
+    routes += datakiosk.routes(st, operation, test_only)
     return routes
 
 

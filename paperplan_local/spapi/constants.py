@@ -25,6 +25,12 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getReport": (2.0, 15),
     "cancelReport": (0.0222, 10),
     "getReportDocument": (0.0167, 15),
+    # Data Kiosk 2023-11-15 (dataKiosk_2023-11-15.json), served by datakiosk.py
+    "createQuery": (0.0167, 15),
+    "getQueries": (0.0222, 10),
+    "getQuery": (2.0, 15),
+    "cancelQuery": (0.0222, 10),
+    "getDocument": (0.0167, 15),
 }
 
 ORDERS_BY_DATE = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
