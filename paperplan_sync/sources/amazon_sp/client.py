@@ -12,8 +12,6 @@ from datetime import datetime
 from datetime import time as dtime
 from typing import Any, ClassVar
 
-from pydantic import Field
-
 from paperplan_sync.readahead import read_ahead
 from paperplan_sync.retry import RETRY_STATUSES
 from paperplan_sync.sources.base import ReadyReport, ReportFailed, ReportRequest, RowBatch, RowStream, bound_stream
@@ -53,17 +51,6 @@ class AmazonSPReportsResource(SPAPITransport):
 
     source_name: ClassVar[str] = NAME
     poll_growth: ClassVar[float] = s.POLL_GROWTH
-
-    marketplace_ids: str = Field(
-        default=s.DEFAULT_MARKETPLACE_IDS, description="Comma-separated marketplace ids (SPAPI_MARKETPLACE_IDS)."
-    )
-
-    @property
-    def marketplaces(self) -> list[str]:
-        return [m.strip() for m in self.marketplace_ids.split(",") if m.strip()]
-
-    def access_note(self) -> str:
-        return f"marketplaces {', '.join(self.marketplaces)}"
 
     # --- request -----------------------------------------------------------------------------------------
 
