@@ -1,6 +1,6 @@
-"""Sales and Traffic through the Reports API (the demo's inactive ``sales_and_traffic_reports_api`` row) under Amazon's one-createReport-per-15-minutes rule (scaled: 0.9 s at the tests' 1000x):
-a daily fire of its four days never fails, stores every day, asks the newest day first and never asks Amazon
-early."""
+"""Sales and Traffic through the Reports API (the demo's inactive ``sales_and_traffic_reports_api`` row) under
+Amazon's one-createReport-per-15-minutes rule (scaled: 0.9 s at the tests' 1000x): a daily fire of its four
+days never fails, stores every day, asks the newest day first and never asks Amazon early."""
 
 from __future__ import annotations
 
