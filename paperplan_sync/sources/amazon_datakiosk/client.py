@@ -181,8 +181,9 @@ class AmazonDataKioskResource(DataKioskTransport):
         documents: list[str] = []
         for query_id in api_report_id.split(ID_SEPARATOR):
             documents += self._documents_of(query_id)
-        status = "DONE" if documents else "CANCELLED"  # DONE without a document anywhere: no data
-        return ReadyReport(api_report_id, status, documents[0] if documents else None, {"documents": documents})
+        if not documents:  # DONE without a document anywhere: no data, today's empty report
+            return ReadyReport(api_report_id, "CANCELLED", None, {"documents": []})
+        return ReadyReport(api_report_id, "DONE", documents[0], {"documents": documents})
 
     def _documents_of(self, query_id: str) -> list[str]:
         """Wait for the query, then for each next page it announces; their data document ids in order."""

@@ -76,6 +76,9 @@ class DataKioskTransport(SpApiSource):
             attempts=self.policy.attempts if retry_transient else 1,
         )
 
+        def take_turn() -> None:  # every try takes its slot of the usage plan
+            limiter.acquire()
+
         def throttled(answer: httpx.Response) -> None:  # nobody of the product asks again before Amazon's wait
             limiter.penalize(1 / (applied_rate(answer) or fallback))
 
@@ -83,7 +86,7 @@ class DataKioskTransport(SpApiSource):
             method,
             self.endpoint.rstrip("/") + path,
             what=f"Data Kiosk {operation}",
-            before_try=lambda: limiter.acquire(),
+            before_try=take_turn,
             policy=policy,
             on_throttle=throttled,
             gave_up=lambda exc: gave_up_error(operation, exc),
