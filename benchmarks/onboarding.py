@@ -154,14 +154,14 @@ def backfill(rt: ReportType, resources: dict, instance: dg.DagsterInstance, env:
     return out
 
 
-def onboard(scale: float) -> dict[str, Backfill]:
+def onboard(scale: float, types: tuple[str, ...] = TYPES) -> dict[str, Backfill]:
     reset_buckets()
     clear_token_cache()
     with stand_ins(scale) as (_, env), dg.instance_for_test() as instance:
         os.environ["PAPERPLAN_STATE_DIR"] = env["PAPERPLAN_STATE_DIR"]
         resources = resources_for(env)
         config = load_config(resources["airtable"])
-        return {name: backfill(config.report_type(name), resources, instance, env, scale) for name in TYPES}
+        return {name: backfill(config.report_type(name), resources, instance, env, scale) for name in types}
 
 
 def reports_api_sales_and_traffic(days: int) -> float:
@@ -183,6 +183,12 @@ def print_results(done: dict[str, Backfill], scale: float) -> None:
     for b in done.values():
         if b.operations and b.name != "ads_campaigns":
             print(f"    {b.name} calls: " + ", ".join(f"{op} {n}" for op, n in sorted(b.operations.items())))
+    print_goal(done)
+
+
+def print_goal(done: dict[str, Backfill]) -> None:
+    if "sales_and_traffic" not in done:
+        return
     after = sum(b.amazon_s for b in done.values())
     bound = sum(b.upper_bound_s for b in done.values())
     others = sum(b.amazon_s for name, b in done.items() if name != "sales_and_traffic")
@@ -207,8 +213,9 @@ def print_results(done: dict[str, Backfill], scale: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=60.0, help="SP-API usage plans x this (waits added back)")
+    parser.add_argument("--types", nargs="+", choices=TYPES, default=list(TYPES), help="backfill only these")
     args = parser.parse_args()
-    print_results(onboard(args.scale), args.scale)
+    print_results(onboard(args.scale, tuple(args.types)), args.scale)
 
 
 if __name__ == "__main__":
