@@ -4,7 +4,7 @@ limits, before (Sales & Traffic through the Reports API) and after (through Data
 The types with history (snapshots have none): ``sales_report`` (orders by date: 30 days per createReport),
 ``sales_and_traffic`` (Data Kiosk: the whole window is one range -- one query finding the seller's ASINs,
 then one trends query per 30 ASINs; Data Kiosk takes start dates up to two years back, so with Offset 3 the
-window is the 728 days it still serves) and ``ads_campaigns`` within Amazon Ads' retention (requests reach
+window is the 727 days it still serves) and ``ads_campaigns`` within Amazon Ads' retention (requests reach
 95 days back, 31 days per report: amzn/ads-advanced-tools-docs discussion #157; the Ads stand-in refuses
 older start dates the same way).
 
