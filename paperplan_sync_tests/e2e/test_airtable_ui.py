@@ -101,7 +101,7 @@ def test_a_time_edited_in_the_browser_is_what_the_product_reads(airtable, airtab
         print(f"\nscreenshot: {page.screenshot(tmp_path / 'bad-value.png')}")
 
     daily = next(a for a in load_config(airtable_resource).automations if a.name == "Daily reports")
-    assert daily.at == clock(7, 15) and daily.disabled and daily.timezone_offset == -7
+    assert daily.at == clock(7, 15) and daily.disabled and daily.zone.hours == -7
     # To the product's change detection it is a person's edit, of the two cells only.
     (payload,) = base.webhook(hook.id).payloads()
     assert payload.action_metadata.source == "client"
