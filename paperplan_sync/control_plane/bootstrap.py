@@ -86,7 +86,8 @@ TYPE_LABELS = {
 }
 
 
-def _type_fix(field: str, have: str, want: str) -> str:
+def _type_fix(field: str, have: Any, want: str) -> str:
+    have = str(getattr(have, "value", have))  # pyairtable's FieldType is a str Enum: "number", not its repr
     label = TYPE_LABELS.get(want, want)
     return (
         f"{field} is {TYPE_LABELS.get(have, have)} ({have}), expected {label} ({want}): in Airtable open the "

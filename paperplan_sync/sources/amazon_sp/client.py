@@ -16,7 +16,7 @@ from pydantic import Field
 from paperplan_sync.readahead import read_ahead
 from paperplan_sync.retry import RETRY_STATUSES
 from paperplan_sync.sources.base import ReadyReport, ReportFailed, ReportRequest, RowBatch, RowStream, bound_stream
-from paperplan_sync.timezones import day_bounds
+from paperplan_sync.timezones import Zone, day_bounds
 
 from . import settings as s
 from .catalog import NAME, SALES_AND_TRAFFIC_JSON, document_format
@@ -33,6 +33,13 @@ def day_window(request: ReportRequest) -> tuple[str, str] | None:
         return None
     start, end = day_bounds(request.day, request.last_day or request.day, request.tz)
     return start.isoformat(), end.isoformat()
+
+
+def marketplace_zone(marketplace_id: str) -> Zone | None:
+    """The zone of a marketplace's days in Seller Central (settings.MARKETPLACE_TIMEZONES); None: unknown id.
+    Where a report type's Timezone is left empty (``Zone.origin == "default"``) this is the day to use."""
+    name = s.MARKETPLACE_TIMEZONES.get(marketplace_id.strip())
+    return Zone(name, origin="default") if name else None
 
 
 def _transient(exc: Exception) -> bool:
