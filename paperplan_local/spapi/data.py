@@ -301,10 +301,16 @@ def _days(start: datetime, end: datetime) -> Iterator[date]:
         d += timedelta(days=1)
 
 
+def _with_placed(seed: int, day: date) -> tuple[OrderItem, ...]:
+    from .placed import placed_on  # a test hook (placed.py); imported here, as it builds on this module
+
+    return orders_on(seed, day) + placed_on(seed, day)
+
+
 def orders_by_purchase(seed: int, start: datetime, end: datetime, as_of: datetime) -> Iterator[list[str]]:
     end_excl = end + timedelta(seconds=1)  # windows end at 23:59:59
     for day in _days(start, end):
-        for item in orders_on(seed, day):
+        for item in _with_placed(seed, day):
             if start <= item.purchased < end_excl and item.purchased <= as_of:
                 yield order_fields(item, as_of)
 
@@ -313,7 +319,7 @@ def orders_by_update(seed: int, start: datetime, end: datetime, as_of: datetime)
     end_excl = end + timedelta(seconds=1)
     first = start - timedelta(days=MAX_STATUS_DAYS + 1)
     for day in _days(first, end):
-        for item in orders_on(seed, day):
+        for item in _with_placed(seed, day):
             if item.purchased > as_of:
                 continue
             updated = item.status_at(as_of)[2]

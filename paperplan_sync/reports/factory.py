@@ -54,7 +54,7 @@ def report_job_name(report_type: ReportType) -> str:
     a few jobs instead of one per type keeps the code location quick to load with hundreds of types."""
     if report_type.real_time:
         return f"{report_type.source}__snapshots"
-    tz = f"utc{report_type.timezone_offset:+d}".replace("+", "plus").replace("-", "minus")
+    tz = report_type.zone.token  # utcminus7 for -7, as before; america_los_angeles for a name
     end = "_today" if report_type.offset_days == 0 else ""
     return f"{report_type.source}__daily_from_{report_type.start_date:%Y%m%d}_{tz}{end}"
 
@@ -131,7 +131,7 @@ def _description(report_type: ReportType) -> str:
         if report_type.real_time
         else (
             f"Daily report; a run pulls today minus {report_type.offset_days} day(s) "
-            f"(UTC{report_type.timezone_offset:+d})"
+            f"({report_type.zone.label})"
             + (f" and re-pulls the {report_type.repeat_days} days before it" if report_type.repeat_days else "")
         )
     )

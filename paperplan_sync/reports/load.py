@@ -24,7 +24,6 @@ from paperplan_sync.sources.base import (
     RowStream,
 )
 from paperplan_sync.storage import loads
-from paperplan_sync.timezones import utc_offset_tz
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ def request_for(report_type: ReportType, day: date | None, end_day: date | None 
     return ReportRequest(
         report_type_id=report_type.report_type_id,
         day=day,
-        tz=utc_offset_tz(report_type.timezone_offset),
+        tz=report_type.zone.tzinfo,
         options=dict(report_type.report_options),
         end_day=end_day if end_day != day else None,
     )
