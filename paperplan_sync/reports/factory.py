@@ -13,6 +13,7 @@ from paperplan_sync import settings
 from paperplan_sync.config.models import ReportType, SyncConfig
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.writer import AirtableWriter
+from paperplan_sync.reports import quality
 from paperplan_sync.reports.checks import CHECK_SPECS, check_results
 from paperplan_sync.reports.load import Chunk, DayResult, kind_for, load_chunk, plan_chunks, splits_by_day
 from paperplan_sync.reports.partitions import day_key, local_today, parse_day, partitions_for, repeat_window_closed
@@ -100,9 +101,12 @@ def build_report_asset(report_type: ReportType) -> dg.AssetsDefinition:
             "repeat_days": report_type.repeat_days,
             "notify_on_fail": report_type.notify_on_fail,
         },
-        check_specs=[dg.AssetCheckSpec(name, asset=key, description=text) for name, text in CHECK_SPECS.items()],
+        check_specs=[
+            *(dg.AssetCheckSpec(name, asset=key, description=text) for name, text in CHECK_SPECS.items()),
+            *quality.check_specs(report_type, key, partitions),
+        ],
         retry_policy=RETRY_POLICY,
-        required_resource_keys={report_type.source, "mongo", "airtable"},
+        required_resource_keys={report_type.source, "mongo", "airtable", "slack"},  # slack: quality alerts
         op_tags={"paperplan/api": report_type.source},
         pool=report_type.source,  # per-API concurrency across runs (deploy/dagster.yaml: concurrency.pools)
     )
@@ -262,7 +266,11 @@ def materialize_report(context: dg.AssetExecutionContext, report_type: ReportTyp
         )
 
     done.sort(key=lambda r: r.report_date or "")  # days may load newest first (plan_chunks)
-    return dg.MaterializeResult(metadata=_metadata(report_type, done, context), check_results=check_results(done))
+    quality_checks, plots = quality.evaluate(context, report_type, done)  # reports only: never fails the load
+    return dg.MaterializeResult(
+        metadata={**_metadata(report_type, done, context), **plots},
+        check_results=[*check_results(done), *quality_checks],
+    )
 
 
 def _record_empty(
