@@ -10,6 +10,7 @@ Thresholds are the named constants of ``rules`` (the why is there and in docs/de
 
 from __future__ import annotations
 
+import difflib
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from paperplan_sync.quality.profile import DayProfile
 
 OK, WARN, ERROR, SKIPPED = "ok", "warn", "error", "skipped"
 _RANK = {SKIPPED: 0, OK: 0, WARN: 1, ERROR: 2}
+RENAME_LIKENESS = 0.75  # difflib ratio: item-price ~ item_price 0.9, but item-price ~ item-tax 0.67
 
 
 @dataclass
@@ -69,8 +71,8 @@ def completeness(
     problems: list[str] = []
     missing = [c for c in (*rule.required, *rule.present) if c not in day.columns]
     if missing and day.rows:
-        new = sorted(day.columns - set(_known_columns(rule)))
-        problems.append(f"column {', '.join(missing)} missing" + (f" (new: {', '.join(new[:5])})" if new else ""))
+        new = _look_alikes(missing, day.columns - set(_known_columns(rule)))
+        problems.append(f"column {', '.join(missing)} missing" + (f" (new: {', '.join(new)})" if new else ""))
     sparse = {
         c: round(day.filled.get(c, 0) / day.rows, 4)
         for c in rule.required
@@ -82,6 +84,12 @@ def completeness(
         problems.append(f"marketplace {', '.join(absent)} absent")
     meta = {"missing_columns": missing, "sparse_columns": sparse, "absent_marketplaces": absent, "rows": day.rows}
     return Verdict("completeness", ERROR if problems else OK, "; ".join(problems), meta)
+
+
+def _look_alikes(missing: list[str], others: set[str]) -> list[str]:
+    """Columns of the day named like a missing one (a rename: item-price -> item_price), to say so."""
+    found = [difflib.get_close_matches(name, sorted(others), n=1, cutoff=RENAME_LIKENESS) for name in missing]
+    return [match[0] for match in found if match]
 
 
 def _known_columns(rule: r.TypeRules) -> tuple[str, ...]:

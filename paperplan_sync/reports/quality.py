@@ -182,10 +182,11 @@ def _tell_ops(context: dg.AssetExecutionContext, report_type: ReportType, judged
                 records.REPORT_KEY_FIELDS,
                 coalesce_key=f"check:{report_type.name}:{judgement.day}",
             )
-        alert = slack_text(report_type, judgement) if judgement.status == checks.ERROR else ""
-        if alert and alert != before.get("alerted") and report_type.notify_on_fail:
-            _post(context, alert)
-        marks["alerted"] = alert
+        # One message when a day turns Failed; re-pulls that find it still failing stay quiet.
+        newly_failed = judgement.status == checks.ERROR and before.get("check_status") != checks.ERROR
+        if newly_failed and report_type.notify_on_fail:
+            _post(context, slack_text(report_type, judgement))
+        marks["check_status"] = judgement.status
         history.save_record(db, report_type.name, judgement.day, marks)
         if judgement.status != checks.OK:
             context.log.warning(f"{report_type.name} {judgement.day} check: {text}")
