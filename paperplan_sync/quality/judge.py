@@ -1,8 +1,8 @@
 """One stored day judged by every check, and its quality record kept for the next judgements.
 
-``judge_day`` reads the day's rows back once (only the columns the checks need), profiles them, runs the
-checks of ``checks`` against the history, and saves the day's record (figures, keys, verdicts). It never
-writes report rows: a check only reports."""
+``judge_day`` takes the day's profile (gathered while its rows streamed into storage, or read back from the
+stored day when there is none), runs the checks of ``checks`` against the history, and saves the day's
+record (figures, keys, verdicts). It never writes report rows: a check only reports."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ class StoredDay:
     timezone_offset: int = -7
     marketplaces: tuple[str, ...] = ()  # configured marketplace ids
     kept_rows: int = 0  # an empty re-pull kept the day's earlier rows: nothing new to judge
+    profile: DayProfile | None = None  # gathered while the rows streamed in; None: read the stored day back
 
 
 @dataclass
@@ -60,7 +61,7 @@ def judge_day(db: Database, day: StoredDay, now: datetime | None = None) -> Judg
         skipped = [checks.Verdict(n, checks.SKIPPED, note) for n in check_names(day.report_type_id)]
         return Judgement(day.day, skipped, {"rows": day.kept_rows}, previous)
     rule = r.rules_for(day.report_type_id)
-    profile = profile_rows(
+    profile = day.profile or profile_rows(
         history.stored_rows(db, day.report_name, day.day, _fields(rule, day.key_columns)),
         rule,
         day.key_columns,

@@ -1,6 +1,6 @@
-"""A stored day's figures, read from its rows in one pass: row count, how often each required column is
-filled, the columns seen, sales (revenue, units) overall and per marketplace, and the row keys (for the
-re-pull shrink check). Pure: rows in (dicts), a ``DayProfile`` out."""
+"""A day's figures, gathered while its rows stream into storage (``DayProfiler.add`` per batch, on the
+load's reading thread): row count, how often each required column is filled, the columns seen, sales
+(revenue, units) overall and per marketplace, and the row keys (for the re-pull shrink check). Pure."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from paperplan_sync.quality.rules import Money, TypeRules
+from paperplan_sync.quality.rules import Money, TypeRules, rules_for
+from paperplan_sync.sources.base import RowBatch
 from paperplan_sync.values import to_number
 
 KEY_SEPARATOR = "\x1f"  # joins a row's key columns (never inside an id or a SKU)
 # The keys of a day are kept (compressed) up to this many rows: a 16 MB MongoDB document holds ~500,000
 # order keys uncompressed; beyond it the shrink check still counts rows but names no example.
 MAX_KEPT_KEYS = 400_000
+_EMPTY = (None, "")
 
 
 @dataclass
@@ -45,44 +47,62 @@ class DayProfile:
     keys: list[str] = field(default_factory=list)
 
 
-def _filled(value: Any) -> bool:
-    return value is not None and value != ""
+class DayProfiler:
+    """Collects a ``DayProfile`` from row batches (columnar: a column at a time, no dict per row)."""
+
+    def __init__(self, rules: TypeRules, key_columns: tuple[str, ...] = ()):
+        self.rules, self.key_columns = rules, key_columns
+        self.day = DayProfile(filled=dict.fromkeys(rules.required, 0), sales=Sales() if rules.money else None)
+
+    @classmethod
+    def for_type(cls, report_type_id: str, key_columns: tuple[str, ...] = ()) -> DayProfiler:
+        return cls(rules_for(report_type_id), key_columns)
+
+    def add(self, batch: RowBatch) -> None:
+        day = self.day
+        day.rows += len(batch)
+        day.columns.update(batch.columns)
+        for name in self.rules.required:
+            day.filled[name] += sum(1 for v in batch.column(name) if v not in _EMPTY)
+        if self.key_columns and len(day.keys) < MAX_KEPT_KEYS:
+            parts = [batch.column(c) for c in self.key_columns]
+            day.keys += [KEY_SEPARATOR.join(map(str, k)) for k in zip(*parts, strict=True)]
+        if self.rules.money:
+            _add_sales(day, batch, self.rules.money, self.rules.market_column)
+
+    def finish(self, columns: Iterable[str] = ()) -> DayProfile:
+        """``columns``: the report's columns (a column empty on every row, or a header without rows)."""
+        self.day.columns.update(columns)
+        return self.day
 
 
 def profile_rows(
     rows: Iterable[dict[str, Any]], rules: TypeRules, key_columns: tuple[str, ...] = (), columns: Iterable[str] = ()
 ) -> DayProfile:
-    """One pass over a day's rows. ``columns``: the columns the report had (a column empty on every row is
-    still a column)."""
-    day = DayProfile(columns=set(columns), filled={c: 0 for c in rules.required})
-    money = rules.money
-    if money:
-        day.sales = Sales()
-    for row in rows:
-        day.rows += 1
-        if not columns:
-            day.columns.update(row)
-        for name in rules.required:
-            if _filled(row.get(name)):
-                day.filled[name] += 1
-        if key_columns and len(day.keys) < MAX_KEPT_KEYS:
-            day.keys.append(KEY_SEPARATOR.join(str(row.get(c, "")) for c in key_columns))
-        if money:
-            _add_sales(day, row, money, rules.market_column)
-    return day
+    """The profile of rows given as dicts (a stored day read back; tests)."""
+    profiler = DayProfiler(rules, key_columns)
+    rows = list(rows)
+    if rows:
+        profiler.add(RowBatch.from_dicts(rows))
+    return profiler.finish(columns)
 
 
-def _add_sales(day: DayProfile, row: dict[str, Any], money: Money, market_column: str | None) -> None:
-    if money.record_column and row.get(money.record_column) != money.record_value:
-        return
-    status = row.get(money.status) if money.status else None
-    if status in money.skip:
-        return
-    units = to_number(row.get(money.units)) or 0.0
-    price = to_number(row.get(money.revenue))
-    targets = [day.sales]
-    if market_column:
-        targets.append(day.markets.setdefault(str(row.get(market_column) or ""), Sales()))
+def _add_sales(day: DayProfile, batch: RowBatch, money: Money, market_column: str | None) -> None:
+    n = len(batch)
+    records = batch.column(money.record_column) if money.record_column else [money.record_value] * n
+    statuses = batch.column(money.status) if money.status else [None] * n
+    markets = batch.column(market_column) if market_column else [None] * n
+    columns = zip(records, statuses, batch.column(money.units), batch.column(money.revenue), markets, strict=True)
+    for record, status, units, price, market in columns:
+        if record != money.record_value or status in money.skip:
+            continue
+        _count(day, market_column and str(market or ""), to_number(units) or 0.0, to_number(price), status, money)
+    if not day.currency:
+        day.currency = next((str(c) for c in batch.column(money.currency) if c not in _EMPTY), "")
+
+
+def _count(day: DayProfile, market: str | None, units: float, price: float | None, status, money: Money) -> None:
+    targets = [day.sales] if market is None else [day.sales, day.markets.setdefault(market, Sales())]
     for sales in targets:
         sales.rows += 1
         sales.units += units
@@ -90,8 +110,6 @@ def _add_sales(day: DayProfile, row: dict[str, Any], money: Money, market_column
             sales.revenue += price
         elif status == money.pending:
             sales.unpriced_units += units
-    if not day.currency and _filled(row.get(money.currency)):
-        day.currency = str(row.get(money.currency))
 
 
 def pack_keys(keys: list[str]) -> bytes:

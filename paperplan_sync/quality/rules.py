@@ -106,7 +106,8 @@ RULES: dict[str, TypeRules] = {
             record_value="by_date",
         ),
     ),
-    ADS_SP_CAMPAIGNS: TypeRules(required=("date", "campaignId", "impressions", "clicks", "cost")),
+    # Only the preset's fixed columns: Report Options may choose the metric columns.
+    ADS_SP_CAMPAIGNS: TypeRules(required=("date", "campaignId")),
 }
 
 # The pairs reconciled: the order report's non-cancelled items against Sales & Traffic's ordered sales.

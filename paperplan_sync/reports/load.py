@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pymongo.database import Database
 
 from paperplan_sync.config.models import ReportType
+from paperplan_sync.quality.profile import DayProfile, DayProfiler
 from paperplan_sync.reports.catalog import ReportKind, kind_of
 from paperplan_sync.reports.partitions import day_key, local_today
 from paperplan_sync.reports.transforms import DatapointAccumulator, DuplicateKeyCounter
@@ -47,6 +48,7 @@ class DayResult:
     datapoints: int = 0
     kept_rows: int = 0  # an empty re-pull left this many rows of ``kept_load_id`` in place
     kept_load_id: str | None = None
+    profile: DayProfile | None = None  # the stored rows' figures for the quality checks (reports/quality.py)
 
     @property
     def empty(self) -> bool:
@@ -225,12 +227,14 @@ def store_day(
         snapshot_day=snapshot_day,
     )
     duplicates = DuplicateKeyCounter(kind.row_key)
+    profiler = DayProfiler.for_type(report_type.report_type_id, kind.row_key)
     mapping = kind.datapoints if report_type.add_to_datapoints else None
     accumulator = DatapointAccumulator(mapping) if mapping else None
 
     def observed():  # runs on write_rows' reading thread, ahead of the inserts
         for batch in stream.batches():
             duplicates.add(batch)
+            profiler.add(batch)
             if accumulator:
                 accumulator.add(batch)
             yield batch
@@ -268,6 +272,7 @@ def store_day(
         duplicate_keys=duplicates.duplicates,
         duplicate_examples=duplicates.examples,
         previous_load_id=str(previous["_id"]) if previous else None,
+        profile=profiler.finish(stream.columns),
     )
     if previous and previous.get("columns") and stream.columns:
         before, now = set(previous["columns"]), set(stream.columns)

@@ -100,6 +100,7 @@ def _stored_day(db, report_type: ReportType, result: DayResult, marketplaces: tu
         timezone_offset=report_type.timezone_offset,
         marketplaces=marketplaces,
         kept_rows=result.kept_rows,
+        profile=result.profile,
     )
 
 
