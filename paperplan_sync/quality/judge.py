@@ -34,6 +34,7 @@ class StoredDay:
     marketplaces: tuple[str, ...] = ()  # configured marketplace ids
     kept_rows: int = 0  # an empty re-pull kept the day's earlier rows: nothing new to judge
     profile: DayProfile | None = None  # gathered while the rows streamed in; None: read the stored day back
+    empty_is_ok: bool = False  # the type's Empty Is OK: a day without rows is not a volume problem
 
 
 @dataclass
@@ -68,8 +69,11 @@ def judge_day(db: Database, day: StoredDay, now: datetime | None = None) -> Judg
         day.columns,
     )
     when = date.fromisoformat(day.day)
+    quiet = day.empty_is_ok and not profile.rows
     verdicts = [
-        checks.volume(profile.rows, history.weekday_history(db, day.report_name, when), rule),
+        checks.Verdict("volume", checks.OK, "", {"rows": 0})
+        if quiet
+        else checks.volume(profile.rows, history.weekday_history(db, day.report_name, when), rule),
         checks.completeness(
             profile,
             rule,

@@ -101,6 +101,7 @@ def _stored_day(db, report_type: ReportType, result: DayResult, marketplaces: tu
         marketplaces=marketplaces,
         kept_rows=result.kept_rows,
         profile=result.profile,
+        empty_is_ok=report_type.empty_is_ok,
     )
 
 
