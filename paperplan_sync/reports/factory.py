@@ -16,6 +16,7 @@ from paperplan_sync import settings
 from paperplan_sync.config.models import ReportType, SyncConfig
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.writer import AirtableWriter
+from paperplan_sync.reports import quality
 from paperplan_sync.reports.checks import CHECK_SPECS, check_results
 from paperplan_sync.reports.load import Chunk, DayResult, kind_for, load_chunk, plan_chunks, splits_by_day
 from paperplan_sync.reports.outcomes import DayVerdict, day_verdict, run_failure
@@ -105,9 +106,12 @@ def build_report_asset(report_type: ReportType) -> dg.AssetsDefinition:
             "repeat_days": report_type.repeat_days,
             "notify_on_fail": report_type.notify_on_fail,
         },
-        check_specs=[dg.AssetCheckSpec(name, asset=key, description=text) for name, text in CHECK_SPECS.items()],
+        check_specs=[
+            *(dg.AssetCheckSpec(name, asset=key, description=text) for name, text in CHECK_SPECS.items()),
+            *quality.check_specs(report_type, key, partitions),
+        ],
         retry_policy=RETRY_POLICY,
-        required_resource_keys={report_type.source, "mongo", "airtable"},
+        required_resource_keys={report_type.source, "mongo", "airtable", "slack"},  # slack: quality alerts
         op_tags={"paperplan/api": report_type.source},
         pool=report_type.source,  # per-API concurrency across runs (deploy/dagster.yaml: concurrency.pools)
     )
@@ -281,7 +285,11 @@ def finish(run: ReportRun) -> dg.MaterializeResult:
             description=failure.description, metadata={"failed_days": failure.days}, allow_retries=failure.retryable
         )
     done = sorted(run.done, key=lambda r: r.report_date or "")  # days may load newest first (plan_chunks)
-    return dg.MaterializeResult(metadata=_metadata(rt, done, run.context), check_results=check_results(done))
+    quality_checks, plots = quality.evaluate(run.context, rt, done)  # reports only: never fails the load
+    return dg.MaterializeResult(
+        metadata={**_metadata(rt, done, run.context), **plots},
+        check_results=[*check_results(done), *quality_checks],
+    )
 
 
 def _record_empty(
