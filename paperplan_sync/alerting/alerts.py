@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from paperplan_sync import settings
-from paperplan_sync.alerting import freshness
+from paperplan_sync.alerting import alert_queue, freshness
 from paperplan_sync.alerting.slack import (
     SlackResource,
     dead_letter_message,
@@ -152,7 +152,7 @@ def build_alert_sensors(config: SyncConfig) -> list[dg.SensorDefinition]:
             )
             if rt.notify_on_fail:
                 text, blocks = report_failed_message(rt.name, label, reason, run_url)
-                slack.post(text, blocks=blocks)
+                alert_queue.send(writer.db, slack, text, blocks)  # kept until Slack takes it: never called again
         writer.flush()
 
     @dg.run_status_sensor(
@@ -256,9 +256,15 @@ def build_alert_sensors(config: SyncConfig) -> list[dg.SensorDefinition]:
         writer = AirtableWriter(db, airtable)
         result = writer.flush()
         announced = announce_dead_letters(db, writer, slack)
+        alerts = alert_queue.flush(db, slack)
         return dg.SkipReason(
             f"sent {result.sent}, refused {result.failed}, set aside {announced}"
             + (f"; stopped: {result.stopped_by}" if result.stopped_by else "")
+            + (
+                f"; Slack alerts posted {alerts.sent}, waiting {alerts.waiting}"
+                if alerts.sent or alerts.waiting
+                else ""
+            )
         )
 
     return [report_failure_alerts, run_started_logs, run_finished_logs, report_freshness, heartbeat, airtable_outbox]
