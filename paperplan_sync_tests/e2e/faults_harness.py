@@ -2,9 +2,10 @@
 it, every stand-in, and the observations a fault is judged by.
 
 - The production instance: deploy/dagster.yaml on a fresh PostgreSQL database.
-- The services are the commands of deploy/systemd's units (the webserver, the daemon, the api service), each
-  supervised as systemd does: ``Restart=on-failure`` after the unit's ``RestartSec``, and what is left of the
-  unit's processes SIGKILLed first (``KillMode=mixed``; a process group stands in for the unit's cgroup).
+- The services are the commands of deploy/systemd's units (the code server, the api service, the daemon, the
+  webserver; deploy/workspace.yaml), each supervised as systemd does: restarted after the unit's
+  ``RestartSec`` when it dies, and what is left of the unit's processes SIGKILLed first unless its
+  ``KillMode`` is ``process`` (a process group stands in for the unit's cgroup).
   `dagster dev` would not do: it shuts everything down when its daemon dies.
 - The clock: the scheduler adds the seconds in ``Bench.clock_file`` to the machine's clock
   (PAPERPLAN_TEST_CLOCK_OFFSET_FILE, read at every tick); the "clock stepped forward" fault writes 3600 there.
@@ -39,7 +40,7 @@ from paperplan_local import spapi as spapi_standin
 from paperplan_local.env import LOCAL_RATE_LIMIT_SCALE
 from paperplan_local.mongo import MongoStandIn
 from paperplan_local.runner import ServerThread, free_port
-from paperplan_local.stack import WORKSPACE, Stack, _loaded, stand_in_environment
+from paperplan_local.stack import Stack, _loaded, stand_in_environment
 from paperplan_sync.storage.rows import day_filter
 from paperplan_sync_tests.fixtures.airtable import LocalAirtable, start_airtable_server
 from paperplan_sync_tests.fixtures.dagster_dev import FAST_SENSORS
@@ -47,6 +48,7 @@ from paperplan_sync_tests.fixtures.postgres import DEPLOY_YAML, Database, postgr
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "deploy" / "systemd"
+WORKSPACE = ROOT / "deploy" / "workspace.yaml"
 BIN = Path(sys.executable).parent
 ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
 SALES = ("amazon_sp", "sales_report")
@@ -60,28 +62,37 @@ RUN_EVENTS = """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnectio
   __typename ... on MessageEvent { message } } } } }"""
 
 
-def unit_command(name: str, **replace: str) -> tuple[list[str], float]:
+def unit_command(name: str, **replace: str) -> Unit:
     """The ExecStart of deploy/systemd/paperplan-<name>.service, on this checkout, and its RestartSec."""
     text = (UNITS / f"paperplan-{name}.service").read_text()
     command = re.search(r"^ExecStart=(.+)$", text, re.M).group(1)
-    command = command.replace("/opt/paperplan-sync/.venv/bin/", f"{BIN}/")
-    command = command.replace("/opt/paperplan-sync/workspace.yaml", str(WORKSPACE))
     for old, new in replace.items():
         command = command.replace(old, new)
     restart = re.search(r"^RestartSec=(\d+)", text, re.M)
-    return shlex.split(command), float(restart.group(1) if restart else 0.1)
+    kill_mode = re.search(r"^KillMode=(\w+)", text, re.M)
+    return Unit(
+        name, shlex.split(command), float(restart.group(1) if restart else 0.1), kill_mode and kill_mode.group(1)
+    )
+
+
+@dataclass
+class Unit:
+    name: str
+    argv: list[str]
+    restart_s: float  # RestartSec
+    kill_mode: str | None  # KillMode: "process" leaves the unit's other processes alone
 
 
 class Service:
     """One unit's command, supervised as systemd's Restart=on-failure with KillMode=mixed does."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], cwd: Path, restart_s: float):
-        self.name, self.argv, self.env, self.cwd, self.restart_s = name, argv, env, cwd, restart_s
+    def __init__(self, unit: Unit, env: dict[str, str], cwd: Path):
+        self.unit, self.name, self.argv, self.env, self.cwd = unit, unit.name, unit.argv, env, cwd
         self.starts = 0
         self._stopping = False
         self._proc: subprocess.Popen | None = None
-        self._log = open(cwd / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
-        self._thread = threading.Thread(target=self._supervise, name=f"unit:{name}", daemon=True)
+        self._log = open(cwd / f"{unit.name}.log", "ab")  # noqa: SIM115 - closed in stop()
+        self._thread = threading.Thread(target=self._supervise, name=f"unit:{unit.name}", daemon=True)
 
     @property
     def pid(self) -> int:
@@ -105,10 +116,11 @@ class Service:
             code = proc.wait()
             if self._stopping:
                 return
-            _killpg(proc.pid, signal.SIGKILL)  # the rest of the unit's processes (its code server, run workers)
+            if self.unit.kill_mode != "process":
+                _killpg(proc.pid, signal.SIGKILL)  # the rest of the unit's processes
             if code == 0:
                 return
-            time.sleep(self.restart_s)
+            time.sleep(self.unit.restart_s)
             if self._stopping:
                 return
             self._spawn()
@@ -209,14 +221,22 @@ class Bench:
             "PAPERPLAN_PUBLIC_URL": self.api_url,
             "PAPERPLAN_TEST_CLOCK_OFFSET_FILE": str(self.clock_file),
         }
-        commands = {
-            "api": (unit_command("api", **{"--port 8710": f"--port {api_port}"}), self.env),
-            "daemon": (unit_command("daemon"), self.env),
-            "webserver": (unit_command("webserver", **{"-p 3000": f"-p {port}"}), self.env),
+        code_port = free_port()
+        workspace = self.home / "workspace.yaml"
+        workspace.write_text(WORKSPACE.read_text().replace("port: 4266", f"port: {code_port}"))
+        paths = {
+            "/opt/paperplan-sync/.venv/bin/": f"{BIN}/",
+            "/opt/paperplan-sync/deploy/workspace.yaml": str(workspace),
         }
-        for name, ((argv, restart_s), env) in commands.items():
-            self.services[name] = Service(name, argv, env, self.home, restart_s).start()
-            self._exit.callback(self.services[name].stop)
+        units = [
+            unit_command("code-server", **paths, **{"-p 4266": f"-p {code_port}"}),
+            unit_command("api", **paths, **{"--port 8710": f"--port {api_port}"}),
+            unit_command("daemon", **paths),
+            unit_command("webserver", **paths, **{"-p 3000": f"-p {port}"}),
+        ]
+        for unit in units:
+            self.services[unit.name] = Service(unit, self.env, self.home).start()
+            self._exit.callback(self.services[unit.name].stop)
         self.stack = Stack(self.env, self.webserver_url, dagster_home, self.services["webserver"].pid, self.api_url)
         wait_for(self.ready, 240, 1, "the webserver's code location and a healthy daemon")
 
@@ -302,15 +322,12 @@ class Bench:
         return None
 
     def code_servers(self) -> list[psutil.Process]:
-        """The gRPC code servers the webserver and the daemon started (``dagster api grpc``)."""
-        found = []
-        for service in self.services.values():
-            try:
-                children = psutil.Process(service.pid).children(recursive=True)
-            except psutil.NoSuchProcess:
-                continue
-            found += [p for p in children if _is_code_server(p)]
-        return found
+        """The code server unit's process (``dagster code-server start``) and the servers it runs."""
+        try:
+            main = psutil.Process(self.services["code-server"].pid)
+            return [main, *(p for p in main.children(recursive=True) if _is_code_server(p))]
+        except psutil.NoSuchProcess:
+            return []
 
     def daemon_children_pids(self) -> set[int]:
         try:
