@@ -2,7 +2,7 @@
 
 ``send(db, slack, text, blocks)`` stores the alert, then posts it. When Slack refuses or cannot be reached
 (an outage, a revoked token) the alert stays pending and ``flush(db, slack)`` (the outbox sensor, every
-minute) posts it later, backing off 30 s doubling up to 5 min: posted once, within minutes of Slack coming
+minute) posts it later, backing off 15 s doubling up to 5 min: posted once, within minutes of Slack coming
 back, however long it was away. Dagster's run failure sensor moves past a run whose alert raised, so without
 this an alert sent while Slack is down was lost. Delivery is at least once: a crash between Slack's answer and
 marking the alert sent posts it again.
@@ -24,7 +24,7 @@ from paperplan_sync.storage.common import ensure_index, utcnow
 
 ALERTS = "slack_alerts"
 PENDING, POSTING, SENT = "pending", "posting", "sent"
-BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_BASE = timedelta(seconds=15)
 BACKOFF_MAX = timedelta(minutes=5)  # Slack back after an hour: the alert follows within 5 minutes
 CLAIM_TIMEOUT = timedelta(minutes=5)  # a claim this old belongs to a process that died while posting
 SENT_TTL = timedelta(days=30)
@@ -79,7 +79,7 @@ def flush(db: Database, slack: SlackResource, *, now: datetime | None = None) ->
 
 
 def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, 4 min, then every 5 min."""
+    """15 s, 30 s, 1 min, 2 min, 4 min, then every 5 min."""
     return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
 
 

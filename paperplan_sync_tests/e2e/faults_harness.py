@@ -40,7 +40,7 @@ from paperplan_local import spapi as spapi_standin
 from paperplan_local.env import LOCAL_RATE_LIMIT_SCALE
 from paperplan_local.mongo import MongoStandIn
 from paperplan_local.runner import ServerThread, free_port
-from paperplan_local.stack import Stack, _loaded, stand_in_environment
+from paperplan_local.stack import Stack, stand_in_environment
 from paperplan_sync.storage.rows import day_filter
 from paperplan_sync_tests.fixtures.airtable import LocalAirtable, start_airtable_server
 from paperplan_sync_tests.fixtures.dagster_dev import FAST_SENSORS
@@ -57,6 +57,8 @@ ROW_KEY = "merchant-order-id"  # unique per row of the stand-in's synthetic orde
 
 PARTITION_RUNS = """query($v: String!) { runsOrError(filter: {tags: [{key: "dagster/partition", value: $v}]}) {
   ... on Runs { results { runId status tags { key value } } } } }"""
+LOCATIONS = """{ workspaceOrError { ... on Workspace { locationEntries { loadStatus
+  locationOrLoadError { __typename } } } } }"""
 DAEMON_HEALTH = "{ instance { daemonHealth { allDaemonStatuses { daemonType healthy } } } }"
 RUN_EVENTS = """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {
   __typename ... on MessageEvent { message } } } } }"""
@@ -242,14 +244,17 @@ class Bench:
 
     # -- observe -------------------------------------------------------------------------------
     def ready(self) -> bool:
-        """The UI serves the loaded code location and every daemon of the daemon process is healthy."""
-        if not _loaded(self.stack):
-            return False
+        """The UI serves the code location (loaded, not an error) and every daemon is healthy."""
         try:
+            entries = self.stack.graphql(LOCATIONS)["workspaceOrError"]["locationEntries"]
             statuses = self.stack.graphql(DAEMON_HEALTH)["instance"]["daemonHealth"]["allDaemonStatuses"]
         except Exception:
             return False
-        return bool(statuses) and all(s["healthy"] for s in statuses)
+        loaded = bool(entries) and all(
+            e["loadStatus"] == "LOADED" and e["locationOrLoadError"]["__typename"] == "RepositoryLocation"
+            for e in entries
+        )
+        return loaded and bool(statuses) and all(s["healthy"] for s in statuses)
 
     def db(self):
         client = MongoClient(self.mongo.uri, serverSelectionTimeoutMS=20000)
