@@ -17,7 +17,7 @@ exactly one alert per real failure.
   hour itself is run on the product's retry clock in alerting/test_alert_queue.py (flush(now=...)).
 - The clock step: the scheduler's clock (PAPERPLAN_TEST_CLOCK_OFFSET_FILE), not the machine's.
 
-    .venv/bin/python benchmarks/faults.py [--only NAME ...] [--pg-cluster-restart]   (~5 minutes)
+    .venv/bin/python benchmarks/faults.py [--only NAME ...] [--pg-cluster-restart]   (~8 min, busy 2 cores)
 """
 
 from __future__ import annotations

@@ -102,6 +102,8 @@ def kill_tree(process: psutil.Process) -> list[int]:
 
 
 def _launch_or_none(bench: Bench, day: str) -> str | None:
+    if runs := bench.runs_of_day(day):  # an earlier try went through though its answer was lost: not twice
+        return runs[0]["runId"]
     try:
         return launch_partition_run(bench.stack, SALES, day)
     except RuntimeError:  # InvalidSubsetError: the UI has not reconnected to the code server yet
