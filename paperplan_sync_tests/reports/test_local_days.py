@@ -16,6 +16,8 @@ from paperplan_sync.control_plane.schema import TABLE_REPORT_TYPES
 from paperplan_sync.sources.amazon_sp.catalog import ORDERS_BY_DATE
 from paperplan_sync.storage.rows import current_rows
 
+pytestmark = pytest.mark.slow  # whole-product Dagster runs against the SP-API stand-in, several seconds each
+
 LA, BERLIN = ZoneInfo("America/Los_Angeles"), ZoneInfo("Europe/Berlin")
 
 

@@ -37,6 +37,7 @@ def with_history(product):
     return product
 
 
+@pytest.mark.slow  # weeks of history loaded first (Dagster runs of many partitions)
 def test_a_clean_month_of_demo_data_raises_no_check(with_history, slack, airtable_resource):
     product = with_history
     sales = product.materialize("sales_report", DAY)
@@ -52,6 +53,7 @@ def test_a_clean_month_of_demo_data_raises_no_check(with_history, slack, airtabl
     assert slack.messages() == []
 
 
+@pytest.mark.slow  # weeks of history loaded first (Dagster runs of many partitions)
 def test_a_day_with_a_fraction_of_its_rows_warns_then_fails_and_alerts_once(
     with_history, spapi, slack, airtable_resource
 ):
