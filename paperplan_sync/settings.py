@@ -38,6 +38,11 @@ REQUIRED = {
 }
 
 
+# Tests only: a file holding seconds the scheduler adds to the machine's clock (benchmarks/faults.py steps the
+# clock forward with it; the machine's own clock cannot be changed from a test). Unset in production.
+TEST_CLOCK_OFFSET_FILE = "PAPERPLAN_TEST_CLOCK_OFFSET_FILE"
+
+
 def value(name: str, default: str = "") -> str:
     """The variable's value; unset and empty both mean the default."""
     return os.environ.get(name) or default

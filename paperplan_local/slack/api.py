@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from paperplan_local.slack.blocks import block_errors
-from paperplan_local.slack.store import Channels, Faults, MessageStore
+from paperplan_local.slack.store import Channel, Channels, Faults, MessageStore
 
 TEAM, TEAM_ID = "PaperPlan (local)", "T0LOCAL0001"
 USER, USER_ID, BOT_ID = "paperplan-sync", "U0LOCAL0001", "B0LOCAL0001"
@@ -98,17 +98,13 @@ class SlackApi:
         if denied:
             return denied
         assert params is not None
-        if self.faults is not None and (retry_after := self.faults.take_429()) is not None:
-            # What Slack sends when a method's rate limit tier is exceeded.
-            return slack_error("ratelimited", 429, headers={"Retry-After": str(retry_after)})
+        if (injected := self._injected_fault()) is not None:
+            return injected
         ref = params.get("channel")
-        channel = self.channels.find(ref) if isinstance(ref, str) and ref else None
-        if channel is None:
-            return slack_error("channel_not_found")
-        if channel.is_archived:
-            return slack_error("is_archived")
-        if not channel.is_member:  # a bot with chat:write posts only where it was invited
-            return slack_error("not_in_channel")
+        channel, refused = self._postable_channel(ref)
+        if refused:
+            return refused
+        assert channel is not None
         try:
             blocks = parse_blocks(params.get("blocks"))
         except InvalidBlocks as e:
@@ -148,6 +144,27 @@ class SlackApi:
                 },
             }
         )
+
+    def _postable_channel(self, ref: Any) -> tuple[Channel | None, JSONResponse | None]:
+        channel = self.channels.find(ref) if isinstance(ref, str) and ref else None
+        if channel is None:
+            return None, slack_error("channel_not_found")
+        if channel.is_archived:
+            return None, slack_error("is_archived")
+        if not channel.is_member:  # a bot with chat:write posts only where it was invited
+            return None, slack_error("not_in_channel")
+        return channel, None
+
+    def _injected_fault(self) -> JSONResponse | None:
+        if self.faults is None:
+            return None
+        if self.faults.take_refusal():
+            # What Slack answers during an outage (its status page's "trouble sending messages").
+            return slack_error("service_unavailable", 503)
+        if (retry_after := self.faults.take_429()) is not None:
+            # What Slack sends when a method's rate limit tier is exceeded.
+            return slack_error("ratelimited", 429, headers={"Retry-After": str(retry_after)})
+        return None
 
     async def auth_test(self, request: Request) -> JSONResponse:
         _, denied = await self._authorised(request)

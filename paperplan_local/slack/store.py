@@ -129,16 +129,24 @@ class MessageStore:
 
 @dataclass
 class Faults:
-    """Failures to serve on the next chat.postMessage calls (only reachable with fault injection on)."""
+    """Failures to serve on the next chat.postMessage calls (only reachable with fault injection on).
+
+    ``status_429``: that many answers 429 + Retry-After, then normal service. ``unavailable`` (set through
+    ``/_test/outage``): every call is refused as Slack refuses during an outage (HTTP 503,
+    ``service_unavailable``) until it is switched off."""
 
     status_429: int = 0
     retry_after: int = 1
     served_429: int = 0
+    unavailable: bool = False
+    refused: int = 0  # calls refused while unavailable
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def set(self, status_429: int = 0, retry_after: int = 1) -> None:
+        """Pending 429s (``DELETE /_test/faults`` also ends an outage)."""
         with self._lock:
             self.status_429, self.retry_after, self.served_429 = status_429, retry_after, 0
+            self.unavailable, self.refused = False, 0
 
     def take_429(self) -> int | None:
         """Consume one pending 429; returns its Retry-After seconds, or None when none is pending."""
@@ -149,6 +157,20 @@ class Faults:
             self.served_429 += 1
             return self.retry_after
 
+    def take_refusal(self) -> bool:
+        """True (and counted) while Slack is switched to unavailable."""
+        with self._lock:
+            self.refused += int(self.unavailable)
+            return self.unavailable
+
     def as_dict(self) -> dict[str, int]:
         with self._lock:
             return {"status_429": self.status_429, "retry_after": self.retry_after, "served_429": self.served_429}
+
+    def set_outage(self, unavailable: bool) -> None:
+        with self._lock:
+            self.unavailable, self.refused = unavailable, 0
+
+    def outage(self) -> dict[str, int | bool]:
+        with self._lock:
+            return {"unavailable": self.unavailable, "refused": self.refused}

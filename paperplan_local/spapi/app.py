@@ -233,6 +233,10 @@ def build_routes(st: ServerState) -> list[Route]:
                 undecodable_rows=frozenset(faults.get("undecodable_rows", ())),
                 truncate=bool(faults.get("truncate_gzip")),
                 empty_days=frozenset(faults.get("empty_days", ())),
+                keep_fraction=faults.get("keep_fraction"),
+                drop_marketplaces=frozenset(faults.get("drop_marketplaces", ())),
+                fault_days=frozenset(faults.get("fault_days", ())),
+                rename_columns=tuple(sorted((faults.get("rename_columns") or {}).items())),
             )
             doc = Document("data", compression, spec=spec)
         elif final == "FATAL" and faults.get("fatal_document", True):

@@ -62,6 +62,17 @@ DOCUMENT_ENCODING = {
 # Python codec -> the name in the download's Content-Type charset (Amazon uses Java's names).
 FLAT_FILE_CHARSETS = {"cp1252": "Cp1252", "utf-8": "UTF-8"}
 
+# Marketplace id -> the sales-channel an order report names it by (an independent copy of Amazon's table).
+MARKETPLACE_CHANNELS = {
+    "ATVPDKIKX0DER": "Amazon.com",
+    "A2EUQ1WTGCTBG2": "Amazon.ca",
+    "A1AM78C64UM0Y8": "Amazon.com.mx",
+    "A1F83G8C2ARO7P": "Amazon.co.uk",
+    "A1PA6795UKMFR9": "Amazon.de",
+}
+# An order of a request for several marketplaces belongs to the first with this share; the others split the rest.
+FIRST_MARKETPLACE_SHARE = 0.8
+
 MAX_STATUS_DAYS = 21  # an order settles (Shipped / Cancelled) at most this many days after purchase
 
 ERR_DENIED = "Access to requested resource is denied."

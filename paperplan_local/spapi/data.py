@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from .constants import MAX_STATUS_DAYS
+from .constants import FIRST_MARKETPLACE_SHARE, MARKETPLACE_CHANNELS, MAX_STATUS_DAYS
 
 # Some names are deliberately non-ASCII (all representable in windows-1252, as Amazon serves them).
 _NAMES = [
@@ -221,7 +221,8 @@ def orders_on(seed: int, day: date) -> tuple[OrderItem, ...]:
     """Every order item purchased on UTC ``day`` (50-300 orders, busier at weekends)."""
     rng = random.Random(f"{seed}:orders:{day.isoformat()}")
     products = catalog(seed)
-    n_orders = rng.randint(50, 300) if day.weekday() < 5 else rng.randint(150, 300)
+    # A steady shop: weekdays about 180 orders, weekends about 240, +-10 % (a normal month raises no volume check).
+    n_orders = max(50, min(300, round(rng.gauss(180, 18) if day.weekday() < 5 else rng.gauss(240, 24))))
     start = datetime.combine(day, time(0), tzinfo=UTC)
     stamps = sorted(rng.randrange(86400) for _ in range(n_orders))
     items: list[OrderItem] = []
@@ -253,7 +254,20 @@ def orders_on(seed: int, day: date) -> tuple[OrderItem, ...]:
     return tuple(items)
 
 
-def order_fields(item: OrderItem, as_of: datetime) -> list[str]:
+def sales_channel(order_id: str, marketplace_ids: list[str] | tuple[str, ...] = ()) -> str:
+    """The marketplace an order was placed in, among those requested (deterministic per order id)."""
+    known = [m for m in marketplace_ids if m in MARKETPLACE_CHANNELS]
+    if len(known) < 2:
+        return MARKETPLACE_CHANNELS[known[0]] if known else "Amazon.com"
+    share = random.Random(f"market:{order_id}").random()
+    if share < FIRST_MARKETPLACE_SHARE:
+        return MARKETPLACE_CHANNELS[known[0]]
+    rest = known[1:]
+    step = (1 - FIRST_MARKETPLACE_SHARE) / len(rest)
+    return MARKETPLACE_CHANNELS[rest[min(len(rest) - 1, int((share - FIRST_MARKETPLACE_SHARE) / step))]]
+
+
+def order_fields(item: OrderItem, as_of: datetime, marketplace_ids: list[str] | tuple[str, ...] = ()) -> list[str]:
     status, item_status, updated = item.status_at(as_of)
     p = item.product
     price = p.price * item.quantity
@@ -265,7 +279,7 @@ def order_fields(item: OrderItem, as_of: datetime) -> list[str]:
         iso(updated),
         status,
         "Amazon" if p.afn else "Merchant",
-        "Amazon.com",
+        sales_channel(item.order_id, marketplace_ids),
         "",
         "",
         "Standard" if p.afn else "Std US D2D Dom",
@@ -301,24 +315,34 @@ def _days(start: datetime, end: datetime) -> Iterator[date]:
         d += timedelta(days=1)
 
 
-def orders_by_purchase(seed: int, start: datetime, end: datetime, as_of: datetime) -> Iterator[list[str]]:
+def _with_placed(seed: int, day: date) -> tuple[OrderItem, ...]:
+    from .placed import placed_on  # a test hook (placed.py); imported here, as it builds on this module
+
+    return orders_on(seed, day) + placed_on(seed, day)
+
+
+def orders_by_purchase(
+    seed: int, start: datetime, end: datetime, as_of: datetime, marketplace_ids: list[str] | tuple[str, ...] = ()
+) -> Iterator[list[str]]:
     end_excl = end + timedelta(seconds=1)  # windows end at 23:59:59
     for day in _days(start, end):
-        for item in orders_on(seed, day):
+        for item in _with_placed(seed, day):
             if start <= item.purchased < end_excl and item.purchased <= as_of:
-                yield order_fields(item, as_of)
+                yield order_fields(item, as_of, marketplace_ids)
 
 
-def orders_by_update(seed: int, start: datetime, end: datetime, as_of: datetime) -> Iterator[list[str]]:
+def orders_by_update(
+    seed: int, start: datetime, end: datetime, as_of: datetime, marketplace_ids: list[str] | tuple[str, ...] = ()
+) -> Iterator[list[str]]:
     end_excl = end + timedelta(seconds=1)
     first = start - timedelta(days=MAX_STATUS_DAYS + 1)
     for day in _days(first, end):
-        for item in orders_on(seed, day):
+        for item in _with_placed(seed, day):
             if item.purchased > as_of:
                 continue
             updated = item.status_at(as_of)[2]
             if start <= updated < end_excl:
-                yield order_fields(item, as_of)
+                yield order_fields(item, as_of, marketplace_ids)
 
 
 def synthetic_orders(seed: int, start: datetime, n_rows: int) -> Iterator[list[str]]:

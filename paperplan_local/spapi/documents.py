@@ -15,6 +15,7 @@ from . import data
 from .constants import (
     DOCUMENT_ENCODING,
     FBA_INVENTORY,
+    MARKETPLACE_CHANNELS,
     MERCHANT_LISTINGS,
     ORDERS_BY_DATE,
     ORDERS_BY_UPDATE,
@@ -40,6 +41,12 @@ class DocumentSpec:
     undecodable_rows: frozenset[int] = frozenset()  # 1-based line numbers given a byte cp1252 cannot map
     truncate: bool = False
     empty_days: frozenset[str] = frozenset()  # order reports: no order on these days (the window's timezone)
+    # Answers that load but are wrong (flat files): only this share of rows, these marketplaces' orders
+    # missing -- on ``fault_days`` only (local days of the window; empty: every day) -- and renamed columns.
+    keep_fraction: float | None = None
+    drop_marketplaces: frozenset[str] = frozenset()
+    fault_days: frozenset[str] = frozenset()
+    rename_columns: tuple[tuple[str, str], ...] = ()
 
 
 def _table(spec: DocumentSpec) -> tuple[list[str], Callable[[], Iterator[list[str]]]]:
@@ -47,9 +54,9 @@ def _table(spec: DocumentSpec) -> tuple[list[str], Callable[[], Iterator[list[st
     if s.rows is not None:
         return data.ORDER_COLUMNS, lambda: data.synthetic_orders(s.seed, s.start, s.rows)
     if s.report_type == ORDERS_BY_DATE:
-        return data.ORDER_COLUMNS, lambda: data.orders_by_purchase(s.seed, s.start, s.end, s.as_of)
+        return data.ORDER_COLUMNS, lambda: data.orders_by_purchase(s.seed, s.start, s.end, s.as_of, s.marketplace_ids)
     if s.report_type == ORDERS_BY_UPDATE:
-        return data.ORDER_COLUMNS, lambda: data.orders_by_update(s.seed, s.start, s.end, s.as_of)
+        return data.ORDER_COLUMNS, lambda: data.orders_by_update(s.seed, s.start, s.end, s.as_of, s.marketplace_ids)
     if s.report_type == FBA_INVENTORY:
         return data.INVENTORY_COLUMNS, lambda: data.inventory(s.seed, s.as_of.date())
     if s.report_type == MERCHANT_LISTINGS:
@@ -73,10 +80,46 @@ def _without_empty_days(
     return kept
 
 
+def _row_day(spec: DocumentSpec, columns: list[str], fields: list[str]) -> str | None:
+    """The local day (the window's timezone) of an order row; None for other reports."""
+    name = {ORDERS_BY_DATE: "purchase-date", ORDERS_BY_UPDATE: "last-updated-date"}.get(spec.report_type)
+    if name is None:
+        return None
+    return datetime.fromisoformat(fields[columns.index(name)]).astimezone(spec.start.tzinfo).date().isoformat()
+
+
+def _wrong_but_loading(
+    spec: DocumentSpec, columns: list[str], rows: Callable[[], Iterator[list[str]]]
+) -> Callable[[], Iterator[list[str]]]:
+    """Rows thinned to ``keep_fraction`` (deterministically, by row content) and without the orders of
+    ``drop_marketplaces``, on ``fault_days`` (every day when empty)."""
+    if spec.keep_fraction is None and not spec.drop_marketplaces:
+        return rows
+    dropped = {MARKETPLACE_CHANNELS.get(m, m) for m in spec.drop_marketplaces}
+    channel = columns.index("sales-channel") if "sales-channel" in columns else None
+
+    def kept() -> Iterator[list[str]]:
+        for fields in rows():
+            if spec.fault_days and _row_day(spec, columns, fields) not in spec.fault_days:
+                yield fields
+                continue
+            if channel is not None and fields[channel] in dropped:
+                continue
+            if spec.keep_fraction is not None and zlib.crc32("\t".join(fields).encode()) % 1000 >= (
+                spec.keep_fraction * 1000
+            ):
+                continue
+            yield fields
+
+    return kept
+
+
 def _encoded_lines(spec: DocumentSpec) -> Callable[[], Iterator[bytes]]:
     """A re-runnable generator of encoded lines (each ending in \\n), damage applied."""
     columns, rows = _table(spec)
-    rows = _without_empty_days(spec, rows)
+    rows = _wrong_but_loading(spec, columns, _without_empty_days(spec, rows))
+    renamed = dict(spec.rename_columns)
+    columns = [renamed.get(c, c) for c in columns]
     enc = DOCUMENT_ENCODING.get(spec.report_type, "utf-8")
 
     def lines() -> Iterator[bytes]:

@@ -101,6 +101,10 @@ REPORT_FAULTS = (
     "rows",
     "compression",
     "empty_days",
+    "keep_fraction",  # answer with this share of the rows (0.3: a third)
+    "drop_marketplaces",  # marketplace ids whose orders are missing from an order report
+    "fault_days",  # the two above only on these local days (YYYY-MM-DD)
+    "rename_columns",  # {"item-price": "item_price"}: the header names a column differently
 )
 OTHER_KEYS = ("report_type", "operation", "rate_limit", "code", "expire_tokens")
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from paperplan_sync import settings
-from paperplan_sync.alerting import decide, freshness
+from paperplan_sync.alerting import alert_queue, decide, freshness
 from paperplan_sync.alerting.decide import RANGE_END, RANGE_START
 from paperplan_sync.alerting.slack import (
     SlackResource,
@@ -192,7 +192,8 @@ def write_failure_alert(
     writer.log(log(f"Report {rt.name} failed ({alert.label})", level="ERROR", event="run failed"))
     if alert.notify:
         text, blocks = report_failed_message(rt.name, alert.label, reason, run_url)
-        slack.post(text, blocks=blocks)
+        # Kept until Slack takes it: Dagster calls this sensor once per failed run, never again.
+        alert_queue.send(writer.db, slack, text, blocks)
 
 
 # --- run lifecycle in Logs -----------------------------------------------------------------------------------
@@ -358,7 +359,11 @@ def airtable_outbox(
     writer = AirtableWriter(db, airtable)
     result = writer.flush()
     announced = announce_dead_letters(db, writer, slack)
-    return dg.SkipReason(decide.outbox_summary(result.sent, result.failed, announced, result.stopped_by))
+    alerts = alert_queue.flush(db, slack)
+    summary = decide.outbox_summary(result.sent, result.failed, announced, result.stopped_by)
+    if alerts.sent or alerts.waiting:
+        summary += f"; Slack alerts posted {alerts.sent}, waiting {alerts.waiting}"
+    return dg.SkipReason(summary)
 
 
 def announce_dead_letters(db, writer: AirtableWriter, slack: SlackResource) -> int:

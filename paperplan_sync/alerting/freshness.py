@@ -33,7 +33,7 @@ def expected(
     fires = [f for a in automations if rt.name in a.report_types for f in fire_times(a, until - LOOKBACK, until)]
     if not fires:
         return None
-    fired = max(fires)
+    fired = max(fires, key=lambda moment: moment.timestamp())  # instants, whatever zone each is in
     return Expectation(fired, None if rt.real_time else day_key(target_day(rt, fired)))
 
 

@@ -11,12 +11,12 @@ healthy, while recovering, and as a cross-check every ``heartbeat_check_every`` 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
+import tenacity
 
 from paperplan_sync.alerting.slack import SlackResource, back_online_message, offline_message
 from paperplan_sync.config.loader import config_reader
@@ -43,23 +43,34 @@ class WatchdogOutcome:
 
 def check_api(url: str, *, attempts: int = 3, pause_s: float = 5.0, timeout: float = 10.0) -> Check:
     """The public health page. A few tries apart, so one dropped packet on the way is not an outage."""
-    problem = ""
-    for attempt in range(attempts):
-        if attempt:
-            time.sleep(pause_s)
-        try:
-            response = requests.get(url, timeout=timeout)
-        except requests.RequestException as exc:
-            problem = f"{url} cannot be reached ({type(exc).__name__})"
-            continue
-        body = response.text.strip()
-        if response.status_code == 200 and body == HEALTHY_BODY:
-            return Check("api", True, f"{url} says {HEALTHY_BODY}")
-        reason = next((line for line in body.splitlines() if line.strip()), "no reason given")[:300]
-        problem = f"{url} answers {response.status_code}: {reason}"
-        if response.status_code == 503:  # the product itself says it is unhealthy: no need to ask again
-            break
-    return Check("api", False, problem)
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(attempts),
+        wait=tenacity.wait_fixed(pause_s),
+        retry=tenacity.retry_if_result(lambda answer: answer[1]),
+        retry_error_callback=_last_answer,
+    )
+    check, _ = retrying(_ask_api, url, timeout)
+    return check
+
+
+def _last_answer(state: tenacity.RetryCallState) -> tuple[Check, bool]:
+    """When the tries are spent: the last answer (a failed Check), not tenacity's RetryError."""
+    assert state.outcome is not None  # called only after an attempt
+    return state.outcome.result()
+
+
+def _ask_api(url: str, timeout: float) -> tuple[Check, bool]:
+    """One look at the health page, and whether asking again could change the answer."""
+    try:
+        response = requests.get(url, timeout=timeout)
+    except requests.RequestException as exc:
+        return Check("api", False, f"{url} cannot be reached ({type(exc).__name__})"), True
+    body = response.text.strip()
+    if response.status_code == 200 and body == HEALTHY_BODY:
+        return Check("api", True, f"{url} says {HEALTHY_BODY}"), False
+    reason = next((line for line in body.splitlines() if line.strip()), "no reason given")[:300]
+    # 503: the product itself says it is unhealthy, no need to ask again.
+    return Check("api", False, f"{url} answers {response.status_code}: {reason}"), response.status_code != 503
 
 
 def heartbeat_at(airtable: AirtableResource) -> datetime | None:

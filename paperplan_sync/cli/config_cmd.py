@@ -62,7 +62,7 @@ def _report_types_table(config) -> Table:
             rt.report_type_id,
             "real-time" if rt.real_time else "daily",
             str(rt.offset_days),
-            f"{rt.timezone_offset:+g}",
+            rt.zone.spelling,
             str(rt.repeat_days or ""),
             "yes" if rt.notify_on_fail else "",
             "yes" if rt.add_to_datapoints else "",
@@ -78,7 +78,7 @@ def _automations_table(config) -> Table:
             a.name,
             a.run,
             _when(a),
-            f"{a.timezone_offset:+g}",
+            a.zone.spelling,
             ", ".join(a.report_types),
             "[dim]disabled[/]" if a.disabled else "yes",
         )

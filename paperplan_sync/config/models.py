@@ -4,18 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, field_validator
 
 from paperplan_sync.sources import registry
+from paperplan_sync.timezones import DEFAULT_ZONE, Zone
 
 Destination = Literal["MongoDB", "Airtable"]
 RunKind = Literal["Daily", "Weekly", "Interval"]
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
-DEFAULT_TIMEZONE_OFFSET = -7.0  # the old Sync app's default (PDT)
 DEFAULT_START_DATE = date(2026, 1, 1)
+
+
+def _whole_hours_zone(value: Any) -> Zone:
+    return Zone.parse(value)
+
+
+def _any_zone(value: Any) -> Zone:
+    return Zone.parse(value, whole_hours=False)
+
+
+_AS_TYPED = PlainSerializer(lambda zone: zone.spelling, return_type=str)
+# A report type's day is a daily partition, which needs a named zone: whole hours or an IANA name.
+ReportZone = Annotated[Zone, PlainValidator(_whole_hours_zone), _AS_TYPED]
+# An automation's clock may also sit at a fractional offset (5.5 = UTC+05:30).
+ClockZone = Annotated[Zone, PlainValidator(_any_zone), _AS_TYPED]
 
 
 class ReportType(BaseModel):
@@ -28,8 +43,7 @@ class ReportType(BaseModel):
     report_type_id: str = Field(min_length=1)
     real_time: bool = False
     offset_days: int = Field(default=0, ge=0, le=365)
-    # Whole hours: a daily partition needs a named zone (Etc/GMT+7 is UTC-7).
-    timezone_offset: int = Field(default=-7, ge=-12, le=14)
+    zone: ReportZone = DEFAULT_ZONE  # its days run midnight to midnight there (timezones.py)
     notify_on_fail: bool = False
     repeat_days: int = Field(default=0, ge=0, le=90)
     add_to_datapoints: bool = False
@@ -63,7 +77,7 @@ class Automation(BaseModel):
     # Daily/Weekly: the time of day. Interval: the period (HH:MM), kept in ``every``.
     at: time | None = None
     every: timedelta | None = None
-    timezone_offset: float = Field(default=DEFAULT_TIMEZONE_OFFSET, ge=-12, le=14)
+    zone: ClockZone = DEFAULT_ZONE  # Time is a clock time there
     weekday: int | None = Field(default=None, ge=0, le=6)  # Monday = 0, for Weekly
     disabled: bool = False
     report_types: tuple[str, ...] = ()

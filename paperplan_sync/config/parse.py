@@ -18,6 +18,7 @@ from paperplan_sync.config.models import (
 )
 from paperplan_sync.control_plane.schema import TABLE_AUTOMATIONS, TABLE_REPORT_TYPES
 from paperplan_sync.sources import registry
+from paperplan_sync.timezones import Zone, ZoneError
 
 Record = dict[str, Any]  # {"id": ..., "fields": {...}} as the Airtable API returns it
 
@@ -29,7 +30,7 @@ REPORT_TYPE_FIELDS = {
     "report_type_id": "Report Type Id",
     "real_time": "Real-time",
     "offset_days": "Offset",
-    "timezone_offset": "Timezone",
+    "zone": "Timezone",
     "notify_on_fail": "Notify On Fail",
     "repeat_days": "Repeat after N days",
     "add_to_datapoints": "Add to Datapoints",
@@ -47,7 +48,7 @@ AUTOMATION_FIELDS = {
     "run": "Run",
     "at": "Time",
     "every": "Time",
-    "timezone_offset": "Timezone",
+    "zone": "Timezone",
     "weekday": "Weekday",
     "disabled": "Disable",
     "report_types": "Report Types",
@@ -134,6 +135,15 @@ def _number(fields: dict[str, Any], name: str) -> Any:
     return value
 
 
+def _zone(fields: dict[str, Any], *, whole_hours: bool = True) -> Zone:
+    """Timezone: empty (the default), a number (a number-typed field of an older base) or text: a number
+    or an IANA name."""
+    try:
+        return Zone.parse(fields.get("Timezone"), whole_hours=whole_hours)
+    except ZoneError as exc:
+        raise _RowError("Timezone", str(exc)) from exc
+
+
 def parse_report_type(record: Record) -> ReportType:
     f = record.get("fields", {})
     status = f.get("Status")
@@ -153,7 +163,7 @@ def parse_report_type(record: Record) -> ReportType:
         "report_type_id": (f.get("Report Type Id") or "").strip(),
         "real_time": bool(f.get("Real-time")),
         "offset_days": _number(f, "Offset") or 0,
-        "timezone_offset": -7 if _number(f, "Timezone") is None else _number(f, "Timezone"),
+        "zone": _zone(f),
         "notify_on_fail": bool(f.get("Notify On Fail")),
         "repeat_days": _number(f, "Repeat after N days") or 0,
         "add_to_datapoints": bool(f.get("Add to Datapoints")),
@@ -202,7 +212,7 @@ def parse_automation(record: Record, report_type_names: dict[str, str]) -> tuple
             "description": f.get("Description") or "",
             "run": run,
             **_clock(f.get("Time"), run),
-            "timezone_offset": -7 if _number(f, "Timezone") is None else _number(f, "Timezone"),
+            "zone": _zone(f, whole_hours=False),
             "weekday": WEEKDAYS.index(weekday) if run == "Weekly" else None,
             "disabled": bool(f.get("Disable")),
             "report_types": tuple(report_type_names[rid] for rid in links if rid in report_type_names),

@@ -64,12 +64,35 @@ def _complete_table(base, spec: dict[str, Any], table, table_ids: dict[str, str]
             base.table(name).create_field(**_create_field_args(_field_payload(field, table_ids)))
             changes.append(Change(name, "field", f"added {field['name']} ({field['type']})"))
         elif have[field["name"]].type != field["type"]:
-            problem = f"{field['name']} is {have[field['name']].type}, expected {field['type']}: change it in Airtable"
+            problem = _type_fix(field["name"], have[field["name"]].type, field["type"])
             changes.append(Change(name, "type (manual)", problem))
         elif choices := _missing_choices(field, have[field["name"]]):
             problem = f"{field['name']} lacks options {', '.join(choices)} (they are also added on first use)"
             changes.append(Change(name, "choices (manual)", problem))
     return changes
+
+
+# Airtable's UI names for the API's field types (what a person picks under Edit field > type).
+TYPE_LABELS = {
+    "singleLineText": "Single line text",
+    "multilineText": "Long text",
+    "number": "Number",
+    "checkbox": "Checkbox",
+    "singleSelect": "Single select",
+    "multipleSelects": "Multiple select",
+    "multipleRecordLinks": "Link to another record",
+    "date": "Date",
+    "dateTime": "Date and time",
+}
+
+
+def _type_fix(field: str, have: Any, want: str) -> str:
+    have = str(getattr(have, "value", have))  # pyairtable's FieldType is a str Enum: "number", not its repr
+    label = TYPE_LABELS.get(want, want)
+    return (
+        f"{field} is {TYPE_LABELS.get(have, have)} ({have}), expected {label} ({want}): in Airtable open the "
+        f"{field} field's menu > Edit field, set its type to {label} and save (Airtable converts the values)"
+    )
 
 
 def _view_notes(wanted: list[dict[str, Any]]) -> list[Change]:

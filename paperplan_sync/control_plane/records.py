@@ -62,6 +62,20 @@ def report_failure(*, report_name: str, report_date: str, real_time: bool, reaso
     }
 
 
+CHECK_MAX = 1000
+
+
+def report_check(*, report_name: str, report_date: str, check: str) -> dict:
+    """The day's data-quality verdict (reports/quality.py): "OK", or "Warning: ..." / "Failed: ..." with the
+    reasons. Only this field (and the key): the load's own fields stay as its success record wrote them."""
+    return {
+        "Name": f"{report_name} {report_date}",
+        "Report Type": report_name,
+        "Date": report_date,
+        "Check": check[:CHECK_MAX],
+    }
+
+
 EMPTY_REASON = "the API returned an empty report (no data)"
 
 

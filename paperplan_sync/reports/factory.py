@@ -16,6 +16,7 @@ from paperplan_sync import settings
 from paperplan_sync.config.models import ReportType, SyncConfig
 from paperplan_sync.control_plane import records
 from paperplan_sync.control_plane.writer import AirtableWriter
+from paperplan_sync.reports import quality
 from paperplan_sync.reports.checks import CHECK_SPECS, check_results
 from paperplan_sync.reports.load import Chunk, DayResult, kind_for, load_chunk, plan_chunks, splits_by_day
 from paperplan_sync.reports.outcomes import DayVerdict, day_verdict, run_failure
@@ -54,7 +55,7 @@ def report_job_name(report_type: ReportType) -> str:
     a few jobs instead of one per type keeps the code location quick to load with hundreds of types."""
     if report_type.real_time:
         return f"{report_type.source}__snapshots"
-    tz = f"utc{report_type.timezone_offset:+d}".replace("+", "plus").replace("-", "minus")
+    tz = report_type.zone.token  # utcminus7 for -7, as before; america_los_angeles for a name
     end = "_today" if report_type.offset_days == 0 else ""
     return f"{report_type.source}__daily_from_{report_type.start_date:%Y%m%d}_{tz}{end}"
 
@@ -105,9 +106,12 @@ def build_report_asset(report_type: ReportType) -> dg.AssetsDefinition:
             "repeat_days": report_type.repeat_days,
             "notify_on_fail": report_type.notify_on_fail,
         },
-        check_specs=[dg.AssetCheckSpec(name, asset=key, description=text) for name, text in CHECK_SPECS.items()],
+        check_specs=[
+            *(dg.AssetCheckSpec(name, asset=key, description=text) for name, text in CHECK_SPECS.items()),
+            *quality.check_specs(report_type, key, partitions),
+        ],
         retry_policy=RETRY_POLICY,
-        required_resource_keys={report_type.source, "mongo", "airtable"},
+        required_resource_keys={report_type.source, "mongo", "airtable", "slack"},  # slack: quality alerts
         op_tags={"paperplan/api": report_type.source},
         pool=report_type.source,  # per-API concurrency across runs (deploy/dagster.yaml: concurrency.pools)
     )
@@ -131,7 +135,7 @@ def _description(report_type: ReportType) -> str:
         if report_type.real_time
         else (
             f"Daily report; a run pulls today minus {report_type.offset_days} day(s) "
-            f"(UTC{report_type.timezone_offset:+d})"
+            f"({report_type.zone.label})"
             + (f" and re-pulls the {report_type.repeat_days} days before it" if report_type.repeat_days else "")
         )
     )
@@ -281,7 +285,11 @@ def finish(run: ReportRun) -> dg.MaterializeResult:
             description=failure.description, metadata={"failed_days": failure.days}, allow_retries=failure.retryable
         )
     done = sorted(run.done, key=lambda r: r.report_date or "")  # days may load newest first (plan_chunks)
-    return dg.MaterializeResult(metadata=_metadata(rt, done, run.context), check_results=check_results(done))
+    quality_checks, plots = quality.evaluate(run.context, rt, done)  # reports only: never fails the load
+    return dg.MaterializeResult(
+        metadata={**_metadata(rt, done, run.context), **plots},
+        check_results=[*check_results(done), *quality_checks],
+    )
 
 
 def _record_empty(

@@ -9,10 +9,12 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Protocol
 
 from pymongo.database import Database
 
 from paperplan_sync.config.models import ReportType
+from paperplan_sync.quality.profile import DayProfile, DayProfiler
 from paperplan_sync.reports.catalog import ReportKind, kind_of
 from paperplan_sync.reports.partitions import day_key, local_today
 from paperplan_sync.reports.transforms import DatapointAccumulator, DuplicateKeyCounter
@@ -24,7 +26,6 @@ from paperplan_sync.sources.base import (
     RowStream,
 )
 from paperplan_sync.storage import loads
-from paperplan_sync.timezones import utc_offset_tz
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class DayResult:
     datapoints: int = 0
     kept_rows: int = 0  # an empty re-pull left this many rows of ``kept_load_id`` in place
     kept_load_id: str | None = None
+    profile: DayProfile | None = None  # the stored rows' figures for the quality checks (reports/quality.py)
 
     @property
     def empty(self) -> bool:
@@ -57,7 +59,7 @@ def request_for(report_type: ReportType, day: date | None, end_day: date | None 
     return ReportRequest(
         report_type_id=report_type.report_type_id,
         day=day,
-        tz=utc_offset_tz(report_type.timezone_offset),
+        tz=report_type.zone.tzinfo,
         options=dict(report_type.report_options),
         end_day=end_day if end_day != day else None,
     )
@@ -226,10 +228,12 @@ def store_day(
     )
     kind = kind_for(report_type)
     duplicates = DuplicateKeyCounter(kind.row_key)
+    profiler = DayProfiler.for_type(report_type.report_type_id, kind.row_key)
     mapping = kind.datapoints if report_type.add_to_datapoints else None
     accumulator = DatapointAccumulator(mapping) if mapping else None
+    observers: list[BatchObserver] = [duplicates, profiler, *([accumulator] if accumulator else [])]
     try:
-        rows, quarantined, points, meta = _write_and_commit(report_type, load, stream, duplicates, accumulator)
+        rows, quarantined, points, meta = _write_and_commit(report_type, load, stream, observers, accumulator)
     except BaseException as exc:
         loads.fail_load(load, f"{type(exc).__name__}: {exc}")
         raise
@@ -245,6 +249,7 @@ def store_day(
         duplicate_keys=duplicates.duplicates,
         duplicate_examples=duplicates.examples,
         previous_load_id=str(previous["_id"]) if previous else None,
+        profile=profiler.finish(stream.columns),
     )
     _compare_columns(result, previous)
     result.kept_rows, result.kept_load_id = meta.get("kept_rows") or 0, meta.get("kept_load_id")
@@ -256,12 +261,12 @@ def _write_and_commit(
     report_type: ReportType,
     load: loads.ReportLoad,
     stream: RowStream,
-    duplicates: DuplicateKeyCounter,
+    observers: list[BatchObserver],
     accumulator: DatapointAccumulator | None,
 ) -> tuple[int, int, list | None, dict]:
-    """Write the rows (counting duplicates and datapoints on the way), then commit: rows, quarantined rows,
-    datapoints and the commit's metadata."""
-    rows = loads.write_rows(load, _observed(stream, duplicates, accumulator))
+    """Write the rows (counting duplicates, quality figures and datapoints on the way), then commit: rows,
+    quarantined rows, datapoints and the commit's metadata."""
+    rows = loads.write_rows(load, _observed(stream, observers))
     quarantined = [asdict(q) for q in stream.quarantined]
     points = (
         accumulator.datapoints(report=report_type.name, day=load.report_date, load_id=load.load_id)
@@ -280,14 +285,15 @@ def _write_and_commit(
     return rows, len(quarantined), points, meta
 
 
-def _observed(
-    stream: RowStream, duplicates: DuplicateKeyCounter, accumulator: DatapointAccumulator | None
-) -> Iterator[RowBatch]:
+class BatchObserver(Protocol):
+    def add(self, batch: RowBatch) -> None: ...
+
+
+def _observed(stream: RowStream, observers: list[BatchObserver]) -> Iterator[RowBatch]:
     """The stream's batches, seen by the counters first (on write_rows' reading thread, ahead of the inserts)."""
     for batch in stream.batches():
-        duplicates.add(batch)
-        if accumulator:
-            accumulator.add(batch)
+        for observer in observers:
+            observer.add(batch)
         yield batch
 
 

@@ -1,4 +1,5 @@
-"""Which day a report is about: daily partitions in the report type's timezone, offsets and re-pulls."""
+"""Which day a report is about: daily partitions in the report type's time zone (its IANA name, so a day on
+which the clocks change is one partition of 23 or 25 hours), offsets and re-pulls."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 
 from paperplan_sync.config.models import ReportType
-from paperplan_sync.timezones import tz_name, utc_offset_tz
 
 PARTITION_FORMAT = "%Y-%m-%d"
 
@@ -22,13 +22,13 @@ def partitions_for(report_type: ReportType) -> dg.DailyPartitionsDefinition | No
         return None
     return dg.DailyPartitionsDefinition(
         start_date=report_type.start_date.strftime(PARTITION_FORMAT),
-        timezone=tz_name(report_type.timezone_offset),
+        timezone=report_type.zone.name,
         end_offset=1 if report_type.offset_days == 0 else 0,
     )
 
 
 def local_today(report_type: ReportType, now: datetime) -> date:
-    return now.astimezone(utc_offset_tz(report_type.timezone_offset)).date()
+    return report_type.zone.local_date(now)
 
 
 def target_day(report_type: ReportType, now: datetime) -> date:

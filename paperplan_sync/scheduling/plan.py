@@ -106,6 +106,12 @@ def late_line(
     )
 
 
+def _instant(fire: tuple[datetime, Automation]) -> float:
+    # Fires of automations in one IANA zone share its tzinfo, and such datetimes compare by their clock
+    # readings: 01:30 of the second (standard time) pass on a fall-back day would sort before 01:45 daylight.
+    return fire[0].timestamp()
+
+
 def contiguous_runs(days: list[date]) -> list[list[date]]:
     runs: list[list[date]] = []
     for d in sorted(set(days)):
@@ -213,7 +219,7 @@ def _plan_report(
     if rt.real_time:
         return
     running = {d for launch in launches for d in launch.days}
-    old = {day_key(target_day(rt, m)): m for m, _ in sorted(moments, key=lambda f: f[0]) if m <= now - catch_up}
+    old = {day_key(target_day(rt, m)): m for m, _ in sorted(moments, key=_instant) if m <= now - catch_up}
     plan.missed += [
         Missed(rt.name, day, fired)
         for day, fired in sorted(old.items())
@@ -224,7 +230,7 @@ def _plan_report(
 def _launches_for(
     rt: ReportType, fires: list[tuple[datetime, Automation]], retries: list[date], last: date | None
 ) -> list[Launch]:
-    fired, automation = max(fires, key=lambda f: f[0])
+    fired, automation = max(fires, key=_instant)
     reason = f"automation '{automation.name}'" + (f" ({len(fires)} missed fires caught up)" if len(fires) > 1 else "")
     if rt.real_time:  # a snapshot is the current state: one run covers every missed fire
         return [Launch(rt.name, (), reason, fired)]

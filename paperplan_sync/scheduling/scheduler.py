@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 from pyairtable.formulas import AND, BLANK, EQ, NOT, OR, Field
 
-from paperplan_sync import settings
+from paperplan_sync import clock, settings
 from paperplan_sync.alerting.slack import SlackResource
 from paperplan_sync.config.loader import current_config, load_config
 from paperplan_sync.config.models import SyncConfig
@@ -179,7 +179,7 @@ def build_scheduler_sensor(loaded_config: SyncConfig, jobs: dict[str, AssetJob])
         context: dg.SensorEvaluationContext, airtable: AirtableResource, mongo: MongoResource, slack: SlackResource
     ):
         state = json.loads(context.cursor) if context.cursor else {}
-        tick = Tick(context, airtable, slack, AirtableWriter(mongo.db(), airtable), state, datetime.now(UTC))
+        tick = Tick(context, airtable, slack, AirtableWriter(mongo.db(), airtable), state, clock.now())
         return scheduler_tick(tick, loaded)
 
     return airtable_automations

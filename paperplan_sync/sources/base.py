@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, tzinfo
 from typing import Any, ClassVar, Literal
 
-from paperplan_sync.timezones import utc_offset_tz
+from paperplan_sync.timezones import DEFAULT_ZONE
 
 Row = dict[str, Any]
 
@@ -66,7 +66,7 @@ class ReportRequest:
 
     report_type_id: str
     day: date | None = None
-    tz: tzinfo = field(default_factory=lambda: utc_offset_tz(-7))
+    tz: tzinfo = field(default_factory=lambda: DEFAULT_ZONE.tzinfo)
     options: dict[str, str] = field(default_factory=dict)
     end_day: date | None = None
 

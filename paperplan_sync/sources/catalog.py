@@ -43,8 +43,9 @@ class ReportKind:
         return self.date_column is not None and self.max_range_days > 1
 
     def row_day(self, value: Any, tz: tzinfo) -> date | None:
-        """The local day of a row's date column: a timestamp is converted to ``tz``; a plain date is
-        already the report's day (Ads cuts days in the profile's timezone). None when unreadable."""
+        """The local day of a row's date column: a timestamp is converted to ``tz`` (with the offset in force
+        at that instant, so a range report splits into 23- and 25-hour days where the clocks change); a plain
+        date is already the report's day (Ads cuts days in the profile's timezone). None when unreadable."""
         text = str(value or "").strip()
         if not text:
             return None

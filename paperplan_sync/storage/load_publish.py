@@ -8,10 +8,10 @@ are written in the same transaction, so they flip with the rows.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
+import tenacity
 from bson import ObjectId
 from pymongo.client_session import ClientSession
 from pymongo.errors import PyMongoError
@@ -52,22 +52,30 @@ def open_transaction(load: ReportLoad) -> ClientSession:
     """
     if load._session is not None:
         return load._session
-    deadline = time.monotonic() + BEGIN_WAIT_S
-    delay = 0.1
-    while True:
-        load._session = session = load.db.client.start_session()
-        session.start_transaction(write_concern=MAJORITY)
-        try:
-            for t in load.targets:
-                claim(load, t, session)
-                load.db[load.collection].delete_many(day_filter(t), session=session)
-            return session
-        except PyMongoError as exc:
-            load.drop_session()
-            if not exc.has_error_label("TransientTransactionError") or time.monotonic() > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(_write_conflict),
+        stop=tenacity.stop_after_delay(BEGIN_WAIT_S),
+        wait=tenacity.wait_exponential(multiplier=0.1, max=2.0),
+        reraise=True,
+    )
+    return retrying(_claim_days, load)
+
+
+def _write_conflict(exc: BaseException) -> bool:
+    return isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError")
+
+
+def _claim_days(load: ReportLoad) -> ClientSession:
+    load._session = session = load.db.client.start_session()
+    session.start_transaction(write_concern=MAJORITY)
+    try:
+        for t in load.targets:
+            claim(load, t, session)
+            load.db[load.collection].delete_many(day_filter(t), session=session)
+    except PyMongoError:
+        load.drop_session()
+        raise
+    return session
 
 
 def claim(load: ReportLoad, target: str, session: ClientSession | None) -> None:

@@ -35,7 +35,18 @@ ROW_DIGITS = 9  # row numbers are zero-padded so that string order is row order
 # Collections of ours that a report type must never land in ("counters": where an earlier outbox kept its
 # order counter; databases it wrote still have it).
 RESERVED = frozenset(
-    {"report_loads", "report_current", "quarantine", "datapoints", "outbox", "counters", "logs", "paperplan_state"}
+    {
+        "report_loads",
+        "report_current",
+        "quarantine",
+        "datapoints",
+        "outbox",
+        "counters",
+        "logs",
+        "paperplan_state",
+        "report_quality",  # quality/history.py: each day's figures for the data-quality checks
+        "slack_alerts",  # alerting/alert_queue.py: failure alerts kept until Slack takes them
+    }
 )
 LEGACY_INDEX = "report_date_load_id"  # the (_report_date, _load_id) index of the ObjectId layout
 MIGRATE_BATCH = 1000

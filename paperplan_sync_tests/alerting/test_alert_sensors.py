@@ -25,7 +25,7 @@ def automation(
 ) -> Automation:
     clock = {"every": every} if every else {"at": at.time().replace(second=0, microsecond=0)}
     return Automation(
-        record_id=f"rec{name}", name=name, run=run, timezone_offset=0, weekday=weekday, report_types=(report,), **clock
+        record_id=f"rec{name}", name=name, run=run, zone=0, weekday=weekday, report_types=(report,), **clock
     )
 
 
@@ -36,7 +36,7 @@ def report_type(name: str, **kw) -> ReportType:
         active=True,
         report_type_id="GET_X",
         notify_on_fail=True,
-        timezone_offset=0,
+        zone=0,
         offset_days=1,
         start_date=date(2026, 1, 1),
         **kw,

@@ -21,8 +21,16 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 class HealthPage:
     def __init__(self):
         self.status, self.body = 200, "Hello world!"
-        app = Starlette(routes=[Route("/api", lambda request: PlainTextResponse(self.body, status_code=self.status))])
+        self.answers: list[int] = []  # statuses to give first, one a request (then ``status``)
+        self.requests = 0
+        app = Starlette(routes=[Route("/api", self.answer)])
         self.server = ServerThread(app)
+
+    def answer(self, request):
+        self.requests += 1
+        if self.answers:
+            return PlainTextResponse("Bad Gateway", status_code=self.answers.pop(0))
+        return PlainTextResponse(self.body, status_code=self.status)
 
 
 @pytest.fixture
@@ -56,6 +64,20 @@ def beat(airtable, at: datetime) -> None:
 
 def posts(slack, prefix: str) -> list[str]:
     return [m["text"] for m in slack.messages("#airtable") if m["text"].startswith(prefix)]
+
+
+def test_a_passing_fault_on_the_way_is_asked_again_and_a_503_is_believed_at_once(page):
+    url = f"{page.server.url}/api"
+    page.answers = [502, 504]  # a proxy hiccup twice, then the product answers
+    assert watchdog.check_api(url, attempts=3, pause_s=0).ok and page.requests == 3
+
+    page.requests, page.answers = 0, [502, 502, 502]
+    check = watchdog.check_api(url, attempts=3, pause_s=0)
+    assert not check.ok and "answers 502" in check.detail and page.requests == 3  # the last answer, once spent
+
+    page.requests, page.status, page.body = 0, 503, "daemon SENSOR: no heartbeat"
+    check = watchdog.check_api(url, attempts=3, pause_s=0)
+    assert not check.ok and "answers 503" in check.detail and page.requests == 1  # the product itself says so
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ def test_demo_base_loads_every_report_type_and_automation(airtable_resource):
 
     assert config.origin == "airtable" and not config.problems
     sales = config.report_type("sales_report")
-    assert (sales.active, sales.offset_days, sales.repeat_days, sales.add_to_datapoints, sales.timezone_offset) == (
+    assert (sales.active, sales.offset_days, sales.repeat_days, sales.add_to_datapoints, sales.zone.hours) == (
         True,
         1,
         21,

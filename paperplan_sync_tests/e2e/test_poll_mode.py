@@ -75,7 +75,7 @@ def test_without_pings_an_api_edit_takes_effect_within_a_minute_and_a_late_seen_
     # 1. A script edits "Weekly listings" through the Web API, 90 s before its new time (GMT+0).
     sleep_until(due - timedelta(seconds=90))
     airtable_server.table("Automations").update(
-        record_id(airtable_server, "Weekly listings"), {"Run": "Daily", "Timezone": 0, "Time": f"{due:%H:%M}"}
+        record_id(airtable_server, "Weekly listings"), {"Run": "Daily", "Timezone": "0", "Time": f"{due:%H:%M}"}
     )
     api_edited = time.monotonic()
     wait_until(lambda: logs(airtable_server, "Automation 'Weekly listings' changed"), 60, 1, "the API edit in Logs")

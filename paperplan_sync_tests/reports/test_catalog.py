@@ -19,11 +19,11 @@ from paperplan_sync.sources import registry
 from paperplan_sync.sources.amazon_sp.catalog import ORDERS_BY_DATE
 from paperplan_sync.sources.base import RowStream
 from paperplan_sync.storage.rows import LATEST, current_rows
-from paperplan_sync.timezones import utc_offset_tz
+from paperplan_sync.timezones import Zone
 
 DOCUMENTS = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
 DAY = date(2026, 11, 10)
-TZ = utc_offset_tz(-7)
+TZ = Zone.from_hours(-7).tzinfo
 
 
 def canned(kind: ReportKind) -> bytes:
@@ -40,7 +40,7 @@ def report_type(kind: ReportKind) -> ReportType:
         report_type_id=kind.report_type_id,
         real_time=kind.snapshot,
         add_to_datapoints=kind.datapoints is not None,
-        timezone_offset=-7,
+        zone=-7,
     )
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from paperplan_sync.config.models import ReportType
 from paperplan_sync.reports.partitions import partitions_for, repeat_window_closed, scheduled_days, target_day
-from paperplan_sync.timezones import tz_name
+from paperplan_sync.timezones import Zone
 
 
 def report(**kw) -> ReportType:
@@ -24,7 +24,11 @@ def report(**kw) -> ReportType:
 
 
 def test_timezone_names_follow_the_tz_database_sign_convention():
-    assert (tz_name(-7), tz_name(0), tz_name(5)) == ("Etc/GMT+7", "UTC", "Etc/GMT-5")
+    assert (Zone.from_hours(-7).name, Zone.from_hours(0).name, Zone.from_hours(5).name) == (
+        "Etc/GMT+7",
+        "UTC",
+        "Etc/GMT-5",
+    )
 
 
 def test_last_partition_is_the_last_complete_local_day():

@@ -12,7 +12,7 @@ from paperplan_sync.alerting.alerts import build_alert_sensors
 from paperplan_sync.control_plane.schema import TABLE_REPORTS
 from paperplan_sync.sources.amazon_sp.catalog import ORDERS_BY_DATE
 from paperplan_sync.storage.rows import current_rows
-from paperplan_sync.timezones import utc_offset_tz
+from paperplan_sync.timezones import Zone
 from paperplan_sync_tests.fixtures.reports import RANGE_END, RANGE_START
 
 pytestmark = pytest.mark.slow  # Dagster runs of range reports
@@ -69,7 +69,7 @@ def test_rows_near_midnight_land_on_their_local_day(product):
     for day in days(FIRST, LAST):
         for row in current_rows(db, "sales_report", day):
             purchased = datetime.fromisoformat(row["purchase-date"])
-            assert purchased.astimezone(utc_offset_tz(-7)).date().isoformat() == day
+            assert purchased.astimezone(Zone.from_hours(-7).tzinfo).date().isoformat() == day
             near_midnight += purchased.astimezone(UTC).date().isoformat() != day  # UTC says the next day
     assert near_midnight > 0  # orders between 00:00 and 07:00 UTC belong to the day before in UTC-7
 

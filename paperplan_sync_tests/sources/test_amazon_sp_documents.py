@@ -14,7 +14,7 @@ import pytest
 from paperplan_local.spapi.data import catalog
 from paperplan_sync.sources.amazon_sp import AmazonSPReportsResource, DocumentTruncated, ReportDocumentError
 from paperplan_sync.sources.base import ReportFailed, ReportRequest
-from paperplan_sync.timezones import utc_offset_tz
+from paperplan_sync.timezones import Zone
 
 ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
 ORDERS_UPDATED = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
@@ -147,7 +147,7 @@ def test_sales_and_traffic_json_is_flattened(spapi, spapi_resource):
 
 
 def test_repull_of_an_old_day_shows_statuses_moving_on(spapi, spapi_resource):
-    tz = utc_offset_tz(-7)
+    tz = Zone.from_hours(-7).tzinfo
     spapi.set_today(DAY + timedelta(days=1))
     early = {
         (r["amazon-order-id"], r["sku"]): r for r in all_rows(spapi_resource.fetch(ReportRequest(ORDERS, DAY, tz))[1])
@@ -166,7 +166,7 @@ def test_repull_of_an_old_day_shows_statuses_moving_on(spapi, spapi_resource):
 
 
 def test_orders_by_last_update_include_older_purchases(spapi, spapi_resource):
-    rows = all_rows(spapi_resource.fetch(ReportRequest(ORDERS_UPDATED, DAY, utc_offset_tz(0)))[1])
+    rows = all_rows(spapi_resource.fetch(ReportRequest(ORDERS_UPDATED, DAY, Zone.from_hours(0).tzinfo))[1])
     purchase_days = {r["purchase-date"][:10] for r in rows}
     assert all(r["last-updated-date"].startswith(DAY.isoformat()) for r in rows)
     assert len(purchase_days) > 3  # orders bought days ago, settled on DAY

@@ -12,7 +12,7 @@ import pytest
 from paperplan_local.spapi import sandbox
 from paperplan_sync.sources.amazon_sp import SPAPIError, day_window
 from paperplan_sync.sources.base import ReportFailed, ReportRequest, ReportTimeout
-from paperplan_sync.timezones import utc_offset_tz
+from paperplan_sync.timezones import Zone
 
 ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
 INVENTORY = "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"
@@ -33,11 +33,14 @@ DAY = date(2026, 11, 3)
     ],
 )
 def test_day_window_is_the_local_day(offset, start, end):
-    assert day_window(ReportRequest(ORDERS, date(2026, 3, 8), tz=utc_offset_tz(offset))) == (start, end)
+    assert day_window(ReportRequest(ORDERS, date(2026, 3, 8), tz=Zone.from_hours(offset, whole=False).tzinfo)) == (
+        start,
+        end,
+    )
 
 
 def test_day_window_utc_minus_7_reaches_the_server_aligned(spapi, spapi_resource):
-    report_id = spapi_resource.request_report(ReportRequest(ORDERS, DAY, tz=utc_offset_tz(-7)))
+    report_id = spapi_resource.request_report(ReportRequest(ORDERS, DAY, tz=Zone.from_hours(-7).tzinfo))
     rep = spapi_resource.get_report(report_id)
     assert datetime.fromisoformat(rep["dataStartTime"]) == datetime(2026, 11, 3, 7, 0, 0, tzinfo=timezone.utc)
     assert datetime.fromisoformat(rep["dataEndTime"]) == datetime(2026, 11, 4, 6, 59, 59, tzinfo=timezone.utc)
@@ -45,7 +48,7 @@ def test_day_window_utc_minus_7_reaches_the_server_aligned(spapi, spapi_resource
 
 
 def test_rows_of_a_utc_minus_7_day_are_purchased_in_that_local_day(spapi, spapi_resource):
-    tz = utc_offset_tz(-7)
+    tz = Zone.from_hours(-7).tzinfo
     _, rows = spapi_resource.fetch(ReportRequest(ORDERS, DAY, tz=tz))
     stamps = [datetime.fromisoformat(r["purchase-date"]).astimezone(tz) for c in rows.chunks() for r in c]
     assert stamps and {s.date() for s in stamps} == {DAY}
@@ -83,7 +86,7 @@ def test_identical_in_flight_report_is_reused(spapi, spapi_resource):
     assert spapi.stats()["create_calls"] == {ORDERS: 1}
     # A different day, or a different type, is not "identical".
     other_day = spapi_resource.request_report(ReportRequest(ORDERS, DAY - timedelta(days=1)))
-    other_tz = spapi_resource.request_report(ReportRequest(ORDERS, DAY, tz=utc_offset_tz(0)))
+    other_tz = spapi_resource.request_report(ReportRequest(ORDERS, DAY, tz=Zone.from_hours(0).tzinfo))
     assert len({first, other_day, other_tz}) == 3
     assert spapi.stats()["create_calls"] == {ORDERS: 3}
 
@@ -248,7 +251,7 @@ def test_sandbox_vectors(spapi):
 
 
 def test_a_range_is_one_report_over_whole_local_days(spapi, spapi_resource):
-    req = ReportRequest(ORDERS, DAY - timedelta(days=9), tz=utc_offset_tz(-7), end_day=DAY)
+    req = ReportRequest(ORDERS, DAY - timedelta(days=9), tz=Zone.from_hours(-7).tzinfo, end_day=DAY)
     rep = spapi_resource.get_report(spapi_resource.request_report(req))
     assert rep["dataStartTime"] == f"{DAY - timedelta(days=9)}T07:00:00+00:00"
     assert rep["dataEndTime"] == f"{DAY + timedelta(days=1)}T06:59:59+00:00"

@@ -1,7 +1,9 @@
 """``AmazonAdsReportsResource``: the Amazon Ads reporting v3 client (request -> poll -> download -> rows).
 
 The shared skeleton (sources.http) owns auth, retries and timeouts, so everything else only sees
-``ReportSource``. Days are the advertiser profile's own days (``ReportRequest.tz`` is not sent); a request
+``ReportSource``. Days are the advertiser profile's own days (``ReportRequest.tz`` is not sent: the report
+type's Timezone should be the profile's IANA zone, e.g. America/Los_Angeles, so that its partitions, "today"
+and freshness count the same days as Ads does); a request
 without ``day`` raises ValueError (Ads has no snapshot reports), and one report covers at most 31 days
 (``ReportRequest.day..end_day``; reports/load plans the ranges). ``ReportRequest.options``: see
 report_config. The document is parsed while it downloads, never loaded whole.

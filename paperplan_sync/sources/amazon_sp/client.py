@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from datetime import time as dtime
 from typing import Any, ClassVar
 
 from paperplan_sync.readahead import read_ahead
 from paperplan_sync.retry import RETRY_STATUSES
 from paperplan_sync.sources.base import ReadyReport, ReportFailed, ReportRequest, RowBatch, RowStream, bound_stream
+from paperplan_sync.timezones import Zone, day_bounds
 
 from . import settings as s
 from .catalog import NAME, SALES_AND_TRAFFIC_JSON, document_format
@@ -24,13 +24,20 @@ from .transport import SPAPITransport
 
 
 def day_window(request: ReportRequest) -> tuple[str, str] | None:
-    """00:00:00 of the request's first day - 23:59:59 of its last day in its timezone, ISO 8601 with the
-    offset; None = snapshot. Amazon sums every day a window touches, so it must end on local day bounds."""
+    """00:00:00 of the request's first day - 23:59:59 of its last day in its time zone, ISO 8601 with the
+    offset in force at each end (a day on which the clocks change spans 23 or 25 hours); None = snapshot.
+    Amazon sums every day a window touches, so it must end on local day bounds."""
     if request.day is None:
         return None
-    start = datetime.combine(request.day, dtime(0, 0, 0), tzinfo=request.tz)
-    end = datetime.combine(request.end_day or request.day, dtime(23, 59, 59), tzinfo=request.tz)
+    start, end = day_bounds(request.day, request.last_day or request.day, request.tz)
     return start.isoformat(), end.isoformat()
+
+
+def marketplace_zone(marketplace_id: str) -> Zone | None:
+    """The zone of a marketplace's days in Seller Central (settings.MARKETPLACE_TIMEZONES); None: unknown id.
+    Where a report type's Timezone is left empty (``Zone.origin == "default"``) this is the day to use."""
+    name = s.MARKETPLACE_TIMEZONES.get(marketplace_id.strip())
+    return Zone(name, origin="default") if name else None
 
 
 def _transient(exc: Exception) -> bool:

@@ -76,3 +76,34 @@ ERROR_DOCUMENT_MAX_CHARS = 4000  # FATAL error text kept in the exception messag
 ENV_SECRETS = spapi_family.ENV_SECRETS
 ENV_SETTINGS = spapi_family.ENV_SETTINGS
 ENV_NUMBERS = spapi_family.ENV_NUMBERS
+
+# --- Marketplaces' own days ---------------------------------------------------------------------------------
+# Seller Central shows each marketplace's days in its local time: the default Timezone of a report for that
+# marketplace (ids: Amazon's "Marketplace IDs" page, developer-docs.amazon.com/sp-api/docs/marketplace-ids).
+# North America reports in Pacific time, as Amazon Ads' profiles of US, CA and MX do; Amazon Ads gives
+# Europe/Paris for DE, IT and ES, whose rules have been the same as Berlin's, Rome's and Madrid's since 1980.
+MARKETPLACE_TIMEZONES = {
+    "ATVPDKIKX0DER": "America/Los_Angeles",  # US
+    "A2EUQ1WTGCTBG2": "America/Los_Angeles",  # CA
+    "A1AM78C64UM0Y8": "America/Los_Angeles",  # MX
+    "A2Q3Y263D00KWC": "America/Sao_Paulo",  # BR
+    "A28R8C7NBKEWEA": "Europe/Dublin",  # IE
+    "A1RKKUPIHCS9HS": "Europe/Madrid",  # ES
+    "A1F83G8C2ARO7P": "Europe/London",  # UK
+    "A13V1IB3VIYZZH": "Europe/Paris",  # FR
+    "AMEN7PMS3EDWL": "Europe/Brussels",  # BE
+    "A1805IZSGTT6HS": "Europe/Amsterdam",  # NL
+    "A1PA6795UKMFR9": "Europe/Berlin",  # DE
+    "APJ6JRA9NG5V4": "Europe/Rome",  # IT
+    "A2NODRKZP88ZB9": "Europe/Stockholm",  # SE
+    "AE08WJ6YKNBMC": "Africa/Johannesburg",  # ZA
+    "A1C3SOZRARQ6R3": "Europe/Warsaw",  # PL
+    "ARBP9OOSHTCHU": "Africa/Cairo",  # EG
+    "A33AVAJ2PDY3EV": "Europe/Istanbul",  # TR
+    "A17E79C6D8DWNP": "Asia/Riyadh",  # SA
+    "A2VIGQ35RCS4UG": "Asia/Dubai",  # AE
+    "A21TJRUUN4KGV": "Asia/Kolkata",  # IN
+    "A19VAU5U5O7RUS": "Asia/Singapore",  # SG
+    "A39IBJ37TRP1C6": "Australia/Sydney",  # AU
+    "A1VC38T7YXB528": "Asia/Tokyo",  # JP
+}
