@@ -39,10 +39,11 @@ def test_active_report_types_become_assets_and_inactive_do_not(airtable_resource
         "amazon_sp/sales_report",
         "amazon_sp/fba_inventory",
         "amazon_sp/merchant_listings",
-        "amazon_sp/sales_and_traffic",
+        "amazon_datakiosk/sales_and_traffic",
         "amazon_ads/ads_campaigns",
     } <= keys
     assert not any("returns_report" in k for k in keys)
+    assert not any("sales_and_traffic_reports_api" in k for k in keys)
 
 
 def test_without_any_configuration_the_location_still_loads():

@@ -10,7 +10,8 @@ buckets at the server's rate scale, injected 5xx / 429).
 - A result longer than ``page_lines`` lines is paged: the query carries ``pagination.nextToken``; createQuery
   with the same query and that ``paginationToken`` gets the next page.
 - Queries and documents are kept 30 days (the dataset's ``@resultRetention(duration: "P30D")``).
-- ``POST /_test/datakiosk/faults`` ``{"fatal": n, "message": "..."}`` makes the next n queries FATAL.
+- ``POST /_test/datakiosk/faults`` ``{"fatal": n, "message": "..."}`` makes the next n queries FATAL;
+  ``{"fatal": 0, "page_lines": n}`` pages results every n records (until ``/_test/reset``).
 """
 
 from __future__ import annotations
@@ -344,8 +345,10 @@ class _Handlers:
         dk = state_of(self.st)
         entry = await request.json() if request.method == "POST" else {}
         with self.lock:
-            if request.method == "POST":
+            if request.method == "POST" and int(entry.get("fatal", 1)) > 0:
                 dk.fatal.append({"fatal": int(entry.get("fatal", 1)), "message": entry.get("message")})
+            if request.method == "POST" and "page_lines" in entry:
+                dk.page_lines = int(entry["page_lines"])  # until the next reset
             elif request.method == "DELETE":
                 dk.fatal.clear()
             return JSONResponse({"fatal": list(dk.fatal)})

@@ -14,6 +14,9 @@ ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
 HISTORY = ("2026-10-10", "2026-11-13")  # 5 weeks: the same weekday 1..4 weeks back is stored for DAY
 DAY = "2026-11-14"  # the stand-in's clock is 2026-11-20 in tests
 US_AND_CANADA = "ATVPDKIKX0DER,A2EUQ1WTGCTBG2"
+# Reconciliation knows GET_SALES_AND_TRAFFIC_REPORT: the demo's inactive Reports-API row (its active
+# sales_and_traffic comes from Data Kiosk).
+REPORTS_API_TRAFFIC = "sales_and_traffic_reports_api"
 
 
 def check_field(airtable_resource, name: str, day: str) -> str:
@@ -41,7 +44,7 @@ def with_history(product):
 def test_a_clean_month_of_demo_data_raises_no_check(with_history, slack, airtable_resource):
     product = with_history
     sales = product.materialize("sales_report", DAY)
-    traffic = product.materialize("sales_and_traffic", days=("2026-11-12", DAY))
+    traffic = product.materialize(REPORTS_API_TRAFFIC, days=("2026-11-12", DAY))
 
     assert not failed(sales) and not failed(traffic)
     assert evaluations(sales, DAY)["volume"].description is None  # judged, not skipped: 4 weeks are stored
@@ -110,7 +113,7 @@ def test_a_marketplace_that_drops_out_is_caught(product, spapi, slack, airtable_
 
 
 def test_an_order_report_short_of_sales_and_traffic_fails_reconciliation_naming_both(product, spapi, slack):
-    assert not failed(product.materialize("sales_and_traffic", DAY))
+    assert not failed(product.materialize(REPORTS_API_TRAFFIC, DAY))
     spapi.inject(report_type=ORDERS, keep_fraction=0.7)
 
     result = product.materialize("sales_report", DAY)

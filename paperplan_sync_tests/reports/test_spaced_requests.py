@@ -1,6 +1,6 @@
-"""Sales and Traffic under Amazon's one-createReport-per-15-minutes rule (scaled: 0.9 s at the tests' 1000x):
-a daily fire of its four days never fails, stores every day, asks the newest day first and never asks Amazon
-early."""
+"""Sales and Traffic through the Reports API (the demo's inactive ``sales_and_traffic_reports_api`` row) under
+Amazon's one-createReport-per-15-minutes rule (scaled: 0.9 s at the tests' 1000x): a daily fire of its four
+days never fails, stores every day, asks the newest day first and never asks Amazon early."""
 
 from __future__ import annotations
 
@@ -20,11 +20,12 @@ pytestmark = pytest.mark.slow  # Dagster runs that wait out Amazon's request spa
 FIRE = ("2026-11-14", "2026-11-17")  # a daily fire: the target day (Offset 3) and its 3 re-pull days
 DAYS = ["2026-11-14", "2026-11-15", "2026-11-16", "2026-11-17"]
 SPACING_S = 900 / SPAPI_TEST_SCALE
+REPORTS_API = "sales_and_traffic_reports_api"  # inactive in the demo base; an asset can still be built from it
 
 
 def stored_days(product) -> dict[str, int]:
     db = product.resources["mongo"].db()
-    return {day: len(list(current_rows(db, "sales_and_traffic", day))) for day in DAYS}
+    return {day: len(list(current_rows(db, REPORTS_API, day))) for day in DAYS}
 
 
 def requested_days(spapi) -> list[str]:
@@ -35,7 +36,7 @@ def requested_days(spapi) -> list[str]:
 
 def test_a_daily_fire_waits_its_turn_and_stores_every_day(product, spapi, mongo):
     started = time.monotonic()
-    assert product.materialize("sales_and_traffic", days=FIRE).success
+    assert product.materialize(REPORTS_API, days=FIRE).success
     elapsed = time.monotonic() - started
 
     stats = spapi.stats()
@@ -44,7 +45,7 @@ def test_a_daily_fire_waits_its_turn_and_stores_every_day(product, spapi, mongo)
     assert elapsed >= 3 * SPACING_S * 0.95
     rows = stored_days(product)
     assert all(rows[day] > 0 for day in DAYS), rows
-    points = {p["date"] for p in mongo.db()["datapoints"].find({"report": "sales_and_traffic"})}
+    points = {p["date"] for p in mongo.db()["datapoints"].find({"report": REPORTS_API})}
     assert points == set(DAYS)  # per-ASIN datapoints for each day, from its own report
     # The newest day (no data yet) is requested first, the re-pulls after it.
     assert requested_days(spapi)[0] == "2026-11-17"
@@ -58,7 +59,7 @@ def test_a_turn_taken_by_another_process_of_the_product_is_waited_for_not_refuse
     spapi.reset_stats()
     started = time.monotonic()
 
-    assert product.materialize("sales_and_traffic", days=FIRE).success
+    assert product.materialize(REPORTS_API, days=FIRE).success
 
     assert time.monotonic() - started >= 4 * SPACING_S * 0.95
     stats = spapi.stats()
@@ -77,7 +78,7 @@ def test_a_turn_taken_outside_the_product_costs_one_refusal_and_the_advertised_w
     )
     spapi.reset_stats()
 
-    assert product.materialize("sales_and_traffic", days=FIRE).success
+    assert product.materialize(REPORTS_API, days=FIRE).success
 
     stats = spapi.stats()
     assert stats["throttled_types"] == {SALES_AND_TRAFFIC: 1}  # refused once, then 1/rate later: no hammering
@@ -86,6 +87,6 @@ def test_a_turn_taken_outside_the_product_costs_one_refusal_and_the_advertised_w
 
 
 def test_backfill_runs_of_it_fit_run_monitoring(product):
-    policy = product.asset("sales_and_traffic").backfill_policy
+    policy = product.asset(REPORTS_API).backfill_policy
     assert policy.max_partitions_per_run == 8  # 8 x 15 min = 2 h; 4 h if two runs share the turns: < 6 h
     assert product.asset("sales_report").backfill_policy.max_partitions_per_run == 30

@@ -7,6 +7,8 @@ docs/design/datakiosk.md says why they were chosen.
 
 from __future__ import annotations
 
+from paperplan_sync.sources import spapi_family
+
 # --- Operations (dataKiosk_2023-11-15.json) ---------------------------------------------------------------
 API_PREFIX = "/dataKiosk/2023-11-15"
 PATH_QUERIES = f"{API_PREFIX}/queries"  # POST createQuery {query, paginationToken?} -> 202 {queryId}; GET getQueries
@@ -76,3 +78,17 @@ DATAPOINT_METRICS: dict[str, str] = {
     "sessions": "traffic_sessions",
     "page_views": "traffic_pageViews",
 }
+
+# --- Client behaviour --------------------------------------------------------------------------------------------
+NAME = "amazon_datakiosk"  # the Airtable Source value, resource key, asset key prefix and Dagster pool
+POLL_GROWTH = 1.5  # each getQuery poll waits this much longer than the last (getQuery allows 2/s)
+GET_QUERIES_PAGE_SIZE = 100  # getQueries' largest page
+IN_FLIGHT_LOOKUP_MAX_PAGES = 3  # getQueries pages scanned for an identical in-flight query (0.0222/s: keep small)
+DOWNLOAD_READ_BYTES = 1 << 18  # network read size for documents
+ERROR_DOCUMENT_MAX_CHARS = 4000  # a FATAL query's error text kept in the failure message
+ERROR_DOCUMENT_MAX_BYTES = 1 << 20  # an error document is read whole: cap it
+# Environment variables: the Selling Partner app's, the same as the Reports API source's (one LWA app, one
+# refresh token, one regional endpoint; sources/spapi_family.py names them).
+ENV_SECRETS = spapi_family.ENV_SECRETS
+ENV_SETTINGS = spapi_family.ENV_SETTINGS
+ENV_NUMBERS = spapi_family.ENV_NUMBERS

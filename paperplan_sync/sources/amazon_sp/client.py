@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import Field
-
 from paperplan_sync.readahead import read_ahead
 from paperplan_sync.retry import RETRY_STATUSES
 from paperplan_sync.sources.base import ReadyReport, ReportFailed, ReportRequest, RowBatch, RowStream, bound_stream
@@ -60,17 +58,6 @@ class AmazonSPReportsResource(SPAPITransport):
 
     source_name: ClassVar[str] = NAME
     poll_growth: ClassVar[float] = s.POLL_GROWTH
-
-    marketplace_ids: str = Field(
-        default=s.DEFAULT_MARKETPLACE_IDS, description="Comma-separated marketplace ids (SPAPI_MARKETPLACE_IDS)."
-    )
-
-    @property
-    def marketplaces(self) -> list[str]:
-        return [m.strip() for m in self.marketplace_ids.split(",") if m.strip()]
-
-    def access_note(self) -> str:
-        return f"marketplaces {', '.join(self.marketplaces)}"
 
     # --- request -----------------------------------------------------------------------------------------
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from paperplan_sync.sources.base import ReportFailed
+from paperplan_sync.sources.spapi_family import describe_errors
+
+__all__ = ["LWAAuthError", "ReportDocumentError", "SPAPIError", "describe_errors"]
 
 
 class SPAPIError(Exception):
@@ -40,13 +43,3 @@ class ReportDocumentError(ReportFailed):
     Raised at the point the problem is found, which for a truncated stream is after the chunks before it were
     yielded: callers must treat everything read from that stream as void (write per report, not per chunk,
     or upsert idempotently and re-run)."""
-
-
-def describe_errors(errors: list[dict[str, Any]]) -> str:
-    parts = []
-    for e in errors[:3]:
-        text = f"{e.get('code', '?')}: {e.get('message', '')}"
-        if e.get("details"):
-            text += f" ({e['details']})"
-        parts.append(text)
-    return "; ".join(parts) or "no error body"

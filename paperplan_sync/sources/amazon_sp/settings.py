@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from paperplan_sync.sources import spapi_family
+
 # --- Endpoints ----------------------------------------------------------------------------------------
-DEFAULT_ENDPOINT = "https://sellingpartnerapi-na.amazon.com"
-DEFAULT_MARKETPLACE_IDS = "ATVPDKIKX0DER"  # amazon.com (US)
+# Shared with every SP-API source (sources/spapi_family.py): the same endpoint, app and headers.
+DEFAULT_ENDPOINT = spapi_family.DEFAULT_ENDPOINT
+DEFAULT_MARKETPLACE_IDS = spapi_family.DEFAULT_MARKETPLACE_IDS
 
 API_PREFIX = "/reports/2021-06-30"
 PATH_REPORTS = f"{API_PREFIX}/reports"
 PATH_REPORT = f"{API_PREFIX}/reports/{{report_id}}"
 PATH_DOCUMENT = f"{API_PREFIX}/documents/{{document_id}}"
 
-ACCESS_TOKEN_HEADER = "x-amz-access-token"
-RATE_LIMIT_HEADER = "x-amzn-RateLimit-Limit"
-REQUEST_ID_HEADER = "x-amzn-RequestId"
+ACCESS_TOKEN_HEADER = spapi_family.ACCESS_TOKEN_HEADER
+RATE_LIMIT_HEADER = spapi_family.RATE_LIMIT_HEADER
+REQUEST_ID_HEADER = spapi_family.REQUEST_ID_HEADER
 
 # --- Usage plans (requests/second, burst), from the operation descriptions in the model --------------------
 OP_CREATE_REPORT = "createReport"
@@ -58,7 +61,7 @@ COMPRESSION_GZIP = "GZIP"
 SALES_AND_TRAFFIC_SECTIONS = {"salesAndTrafficByDate": "by_date", "salesAndTrafficByAsin": "by_asin"}
 
 # --- Client behaviour --------------------------------------------------------------------------------
-TOKEN_REFRESH_MARGIN_S = 60.0  # refresh the LWA token this long before it expires
+TOKEN_REFRESH_MARGIN_S = spapi_family.TOKEN_REFRESH_MARGIN_S
 POLL_GROWTH = 1.5  # each getReport poll waits this much longer than the last
 # Bound on a single 429 wait, whatever the header says. Above the longest wait Amazon advertises (a Sales and
 # Traffic createReport: 1 / 0.00111 = 15 min): a shorter cap would retry early, be refused again, and burn
@@ -69,19 +72,10 @@ REUSE_PAGE_SIZE = 100
 DOWNLOAD_READ_BYTES = 1 << 18  # network read size for report documents
 ERROR_DOCUMENT_MAX_CHARS = 4000  # FATAL error text kept in the exception message
 
-# --- Environment variables (read through paperplan_sync.settings; secrets go through dagster.EnvVar) -------
-ENV_SECRETS = {
-    "client_id": "SPAPI_LWA_CLIENT_ID",
-    "client_secret": "SPAPI_LWA_CLIENT_SECRET",
-    "refresh_token": "SPAPI_REFRESH_TOKEN",
-}
-ENV_SETTINGS = {
-    "endpoint": "SPAPI_ENDPOINT",
-    "lwa_endpoint": "SPAPI_LWA_ENDPOINT",
-    "marketplace_ids": "SPAPI_MARKETPLACE_IDS",  # comma-separated, e.g. "ATVPDKIKX0DER,A2EUQ1WTGCTBG2"
-}
-# Tuning knobs for the stand-ins; production keeps the defaults (Amazon's rates, 5 s first poll).
-ENV_NUMBERS = {"rate_limit_scale": "SPAPI_RATE_LIMIT_SCALE", "poll_initial_s": "SPAPI_POLL_INITIAL_S"}
+# --- Environment variables: the Selling Partner app's, shared with every SP-API source (spapi_family) -------
+ENV_SECRETS = spapi_family.ENV_SECRETS
+ENV_SETTINGS = spapi_family.ENV_SETTINGS
+ENV_NUMBERS = spapi_family.ENV_NUMBERS
 
 # --- Marketplaces' own days ---------------------------------------------------------------------------------
 # Seller Central shows each marketplace's days in its local time: the default Timezone of a report for that

@@ -1,7 +1,7 @@
-"""``SPAPITransport``: the HTTP skeleton (sources.http) with SP-API's own pieces -- the x-amz-access-token
-header, a 403 "access token expired" as the token refusal, the usage-plan buckets and report type turns as
-the limiter of every try, a 429 waiting 1 / the x-amzn-RateLimit-Limit rate -- and the raw operations of
-the Reports API 2021-06-30."""
+"""``SPAPITransport``: the SP-API skeleton (sources.spapi_family: the x-amz-access-token header, a 403
+"access token expired" as the token refusal) with the Reports API's own pieces -- the usage-plan buckets and
+report type turns as the limiter of every try, a 429 waiting 1 / the x-amzn-RateLimit-Limit rate -- and the
+raw operations of the Reports API 2021-06-30."""
 
 from __future__ import annotations
 
@@ -9,41 +9,21 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 from pydantic import Field
 
 from paperplan_sync.retry import GaveUp, rate_limit_wait
 from paperplan_sync.shared_state import SharedState, shared_state
-from paperplan_sync.sources.http import ApiSource
 from paperplan_sync.sources.lwa import LwaRefusal
+from paperplan_sync.sources.spapi_family import SpApiSource, applied_rate, error_list
 
 from . import settings as s
 from .errors import LWAAuthError, ReportDocumentError, SPAPIError, describe_errors
 from .ratelimit import ReportTypeTurn, TokenBucket, bucket_for, report_type_turn
 
 LWA_OPERATION = "lwaTokenExchange"
-
-
-def error_list(resp: httpx.Response) -> list[dict[str, Any]]:
-    try:
-        body = resp.json()
-    except ValueError:
-        return [{"code": str(resp.status_code), "message": resp.text[:200]}]
-    errors = body.get("errors") if isinstance(body, dict) else None
-    return errors if isinstance(errors, list) else []
-
-
-def is_token_problem(errors: list[dict[str, Any]]) -> bool:
-    """403s worth one token refresh: expired / revoked / missing token (code Unauthorized or the wording)."""
-    for e in errors:
-        text = f"{e.get('message', '')} {e.get('details', '')}".lower()
-        if e.get("code") in ("Unauthorized", "InvalidToken", "MissingAuthenticationToken"):
-            return True
-        if "access token" in text and ("expired" in text or "invalid" in text):
-            return True
-    return False
 
 
 def api_error(operation: str, resp: httpx.Response, note: str = "") -> SPAPIError:
@@ -72,10 +52,7 @@ def gave_up_error(operation: str, exc: GaveUp) -> SPAPIError:
 def throttled(answer: httpx.Response, operation: TokenBucket, turns: Sequence[ReportTypeTurn]) -> None:
     """A 429 is about the limit whose rate the x-amzn-RateLimit-Limit header names: a report type's turn, or
     the operation's usage plan."""
-    try:
-        rate = float(answer.headers.get(s.RATE_LIMIT_HEADER, ""))
-    except ValueError:
-        rate = 0.0
+    rate = applied_rate(answer)
     for turn in turns:
         if math.isclose(turn.rate, rate, rel_tol=0.01):
             turn.refused(1 / rate)
@@ -83,22 +60,13 @@ def throttled(answer: httpx.Response, operation: TokenBucket, turns: Sequence[Re
     operation.drain()
 
 
-class SPAPITransport(ApiSource):
+class SPAPITransport(SpApiSource):
     """SP-API calls: token, usage-plan pacing, retries, one token refresh; errors are ``SPAPIError``."""
 
-    token_margin_s: ClassVar[float] = s.TOKEN_REFRESH_MARGIN_S
-
-    endpoint: str = Field(default=s.DEFAULT_ENDPOINT, description="SP-API regional endpoint.")
     max_throttle_retries: int = Field(default=20, description="Retries of a call answered 429.")
     # Above the longest wait Amazon advertises (a Sales and Traffic createReport: 15 min): a shorter cap would
     # retry early, be refused again, and burn createReport calls of every report type.
     max_wait_s: float = Field(default=s.THROTTLE_WAIT_MAX_S, description="Cap of any single wait.")
-
-    def auth_headers(self, token: str) -> dict[str, str]:
-        return {s.ACCESS_TOKEN_HEADER: token, "Accept": "application/json"}
-
-    def token_refused(self, resp: httpx.Response) -> bool:
-        return resp.status_code == 403 and is_token_problem(error_list(resp))
 
     def lwa_refused(self, refusal: LwaRefusal) -> Exception:
         errors = [{"code": refusal.error, "message": refusal.description}]
