@@ -22,6 +22,7 @@ import requests
 from paperplan_local.stack import finished_run_status, launch_partition_run, report_runs
 from paperplan_sync.control_plane.records import log_record
 from paperplan_sync.control_plane.writer import AirtableWriter
+from paperplan_sync.ops.graphql import GraphQLError
 from paperplan_sync_tests.e2e.faults_harness import ORDERS, SALES, Bench, wait_for
 from paperplan_sync_tests.fixtures.dagster_dev import sensor_ticked_since
 
@@ -108,7 +109,7 @@ def _launch_or_none(bench: Bench, day: str) -> str | None:
         return runs[0]["runId"]
     try:
         return launch_partition_run(bench.stack, SALES, day)
-    except RuntimeError:  # InvalidSubsetError: the UI has not reconnected to the code server yet
+    except (RuntimeError, GraphQLError):  # InvalidSubsetError, or no answer: the UI has not reconnected yet
         return None
 
 

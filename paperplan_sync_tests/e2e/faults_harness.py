@@ -41,6 +41,7 @@ from paperplan_local.env import LOCAL_RATE_LIMIT_SCALE
 from paperplan_local.mongo import MongoStandIn
 from paperplan_local.runner import ServerThread, free_port
 from paperplan_local.stack import Stack, stand_in_environment
+from paperplan_sync.ops.graphql import GraphQLError
 from paperplan_sync.storage.rows import day_filter
 from paperplan_sync_tests.fixtures.airtable import LocalAirtable, start_airtable_server
 from paperplan_sync_tests.fixtures.dagster_dev import FAST_SENSORS
@@ -354,8 +355,8 @@ def wait_for(predicate, timeout: float, interval: float = 1.0, what: str = "a co
     while time.monotonic() < deadline:
         try:
             value = predicate()
-        except (requests.RequestException, ValueError, KeyError, TypeError):
-            value = None
+        except (requests.RequestException, GraphQLError, ValueError, KeyError, TypeError):
+            value = None  # the webserver itself may answer 500 while PostgreSQL restarts: ask again
         if value:
             return value
         time.sleep(interval)
