@@ -7,6 +7,7 @@ The asset layer only speaks this interface, so adding a third API is one new fol
 from __future__ import annotations
 
 import abc
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -165,6 +166,23 @@ class RowStream:
     @classmethod
     def empty(cls) -> RowStream:
         return cls(iter(()))
+
+
+def flatten_json(prefix: str, value: Any, into: dict[str, Any]) -> None:
+    """A JSON record as flat text columns: nested keys joined with ``_`` (``sales_unitsOrdered``), lists kept
+    as JSON text, null as "", booleans as true/false: the shape every stored row has (JSON documents of the
+    SP-API and Data Kiosk alike)."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            flatten_json(f"{prefix}_{key}" if prefix else key, inner, into)
+    elif isinstance(value, list):
+        into[prefix] = json.dumps(value, ensure_ascii=False)
+    elif value is None:
+        into[prefix] = ""
+    elif isinstance(value, bool):
+        into[prefix] = "true" if value else "false"
+    else:
+        into[prefix] = str(value)
 
 
 class ReportSource(abc.ABC):

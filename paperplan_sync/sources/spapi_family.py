@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import Field
 
+from paperplan_sync.sources.base import ReportRequest
 from paperplan_sync.sources.http import ApiSource
 
 DEFAULT_ENDPOINT = "https://sellingpartnerapi-na.amazon.com"
@@ -100,3 +101,11 @@ class SpApiSource(ApiSource):
 
     def token_refused(self, resp: httpx.Response) -> bool:
         return resp.status_code == 403 and is_token_problem(error_list(resp))
+
+    def request_report(self, request: ReportRequest) -> str:
+        """The one-request case of ``request_reports`` (which each SP-API source implements: one lookup of what
+        is already in flight per run, then its creates)."""
+        outcome = next(self.request_reports([request]))
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome

@@ -70,12 +70,6 @@ class AmazonDataKioskResource(DataKioskTransport):
 
     # --- request -------------------------------------------------------------------------------------------
 
-    def request_report(self, request: ReportRequest) -> str:
-        outcome = next(self.request_reports([request]))
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
-
     def request_reports(self, requests: list[ReportRequest]) -> Iterator[str | Exception]:
         """One getQueries lookup for the run (0.0222/s), then each request's queries."""
         in_flight = InFlight(self.in_flight_queries)

@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from paperplan_sync.sources.base import QuarantinedRow, Row, RowBatch, RowStream
+from paperplan_sync.sources.base import QuarantinedRow, Row, RowBatch, RowStream, flatten_json
 
 from .settings import ASIN_COLUMN, DATASET, DATE_COLUMN
 
@@ -81,23 +81,9 @@ def records_of(obj: Any) -> list[dict[str, Any]]:
 
 def flatten(record: dict[str, Any]) -> Row:
     row: Row = {}
-    _flatten("", record, row)
+    flatten_json("", record, row)
     row[DATE_COLUMN] = row.get("startDate", "")
     return row
-
-
-def _flatten(prefix: str, value: Any, into: Row) -> None:
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            _flatten(f"{prefix}_{key}" if prefix else key, inner, into)
-    elif isinstance(value, list):
-        into[prefix] = json.dumps(value, ensure_ascii=False)
-    elif value is None:
-        into[prefix] = ""
-    elif isinstance(value, bool):
-        into[prefix] = "true" if value else "false"
-    else:
-        into[prefix] = str(value)
 
 
 def one_day(record: dict[str, Any]) -> str | None:

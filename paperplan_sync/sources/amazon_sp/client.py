@@ -95,13 +95,6 @@ class AmazonSPReportsResource(SPAPITransport):
         """An IN_QUEUE / IN_PROGRESS report of the same type, window and marketplaces, if any."""
         return self._matching(self.in_flight_reports(request.report_type_id), request)
 
-    def request_report(self, request: ReportRequest) -> str:
-        """Reuse an identical in-flight report, else createReport."""
-        outcome = next(self.request_reports([request]))
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
-
     def request_reports(self, requests: list[ReportRequest]) -> Iterator[str | Exception]:
         """One getReports lookup for the whole run (its rate is 0.0222/s), then createReport for each request
         not already in flight. A failed create is retried only after looking again: a POST that timed out

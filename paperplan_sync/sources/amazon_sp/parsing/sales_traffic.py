@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from paperplan_sync.sources.base import Row, RowBatch, RowStream
+from paperplan_sync.sources.base import Row, RowBatch, RowStream, flatten_json
 
 from ..errors import ReportDocumentError
 from ..settings import SALES_AND_TRAFFIC_SECTIONS
@@ -17,27 +17,13 @@ def _no_charset() -> None:
     return None
 
 
-def _flatten(prefix: str, value: Any, into: dict[str, str]) -> None:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _flatten(f"{prefix}_{k}" if prefix else k, v, into)
-    elif isinstance(value, list):
-        into[prefix] = json.dumps(value, ensure_ascii=False)
-    elif value is None:
-        into[prefix] = ""
-    elif isinstance(value, bool):
-        into[prefix] = "true" if value else "false"
-    else:
-        into[prefix] = str(value)
-
-
 def sales_and_traffic_rows(doc: dict[str, Any]) -> list[Row]:
     """One row per salesAndTrafficByDate / salesAndTrafficByAsin entry, nested keys joined with '_'."""
     rows: list[Row] = []
     for section, record_type in SALES_AND_TRAFFIC_SECTIONS.items():
         for entry in doc.get(section) or []:
             row: dict[str, str] = {"record_type": record_type}
-            _flatten("", entry, row)
+            flatten_json("", entry, row)
             rows.append(row)
     return rows
 
