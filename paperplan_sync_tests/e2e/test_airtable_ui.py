@@ -72,7 +72,7 @@ def test_the_grid_shows_the_demo_rows(airtable, chromium, tmp_path):  # noqa: F8
         text=True,
         timeout=90,
     ).stdout
-    assert "Automations</a> (4 records)" in home and "Report Types</a> (6 records)" in home
+    assert "Automations</a> (4 records)" in home and "Report Types</a> (7 records)" in home
 
 
 def test_a_time_edited_in_the_browser_is_what_the_product_reads(airtable, airtable_resource, chromium, tmp_path):  # noqa: F811
