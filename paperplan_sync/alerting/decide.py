@@ -34,8 +34,10 @@ class FailureAlert:
 def failure_alert(
     report: str, *, targeted: list[str], done: set[str | None], today: str, retried: bool, notify: bool
 ) -> FailureAlert:
-    """The days of ``targeted`` the run did not materialize (``today`` for a run that named no day)."""
-    days = [d for d in targeted if d not in done] or [today]
+    """The days of ``targeted`` the run did not materialize; all of them when it failed after storing every one
+    (killed after its last write: the days are whole, but the run still failed); ``today`` for a run that named
+    no day."""
+    days = [d for d in targeted if d not in done] or targeted or [today]
     return FailureAlert(report, tuple(days), retried, notify)
 
 
